@@ -1,0 +1,36 @@
+# The two commands the README starts with: `make run` and `make test`. Both set up .venv themselves.
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint typecheck pytest clean
+
+$(BIN)/.installed: requirements-dev.lock pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . \
+		|| $(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/coinflip serve --host $(HOST) --port $(PORT)
+
+# Lint and types first, then the whole suite on SQLite, then again on PostgreSQL when
+# COINFLIP_TEST_POSTGRES_URL names a server (.ci/run starts one).
+test: $(BIN)/.installed lint typecheck
+	$(BIN)/pytest
+	@if [ -n "$$COINFLIP_TEST_POSTGRES_URL" ]; then \
+		echo "== the same suite on PostgreSQL =="; \
+		COINFLIP_TEST_DATABASE_URL="$$COINFLIP_TEST_POSTGRES_URL" $(BIN)/pytest; \
+	else echo "PostgreSQL run skipped: COINFLIP_TEST_POSTGRES_URL is not set"; fi
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check app tests bench
+	$(BIN)/ruff format --check app tests bench
+
+typecheck: $(BIN)/.installed
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

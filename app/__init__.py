@@ -1,0 +1,1 @@
+"""Coinflip: flip a coin before the effort, reflect on the effort itself."""

@@ -1,0 +1,176 @@
+"""The `coinflip` command: serve, migrate, and household, member and token administration."""
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from app import security
+from app.config import Settings
+from app.db import make_engine, open_session
+from app.models import NAME_MAX, Household, LoginSession, Member
+from app.routes.auth import login_name
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class CliError(Exception):
+    """A problem the person at the terminal can fix; printed without a traceback."""
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def migrate(settings: Settings) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    command.upgrade(alembic_config(settings.db_url), "head")
+
+
+def read_password() -> str:
+    password = sys.stdin.readline().rstrip("\n").strip()
+    if len(password) < security.PASSWORD_MIN:
+        raise CliError(f"The password needs at least {security.PASSWORD_MIN} characters.")
+    return password
+
+
+def find_household(db: Session, name: str) -> Household:
+    household = db.exec(select(Household).where(Household.login == login_name(name))).first()
+    if household is None:
+        raise CliError(f"No household named {name!r}.")
+    return household
+
+
+def find_member(db: Session, household: Household, name: str) -> Member:
+    member = db.exec(select(Member).where(Member.household_id == household.id, Member.name == name)).first()
+    if member is None:
+        raise CliError(f"{household.name} has no member named {name!r}.")
+    return member
+
+
+def check_name(name: str) -> str:
+    name = name.strip()
+    if not 1 <= len(name) <= NAME_MAX:
+        raise CliError(f"Names are 1 to {NAME_MAX} characters long.")
+    return name
+
+
+def household_create(engine: Engine, name: str) -> str:
+    name = check_name(name)
+    password = read_password()
+    with open_session(engine) as db:
+        if db.exec(select(Household).where(Household.login == login_name(name))).first():
+            raise CliError(f"A household named {name!r} exists already.")
+        db.add(Household(name=name, login=login_name(name), password_hash=security.hash_secret(password)))
+        db.commit()
+    return f"Created household {name!r}. Add its members with: coinflip member add --household {name!r} NAME"
+
+
+def household_reset_password(engine: Engine, name: str) -> str:
+    password = read_password()
+    with open_session(engine) as db:
+        household = find_household(db, name)
+        household.password_hash = security.hash_secret(password)
+        db.add(household)
+        # A new password logs every device out: whoever knew the old one is out too.
+        for login in db.exec(select(LoginSession).where(LoginSession.household_id == household.id)):
+            db.delete(login)
+        db.commit()
+    return f"New password set for {name!r}; every device has been logged out."
+
+
+def member_add(engine: Engine, household_name: str, member_name: str) -> str:
+    member_name = check_name(member_name)
+    with open_session(engine) as db:
+        household = find_household(db, household_name)
+        if db.exec(select(Member).where(Member.household_id == household.id, Member.name == member_name)).first():
+            raise CliError(f"{household.name} has a member named {member_name!r} already.")
+        assert household.id is not None
+        db.add(Member(household_id=household.id, name=member_name))
+        db.commit()
+    return f"Added {member_name!r} to {household_name!r}."
+
+
+def token_create(engine: Engine, household_name: str, member_name: str) -> str:
+    with open_session(engine) as db:
+        member = find_member(db, find_household(db, household_name), member_name)
+        token = security.create_api_token(db, member)
+        db.commit()
+    return token
+
+
+def serve(settings: Settings, host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    migrate(settings)
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="coinflip", description="Flip a coin before the effort.")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("serve", help="migrate the database, then run the web app")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--workers", type=int, default=1)
+    sub.add_parser("migrate", help="bring the database schema up to date")
+    h = sub.add_parser("household", help="create households, reset their passwords").add_subparsers(
+        dest="action", required=True
+    )
+    for action in ("create", "reset-password"):
+        a = h.add_parser(action)
+        a.add_argument("name")
+        a.add_argument("--password-stdin", action="store_true", required=True, help="read the password from stdin")
+    m = sub.add_parser("member", help="add members").add_subparsers(dest="action", required=True)
+    add = m.add_parser("add")
+    add.add_argument("--household", required=True)
+    add.add_argument("member")
+    t = sub.add_parser("token", help="create API tokens").add_subparsers(dest="action", required=True)
+    tc = t.add_parser("create")
+    tc.add_argument("--household", required=True)
+    tc.add_argument("--member", required=True)
+    return p
+
+
+def run(argv: Sequence[str], settings: Settings) -> str | None:
+    args = parser().parse_args(argv)
+    if args.command == "serve":
+        serve(settings, args.host, args.port, args.workers)
+        return None
+    migrate(settings)
+    if args.command == "migrate":
+        return "The database is up to date."
+    engine = make_engine(settings.db_url)
+    try:
+        if args.command == "household" and args.action == "create":
+            return household_create(engine, args.name)
+        if args.command == "household":
+            return household_reset_password(engine, args.name)
+        if args.command == "member":
+            return member_add(engine, args.household, args.member)
+        return token_create(engine, args.household, args.member)
+    finally:
+        engine.dispose()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        output = run(sys.argv[1:] if argv is None else argv, Settings())
+    except CliError as exc:
+        print(f"coinflip: {exc}", file=sys.stderr)
+        return 1
+    if output:
+        print(output)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,75 @@
+"""The flip rule: a pure function of (policy, enhancers, rng) -> verdict. No I/O."""
+
+import random
+from dataclasses import dataclass
+
+from app.models import Coin, Mode
+
+CHANCE_MIN = 0.1
+CHANCE_MAX = 0.9
+
+
+@dataclass(frozen=True)
+class Policy:
+    mode: Mode = Mode.all_or_nothing
+    chance: float = 0.5
+    max_stack: int | None = None
+
+    def __post_init__(self) -> None:
+        # 0 or 1 would make the schedule predictable, which is exactly what the coin is there to prevent.
+        if not CHANCE_MIN <= self.chance <= CHANCE_MAX:
+            raise ValueError(f"chance must lie between {CHANCE_MIN} and {CHANCE_MAX}")
+        if self.max_stack is not None and self.max_stack < 1:
+            raise ValueError("max_stack must be at least 1")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: int
+    name: str
+    spike: int
+
+
+@dataclass(frozen=True)
+class Verdict:
+    coin: Coin
+    allowed: tuple[tuple[Candidate, bool], ...]
+
+    @property
+    def brought(self) -> list[Candidate]:
+        return [c for c, ok in self.allowed if ok]
+
+    @property
+    def left_out(self) -> list[Candidate]:
+        return [c for c, ok in self.allowed if not ok]
+
+
+def draw(policy: Policy, enhancers: list[Candidate], rng: random.Random) -> Verdict:
+    """Draw the verdict.
+
+    `all_or_nothing`: one coin; heads brings every enhancer. `each`: one coin per enhancer; the verdict's
+    coin is heads when all come, tails when none do, mixed otherwise. A habit without enhancers still
+    draws its one coin, so the flip audit stays honest. `max_stack` then keeps a random subset of those
+    allowed (in `all_or_nothing` the coin stays heads: the coin said yes, the cap trimmed the stack).
+    """
+    one_coin = policy.mode is Mode.all_or_nothing or not enhancers
+    heads = one_coin and rng.random() < policy.chance
+    if one_coin:
+        allowed = [heads] * len(enhancers)
+    else:
+        allowed = [rng.random() < policy.chance for _ in enhancers]
+
+    chosen = [i for i, ok in enumerate(allowed) if ok]
+    if policy.max_stack is not None and len(chosen) > policy.max_stack:
+        kept = set(rng.sample(chosen, policy.max_stack))
+        allowed = [i in kept for i in range(len(enhancers))]
+
+    if one_coin:
+        coin = Coin.heads if heads else Coin.tails
+    elif all(allowed):
+        coin = Coin.heads
+    elif not any(allowed):
+        coin = Coin.tails
+    else:
+        coin = Coin.mixed
+    return Verdict(coin=coin, allowed=tuple(zip(enhancers, allowed, strict=True)))

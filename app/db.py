@@ -1,0 +1,45 @@
+"""The database engine (SQLite with safe pragmas, or PostgreSQL) and the per-request session."""
+
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection
+from sqlmodel import Session
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def make_engine(url: str) -> Engine:
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def set_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite's own BEGIN handling is switched off so "begin" below decides how a transaction starts.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=30000", "foreign_keys=ON"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def begin(conn: Connection) -> None:
+        # Writers take the lock up front: a deferred BEGIN that later upgrades to a write can lose
+        # read-modify-write updates or fail with "database is locked" under concurrency.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN")
+
+    return engine
+
+
+def open_session(engine: Engine, *, write: bool = True) -> Session:
+    """A session whose every transaction is a writing one (BEGIN IMMEDIATE on SQLite), or a reading one."""
+    return Session(engine.execution_options(write=write), expire_on_commit=False)
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """One session per request; only unsafe methods start a writing transaction."""
+    with open_session(request.app.state.engine, write=request.method not in SAFE_METHODS) as db:
+        yield db

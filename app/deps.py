@@ -1,0 +1,177 @@
+"""Typed dependencies: the database session, who is asking, and lookups scoped to them (404 otherwise)."""
+
+import random
+import secrets
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import Depends, HTTPException, Request
+from sqlmodel import Session
+from starlette.datastructures import FormData
+
+from app import security
+from app.config import Settings
+from app.db import SAFE_METHODS, get_db
+from app.models import Enhancer, Flip, Habit, Household, LoginSession, Member
+
+DbSession = Annotated[Session, Depends(get_db)]
+SYSTEM_RANDOM = secrets.SystemRandom()
+
+
+class LoginRequired(Exception):
+    """Nobody is logged in: browsers go to the login page, the API answers 401."""
+
+
+class MemberRequired(Exception):
+    """Logged in, but no member picked yet on this device: browsers go to "who's this?"."""
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_rng() -> random.Random:
+    """The coin's randomness: a CSPRNG in production, a seeded Random in tests."""
+    return SYSTEM_RANDOM
+
+
+AppSettings = Annotated[Settings, Depends(get_settings)]
+Rng = Annotated[random.Random, Depends(get_rng)]
+
+
+def bearer_token(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and request.url.path.startswith("/api/") else None
+
+
+def optional_login(request: Request, db: DbSession) -> LoginSession | None:
+    login = security.find_login(db, request.cookies.get(security.LOGIN_COOKIE))
+    if login is not None:
+        security.touch_login(db, login)
+    request.state.login = login
+    return login
+
+
+OptionalLogin = Annotated[LoginSession | None, Depends(optional_login)]
+
+
+def require_login(login: OptionalLogin) -> LoginSession:
+    if login is None:
+        raise LoginRequired
+    return login
+
+
+CurrentLogin = Annotated[LoginSession, Depends(require_login)]
+
+
+def current_household(login: CurrentLogin, db: DbSession) -> Household:
+    household = db.get(Household, login.household_id)
+    if household is None:
+        raise LoginRequired
+    return household
+
+
+CurrentHousehold = Annotated[Household, Depends(current_household)]
+
+
+def current_member(request: Request, db: DbSession) -> Member:
+    """The member acting: from a bearer token (API only) or the member picked on this device."""
+    token = bearer_token(request)
+    if token is not None:
+        member = security.find_token_member(db, token)
+        if member is None:
+            raise LoginRequired
+    else:
+        login = require_login(optional_login(request, db))
+        member = db.get(Member, login.member_id) if login.member_id is not None else None
+        if member is None:
+            raise MemberRequired
+    request.state.member = member
+    return member
+
+
+CurrentMember = Annotated[Member, Depends(current_member)]
+
+
+def not_found() -> HTTPException:
+    return HTTPException(status_code=404, detail="Not found")
+
+
+def owned_member(member_id: int, household: CurrentHousehold, db: DbSession) -> Member:
+    member = db.get(Member, member_id)
+    if member is None or member.household_id != household.id:
+        raise not_found()
+    return member
+
+
+def owned_habit(habit_id: int, member: CurrentMember, db: DbSession) -> Habit:
+    habit = db.get(Habit, habit_id)
+    if habit is None or habit.member_id != member.id:
+        raise not_found()
+    return habit
+
+
+def owned_enhancer(enhancer_id: int, member: CurrentMember, db: DbSession) -> Enhancer:
+    enhancer = db.get(Enhancer, enhancer_id)
+    if enhancer is None or enhancer.member_id != member.id:
+        raise not_found()
+    return enhancer
+
+
+def owned_flip(flip_id: int, member: CurrentMember, db: DbSession) -> Flip:
+    flip = db.get(Flip, flip_id)
+    if flip is None or flip.member_id != member.id:
+        raise not_found()
+    return flip
+
+
+OwnedMember = Annotated[Member, Depends(owned_member)]
+OwnedHabit = Annotated[Habit, Depends(owned_habit)]
+OwnedEnhancer = Annotated[Enhancer, Depends(owned_enhancer)]
+OwnedFlip = Annotated[Flip, Depends(owned_flip)]
+
+
+async def read_form(request: Request) -> FormData:
+    return await request.form()
+
+
+Form = Annotated[FormData, Depends(read_form)]
+
+
+def csrf_binding(request: Request) -> str:
+    """What the CSRF token is bound to: the login cookie, or before login an anonymous cookie."""
+    login_token = request.cookies.get(security.LOGIN_COOKIE)
+    if login_token:
+        return security.digest(login_token)
+    anon = request.cookies.get(security.ANON_COOKIE) or getattr(request.state, "fresh_anon", None)
+    if anon is None:
+        anon = request.state.fresh_anon = secrets.token_urlsafe(24)
+    return str(anon)
+
+
+def same_origin(request: Request, settings: Settings) -> bool:
+    if request.headers.get("Sec-Fetch-Site") == "cross-site":
+        return False
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    expected = urlsplit(settings.public_url).netloc if settings.public_url else request.headers.get("Host", "")
+    return urlsplit(origin).netloc == expected
+
+
+async def check_csrf(request: Request) -> None:
+    """Refuse unsafe requests that could come from another site; bearer-token API calls carry no cookie."""
+    if request.method in SAFE_METHODS or bearer_token(request) is not None:
+        return
+    settings = get_settings(request)
+    if not same_origin(request, settings):
+        raise HTTPException(status_code=403, detail="Cross-site request refused")
+    candidate = request.headers.get(security.CSRF_HEADER)
+    if candidate is None and request.headers.get("Content-Type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        value = (await request.form()).get(security.CSRF_FIELD)
+        candidate = value if isinstance(value, str) else None
+    if not security.csrf_matches(settings.key, csrf_binding(request), candidate):
+        raise HTTPException(status_code=403, detail="This form has expired. Go back, reload the page and try again.")

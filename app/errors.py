@@ -1,0 +1,64 @@
+"""How errors reach people: an error page (or a redirect to log in) in the browser, JSON for the API."""
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException
+
+from app.deps import LoginRequired, MemberRequired
+from app.templating import render
+
+MESSAGES = {
+    400: "That request didn't make sense to us.",
+    401: "Please log in first.",
+    403: "That isn't allowed.",
+    404: "There's nothing here. It may have been deleted, or the link is wrong.",
+    405: "That isn't allowed.",
+}
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def go_to(request: Request, name: str) -> Response:
+    target = request.scope.get("root_path", "") + str(request.app.url_path_for(name))
+    if request.headers.get("HX-Request") == "true":
+        return Response(status_code=204, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
+
+
+async def login_required(request: Request, exc: Exception) -> Response:
+    if is_api(request):
+        return JSONResponse({"detail": "Not authenticated"}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+    return go_to(request, "show_login")
+
+
+async def member_required(request: Request, exc: Exception) -> Response:
+    if is_api(request):
+        return JSONResponse({"detail": "Pick a member first"}, status_code=403)
+    return go_to(request, "pick_member_page")
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if is_api(request):
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    detail = exc.detail if exc.status_code == 403 else MESSAGES.get(exc.status_code, "Something went wrong.")
+    return render(request, "error.html", status_code=exc.status_code, status=exc.status_code, detail=detail)
+
+
+async def validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    if is_api(request):
+        return JSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
+    # In the browser a malformed id in a URL is simply a page that does not exist.
+    return render(request, "error.html", status_code=404, status=404, detail=MESSAGES[404])
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(LoginRequired, login_required)
+    app.add_exception_handler(MemberRequired, member_required)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)

@@ -1,0 +1,53 @@
+"""Form posts checked by pydantic models; errors come back as one message per field, values kept."""
+
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData
+
+M = TypeVar("M", bound=BaseModel)
+
+MESSAGES = {
+    "missing": "Please fill this in.",
+    "int_parsing": "Please enter a whole number.",
+    "float_parsing": "Please enter a number.",
+}
+
+
+def values_of(form: FormData) -> dict[str, str | list[str]]:
+    """The posted values, as strings, to put back into the form."""
+    values: dict[str, str | list[str]] = {}
+    for key in form:
+        items = [v for v in form.getlist(key) if isinstance(v, str)]
+        values[key] = items if len(items) > 1 or key.endswith("_ids") else (items[0] if items else "")
+    return values
+
+
+def message(error_type: str, msg: str, ctx: dict[str, object] | None) -> str:
+    if error_type in MESSAGES:
+        return MESSAGES[error_type]
+    if error_type == "string_too_short" and ctx and int(str(ctx["min_length"])) > 1:
+        return f"Please use at least {ctx['min_length']} characters."
+    if error_type == "string_too_short":
+        return MESSAGES["missing"]
+    if error_type == "string_too_long" and ctx:
+        return f"Please keep this to {ctx['max_length']} characters or fewer."
+    if error_type in {"greater_than_equal", "less_than_equal"} and ctx:
+        bound = ctx.get("ge", ctx.get("le"))
+        return f"Please enter a value {'of at least' if error_type == 'greater_than_equal' else 'of at most'} {bound}."
+    return msg.removeprefix("Value error, ")
+
+
+def parse(model: type[M], form: FormData) -> tuple[M | None, dict[str, str]]:
+    """Validate a form; on failure return the errors, keyed by field, in words a person understands."""
+    # Empty fields fall back to their defaults (or count as missing); fields the model lacks, like the
+    # CSRF token, are not its business.
+    data = {k: v for k, v in values_of(form).items() if k in model.model_fields and v != ""}
+    try:
+        return model.model_validate(data), {}
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "__all__"
+            errors.setdefault(field, message(error["type"], error["msg"], error.get("ctx")))
+        return None, errors

@@ -1,0 +1,155 @@
+"""Every table of Coinflip, as SQLModel classes."""
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, ForeignKey, Index, Integer, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+NAME_MAX = 60
+TEXT_MAX = 300
+NOTE_MAX = 2000
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def owner(table: str, *, nullable: bool = False, on_delete: str = "CASCADE") -> Column[int]:
+    return Column(Integer, ForeignKey(f"{table}.id", ondelete=on_delete), nullable=nullable, index=True)
+
+
+class Kind(StrEnum):
+    drink = "drink"
+    media = "media"
+    social = "social"
+    substance = "substance"
+    other = "other"
+
+
+class Mode(StrEnum):
+    all_or_nothing = "all_or_nothing"
+    each = "each"
+
+
+class Coin(StrEnum):
+    heads = "heads"
+    tails = "tails"
+    mixed = "mixed"
+
+
+class Followed(StrEnum):
+    yes = "yes"
+    partly = "partly"
+    no = "no"
+
+
+class Household(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=NAME_MAX)
+    login: str = Field(max_length=NAME_MAX, unique=True)
+    password_hash: str
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Member(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("household_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    household_id: int = Field(sa_column=owner("household"))
+    name: str = Field(max_length=NAME_MAX)
+    emoji: str = Field(default="🙂", max_length=16)
+    pin_hash: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LoginSession(SQLModel, table=True):
+    """A browser's login: the cookie holds a random token, this row only its hash."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    household_id: int = Field(sa_column=owner("household"))
+    member_id: int | None = Field(sa_column=owner("member", nullable=True, on_delete="SET NULL"))
+    token_hash: str = Field(unique=True, max_length=64)
+    device_name: str = Field(max_length=NAME_MAX)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+
+
+class ApiToken(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(sa_column=owner("member"))
+    token_hash: str = Field(unique=True, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Enhancer(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(sa_column=owner("member"))
+    name: str = Field(max_length=NAME_MAX)
+    kind: Kind = Kind.other
+    spike: int = 1
+
+
+class Habit(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(sa_column=owner("member"))
+    name: str = Field(max_length=NAME_MAX)
+    emoji: str = Field(default="🏃", max_length=16)
+    why: str = Field(default="", max_length=TEXT_MAX)
+    minimum: str = Field(default="", max_length=TEXT_MAX)
+    mode: Mode = Mode.all_or_nothing
+    chance: float = 0.5
+    max_stack: int | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class HabitEnhancer(SQLModel, table=True):
+    habit_id: int = Field(sa_column=Column(Integer, ForeignKey("habit.id", ondelete="CASCADE"), primary_key=True))
+    enhancer_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("enhancer.id", ondelete="CASCADE"), primary_key=True, index=True)
+    )
+
+
+class Flip(SQLModel, table=True):
+    """One session of a habit. Open until its reflection is saved or it is marked skipped."""
+
+    __table_args__ = (
+        # The database itself refuses a second open flip of a habit: the verdict cannot be re-rolled.
+        Index(
+            "uq_flip_open_per_habit",
+            "habit_id",
+            unique=True,
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
+        UniqueConstraint("member_id", "idempotency_key"),
+        Index("ix_flip_member_id_id", "member_id", "id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    habit_id: int = Field(sa_column=owner("habit"))
+    member_id: int = Field(sa_column=owner("member"))
+    flipped_at: datetime = Field(default_factory=utcnow)
+    coin: Coin
+    prompt: str = Field(max_length=TEXT_MAX)
+    idempotency_key: str | None = Field(default=None, max_length=200)
+    closed_at: datetime | None = None
+    skipped: bool = False
+
+
+class FlipEnhancer(SQLModel, table=True):
+    """One enhancer's part of a verdict; name and spike are kept so history survives the enhancer's deletion."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    flip_id: int = Field(sa_column=owner("flip"))
+    enhancer_id: int | None = Field(sa_column=owner("enhancer", nullable=True, on_delete="SET NULL"))
+    name: str = Field(max_length=NAME_MAX)
+    spike: int
+    allowed: bool
+
+
+class Reflection(SQLModel, table=True):
+    flip_id: int = Field(sa_column=Column(Integer, ForeignKey("flip.id", ondelete="CASCADE"), primary_key=True))
+    effort: int
+    enjoyment: int
+    followed: Followed
+    note: str = Field(default="", max_length=NOTE_MAX)
+    created_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,213 @@
+"""The JSON API under /api/v1, for members' own scripts: bearer token or the browser's login."""
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, HTTPException, Query, Response
+from pydantic import BaseModel
+from sqlmodel import Session
+
+from app import store
+from app.deps import CurrentMember, DbSession, OwnedEnhancer, OwnedFlip, OwnedHabit, Rng
+from app.models import Coin, Enhancer, Followed, Habit, Household, Kind, Mode, Reflection
+from app.schemas import EnhancerIn, EnhancerPatch, HabitIn, HabitPatch, ReflectionIn
+
+router = APIRouter(prefix="/api/v1", tags=["api"])
+
+
+class MeOut(BaseModel):
+    member_id: int
+    member: str
+    emoji: str
+    household_id: int
+    household: str
+
+
+class EnhancerOut(BaseModel):
+    id: int
+    name: str
+    kind: Kind
+    spike: int
+
+
+class HabitOut(BaseModel):
+    id: int
+    name: str
+    emoji: str
+    why: str
+    minimum: str
+    mode: Mode
+    chance: float
+    max_stack: int | None
+    enhancer_ids: list[int]
+
+
+class VerdictOut(BaseModel):
+    id: int | None
+    name: str
+    allowed: bool
+
+
+class ReflectionOut(BaseModel):
+    effort: int
+    enjoyment: int
+    followed: Followed
+    note: str
+
+
+class FlipOut(BaseModel):
+    id: int
+    habit_id: int
+    member_id: int
+    flipped_at: datetime
+    coin: Coin
+    prompt: str
+    skipped: bool
+    enhancers: list[VerdictOut]
+    reflection: ReflectionOut | None
+
+
+def enhancer_out(enhancer: Enhancer) -> EnhancerOut:
+    return EnhancerOut.model_validate(enhancer, from_attributes=True)
+
+
+def habit_out(db: Session, habit: Habit) -> HabitOut:
+    return HabitOut.model_validate(habit.model_dump() | {"enhancer_ids": store.enhancer_ids_of(db, habit)})
+
+
+def reflection_out(reflection: Reflection | None) -> ReflectionOut | None:
+    return ReflectionOut.model_validate(reflection, from_attributes=True) if reflection else None
+
+
+def flip_out(view: store.FlipView) -> FlipOut:
+    verdict = [VerdictOut(id=e.enhancer_id, name=e.name, allowed=e.allowed) for e in view.verdict]
+    fields = view.flip.model_dump(include={"id", "habit_id", "member_id", "flipped_at", "coin", "prompt", "skipped"})
+    return FlipOut(**fields, enhancers=verdict, reflection=reflection_out(view.reflection))
+
+
+def unknown_enhancer(exc: store.UnknownEnhancer) -> HTTPException:
+    return HTTPException(422, detail=[{"loc": ["body", "enhancer_ids"], "msg": str(exc), "type": "value_error"}])
+
+
+@router.get("/me")
+def get_me(member: CurrentMember, db: DbSession) -> MeOut:
+    household = db.get(Household, member.household_id)
+    assert household is not None and member.id is not None and household.id is not None
+    return MeOut(
+        member_id=member.id,
+        member=member.name,
+        emoji=member.emoji,
+        household_id=household.id,
+        household=household.name,
+    )
+
+
+@router.get("/enhancers")
+def list_enhancers_api(member: CurrentMember, db: DbSession) -> list[EnhancerOut]:
+    return [enhancer_out(e) for e in store.enhancers_of_member(db, member)]
+
+
+@router.post("/enhancers", status_code=201)
+def create_enhancer_api(data: EnhancerIn, member: CurrentMember, db: DbSession) -> EnhancerOut:
+    assert member.id is not None
+    enhancer = Enhancer(member_id=member.id, **data.model_dump())
+    db.add(enhancer)
+    db.commit()
+    return enhancer_out(enhancer)
+
+
+@router.get("/enhancers/{enhancer_id}")
+def get_enhancer_api(enhancer: OwnedEnhancer) -> EnhancerOut:
+    return enhancer_out(enhancer)
+
+
+@router.patch("/enhancers/{enhancer_id}")
+def update_enhancer_api(data: EnhancerPatch, enhancer: OwnedEnhancer, db: DbSession) -> EnhancerOut:
+    enhancer.sqlmodel_update(data.model_dump(exclude_unset=True, exclude_none=True))
+    db.add(enhancer)
+    db.commit()
+    return enhancer_out(enhancer)
+
+
+@router.delete("/enhancers/{enhancer_id}", status_code=204)
+def delete_enhancer_api(enhancer: OwnedEnhancer, db: DbSession) -> Response:
+    db.delete(enhancer)
+    db.commit()
+    return Response(status_code=204)
+
+
+@router.get("/habits")
+def list_habits_api(member: CurrentMember, db: DbSession) -> list[HabitOut]:
+    return [habit_out(db, h) for h in store.habits_of_member(db, member)]
+
+
+@router.post("/habits", status_code=201)
+def create_habit_api(data: HabitIn, member: CurrentMember, db: DbSession) -> HabitOut:
+    try:
+        habit = store.save_habit(db, member, Habit(member_id=member.id or 0, name=data.name), data)
+    except store.UnknownEnhancer as exc:
+        raise unknown_enhancer(exc) from exc
+    return habit_out(db, habit)
+
+
+@router.get("/habits/{habit_id}")
+def get_habit_api(habit: OwnedHabit, db: DbSession) -> HabitOut:
+    return habit_out(db, habit)
+
+
+@router.patch("/habits/{habit_id}")
+def update_habit_api(data: HabitPatch, habit: OwnedHabit, member: CurrentMember, db: DbSession) -> HabitOut:
+    try:
+        store.save_habit(db, member, habit, data)
+    except store.UnknownEnhancer as exc:
+        raise unknown_enhancer(exc) from exc
+    return habit_out(db, habit)
+
+
+@router.delete("/habits/{habit_id}", status_code=204)
+def delete_habit_api(habit: OwnedHabit, db: DbSession) -> Response:
+    db.delete(habit)
+    db.commit()
+    return Response(status_code=204)
+
+
+@router.post("/habits/{habit_id}/flips", status_code=201, responses={200: {"model": FlipOut}, 409: {}})
+def flip_habit_api(
+    habit: OwnedHabit,
+    member: CurrentMember,
+    db: DbSession,
+    rng: Rng,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> FlipOut:
+    """Draw the verdict. A retried key or a still-open flip answers 200 with that same flip."""
+    try:
+        flip, fresh = store.flip_habit(db, habit, member, rng, idempotency_key)
+    except store.RecentlySkipped as exc:
+        raise HTTPException(409, detail=str(exc)) from exc
+    if not fresh:
+        response.status_code = 200
+    return flip_out(store.view_of(db, flip))
+
+
+@router.get("/flips")
+def list_flips_api(
+    member: CurrentMember,
+    db: DbSession,
+    habit_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    before: int | None = None,
+) -> list[FlipOut]:
+    flips = store.flips_of_member(db, member, habit_id=habit_id, before=before, limit=limit)
+    return [flip_out(v) for v in store.views_of(db, flips)]
+
+
+@router.get("/flips/{flip_id}")
+def get_flip_api(flip: OwnedFlip, db: DbSession) -> FlipOut:
+    return flip_out(store.view_of(db, flip))
+
+
+@router.put("/flips/{flip_id}/reflection")
+def put_reflection_api(data: ReflectionIn, flip: OwnedFlip, db: DbSession) -> FlipOut:
+    store.save_reflection(db, flip, data)
+    return flip_out(store.view_of(db, flip))

@@ -1,0 +1,108 @@
+"""Setting up a household, logging a device in and out."""
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from app import forms, security
+from app.deps import AppSettings, DbSession, Form, OptionalLogin
+from app.models import Household, Member
+from app.schemas import HouseholdIn, LoginIn
+from app.templating import redirect, render, set_cookie
+
+router = APIRouter()
+
+
+def has_households(db: Session) -> bool:
+    return db.exec(select(func.count()).select_from(Household)).one() > 0
+
+
+def signup_allowed(db: Session, settings: AppSettings) -> bool:
+    return settings.signup == "open" or not has_households(db)
+
+
+def login_name(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def log_in(request: Request, db: Session, household: Household, member: Member | None, target: str) -> Response:
+    """Start a fresh login for this device (a new token every time) and go on to `target`."""
+    assert household.id is not None
+    user_agent = request.headers.get("User-Agent", "")
+    token = security.start_login(db, household.id, user_agent, member.id if member else None)
+    db.commit()
+    response = redirect(request, target)
+    set_cookie(request, response, security.LOGIN_COOKIE, token)
+    return response
+
+
+@router.get("/signup")
+def show_signup(request: Request, db: DbSession, settings: AppSettings) -> Response:
+    if not signup_allowed(db, settings):
+        raise HTTPException(404)
+    return render(request, "auth/signup.html", first_run=not has_households(db), values={}, errors={})
+
+
+@router.post("/signup")
+def create_household(request: Request, db: DbSession, settings: AppSettings, form: Form) -> Response:
+    """Create a household with its first member, and log this device in as that member."""
+    if not signup_allowed(db, settings):
+        raise HTTPException(404)
+    data, errors = forms.parse(HouseholdIn, form)
+    if data is not None and db.exec(select(Household).where(Household.login == login_name(data.name))).first():
+        errors = {"name": "A household with this name exists already. Pick another name."}
+    if data is None or errors:
+        values = {k: v for k, v in forms.values_of(form).items() if "password" not in k}
+        return render(
+            request,
+            "auth/signup.html",
+            status_code=422,
+            first_run=not has_households(db),
+            values=values,
+            errors=errors,
+        )
+    household = Household(
+        name=data.name, login=login_name(data.name), password_hash=security.hash_secret(data.password)
+    )
+    db.add(household)
+    db.flush()
+    assert household.id is not None
+    member = Member(household_id=household.id, name=data.member)
+    db.add(member)
+    db.flush()
+    return log_in(request, db, household, member, "list_enhancers")
+
+
+@router.get("/login")
+def show_login(request: Request, db: DbSession, login: OptionalLogin) -> Response:
+    if login is not None:
+        return redirect(request, "show_today")
+    if not has_households(db):
+        return redirect(request, "show_signup")
+    return render(request, "auth/login.html", values={}, errors={})
+
+
+@router.post("/login")
+def log_in_household(request: Request, db: DbSession, form: Form) -> Response:
+    data, errors = forms.parse(LoginIn, form)
+    household = None
+    if data is not None:
+        household = db.exec(select(Household).where(Household.login == login_name(data.name))).first()
+        if not security.verify_secret(data.password, household.password_hash if household else None):
+            household = None
+            errors = {"password": "That household name and password don't match."}
+    if household is None:
+        values = {"name": str(form.get("name", ""))}
+        return render(request, "auth/login.html", status_code=422, values=values, errors=errors)
+    return log_in(request, db, household, None, "pick_member_page")
+
+
+@router.post("/logout")
+def log_out(request: Request, db: DbSession, login: OptionalLogin) -> Response:
+    if login is not None:
+        security.end_login(db, login)
+        db.commit()
+    response = redirect(request, "show_login")
+    response.delete_cookie(security.LOGIN_COOKIE)
+    return response

@@ -1,0 +1,103 @@
+"""What people may send: one set of checked input models, shared by the forms and the JSON API."""
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from app.coin import CHANCE_MAX, CHANCE_MIN
+from app.models import NAME_MAX, NOTE_MAX, TEXT_MAX, Followed, Kind, Mode
+from app.security import PASSWORD_MIN
+
+Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX)]
+Emoji = Annotated[str, Field(min_length=1, max_length=16)]
+Text = Annotated[str, Field(max_length=TEXT_MAX)]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+
+class EnhancerIn(Input):
+    name: Name
+    kind: Kind = Kind.other
+    spike: int = Field(default=1, ge=1, le=3)
+
+
+class EnhancerPatch(Input):
+    name: Name | None = None
+    kind: Kind | None = None
+    spike: int | None = Field(default=None, ge=1, le=3)
+
+
+class HabitIn(Input):
+    name: Name
+    emoji: Emoji = "🏃"
+    why: Text = ""
+    minimum: Text = ""
+    mode: Mode = Mode.all_or_nothing
+    chance: float = Field(default=0.5, ge=CHANCE_MIN, le=CHANCE_MAX)
+    max_stack: int | None = Field(default=None, ge=1, le=20)
+    enhancer_ids: list[int] = Field(default_factory=list, max_length=50)
+
+
+class HabitForm(HabitIn):
+    """The habit form asks for the chance in percent."""
+
+    chance: float = Field(default=50, ge=CHANCE_MIN * 100, le=CHANCE_MAX * 100)
+
+    def to_input(self) -> HabitIn:
+        return HabitIn.model_validate(self.model_dump() | {"chance": round(self.chance / 100, 2)})
+
+
+class HabitPatch(Input):
+    name: Name | None = None
+    emoji: Emoji | None = None
+    why: Text | None = None
+    minimum: Text | None = None
+    mode: Mode | None = None
+    chance: float | None = Field(default=None, ge=CHANCE_MIN, le=CHANCE_MAX)
+    max_stack: int | None = Field(default=None, ge=1, le=20)
+    enhancer_ids: list[int] | None = Field(default=None, max_length=50)
+
+
+class ReflectionIn(Input):
+    effort: int = Field(ge=1, le=10)
+    enjoyment: int = Field(ge=1, le=10)
+    followed: Followed
+    note: str = Field(default="", max_length=NOTE_MAX)
+
+
+class MemberIn(Input):
+    name: Name
+    emoji: Emoji = "🙂"
+
+
+class MemberEdit(MemberIn):
+    pin: str = ""
+    remove_pin: bool = False
+
+    @field_validator("pin")
+    @classmethod
+    def four_digits(cls, value: str) -> str:
+        if value and not (len(value) == 4 and value.isascii() and value.isdigit()):
+            raise ValueError("A PIN is exactly 4 digits.")
+        return value
+
+
+class HouseholdIn(Input):
+    name: Name
+    password: str = Field(min_length=PASSWORD_MIN, max_length=200)
+    password_again: str = Field(max_length=200)
+    member: Name
+
+    @field_validator("password_again")
+    @classmethod
+    def same_password(cls, value: str, info: ValidationInfo) -> str:
+        if "password" in info.data and value != info.data["password"]:
+            raise ValueError("The two passwords are not the same.")
+        return value
+
+
+class LoginIn(Input):
+    name: Name
+    password: str = Field(min_length=1, max_length=200)

@@ -1,0 +1,78 @@
+"""Templates and render(): a whole page, or for htmx the partial it swaps; always `Vary: HX-Request`."""
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from app import security
+from app.deps import csrf_binding, get_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+STATIC_DIR = ROOT / "static"
+HTMX = "htmx-2.0.11.min.js"
+
+
+def common_context(request: Request) -> dict[str, Any]:
+    settings = get_settings(request)
+    root = request.scope.get("root_path", "")
+
+    def url(name: str, /, **params: Any) -> str:
+        return f"{root}{request.app.url_path_for(name, **{k: str(v) for k, v in params.items()})}"
+
+    def static(path: str) -> str:
+        return f"{root}/static/{path}"
+
+    def when(moment: datetime) -> str:
+        local = moment.astimezone(ZoneInfo(settings.timezone))
+        return local.strftime("%a %-d %b %Y, %H:%M")
+
+    return {
+        "url": url,
+        "static": static,
+        "when": when,
+        "htmx": HTMX,
+        "csrf_token": security.csrf_token(settings.key, csrf_binding(request)),
+        "me": getattr(request.state, "member", None),
+        "login": getattr(request.state, "login", None),
+    }
+
+
+templates = Jinja2Templates(directory=ROOT / "templates", context_processors=[common_context])
+
+
+def wants_partial(request: Request) -> bool:
+    # A history restore asks for the whole page even though htmx sends it.
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
+
+
+def render(
+    request: Request, page: str, *, partial: str | None = None, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    template = partial if partial and wants_partial(request) else page
+    response = templates.TemplateResponse(request, template, context, status_code=status_code)
+    response.headers["Vary"] = "HX-Request"
+    fresh_anon = getattr(request.state, "fresh_anon", None)
+    if fresh_anon:
+        set_cookie(request, response, security.ANON_COOKIE, fresh_anon)
+    return response
+
+
+def set_cookie(request: Request, response: Response, name: str, value: str) -> None:
+    response.set_cookie(
+        name,
+        value,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        max_age=400 * 24 * 3600,
+    )
+
+
+def redirect(request: Request, name: str, /, **params: Any) -> RedirectResponse:
+    """Post/redirect/get: a 303 to a named route, under the app's sub-path if it has one."""
+    return RedirectResponse(request.url_for(name, **params).path, status_code=303)

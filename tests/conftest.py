@@ -1,0 +1,110 @@
+"""Fixtures: a fresh migrated database per test (SQLite, or PostgreSQL when a URL is given), the app,
+clients, and a household with a logged-in member."""
+
+import os
+import random
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, event, text
+from sqlmodel import Session, SQLModel
+
+from app.cli import alembic_config
+from app.config import Settings
+from app.deps import get_rng
+from app.main import create_app
+from app.models import Household, Member
+from tests import factories
+
+POSTGRES_URL = os.environ.get("COINFLIP_TEST_DATABASE_URL")
+SECRET = "test-secret-key-not-for-production"
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Migrate once per run: a SQLite file copied for each test, or the PostgreSQL database itself."""
+    from alembic import command
+
+    if POSTGRES_URL:
+        with Session(create_engine_for(POSTGRES_URL)) as db:
+            db.exec(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))  # type: ignore[call-overload]
+            db.commit()
+        command.upgrade(alembic_config(POSTGRES_URL), "head")
+        return POSTGRES_URL
+    path = tmp_path_factory.mktemp("template") / "coinflip.db"
+    command.upgrade(alembic_config(f"sqlite:///{path}"), "head")
+    return str(path)
+
+
+def create_engine_for(url: str) -> Engine:
+    from app.db import make_engine
+
+    return make_engine(url)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, migrated_template: str) -> Settings:
+    if POSTGRES_URL:
+        url = POSTGRES_URL
+    else:
+        shutil.copy(migrated_template, tmp_path / "coinflip.db")
+        url = f"sqlite:///{tmp_path / 'coinflip.db'}"
+    return Settings(data_dir=tmp_path, database_url=url, secret_key=SECRET)
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[FastAPI]:
+    application = create_app(settings)
+    application.dependency_overrides[get_rng] = lambda: random.Random(20261122)
+    yield application
+    engine: Engine = application.state.engine
+    if POSTGRES_URL:
+        tables = ", ".join(t.name for t in SQLModel.metadata.sorted_tables)
+        with engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def db(app: FastAPI, settings: Settings) -> Iterator[Session]:
+    """The test's own view of the database.
+
+    On SQLite it uses pysqlite's default transaction handling (reads outside any transaction), so the
+    test never holds a snapshot or a lock that would block or hide what the app under test writes.
+    """
+    if POSTGRES_URL:
+        engine = app.state.engine
+    else:
+        engine = create_engine(settings.db_url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", lambda conn, _: conn.execute("PRAGMA foreign_keys=ON"))
+    with Session(engine) as session:
+        yield session
+    if not POSTGRES_URL:
+        engine.dispose()
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, follow_redirects=False) as test_client:
+        yield test_client
+
+
+@dataclass
+class Home:
+    household: Household
+    member: Member
+    token: str
+
+
+@pytest.fixture
+def home(client: TestClient, db: Session, settings: Settings) -> Home:
+    """A household with one member, logged in on `client` with that member picked."""
+    household = factories.make_household(db)
+    member = factories.make_member(db, household)
+    token = factories.log_in(client, db, settings, household, member)
+    return Home(household, member, token)

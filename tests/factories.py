@@ -1,0 +1,69 @@
+"""Plain factory functions that put rows straight into the database, and log a test client in."""
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from app import security
+from app.config import Settings
+from app.models import Enhancer, Habit, HabitEnhancer, Household, Kind, Member, Mode
+from app.routes.auth import login_name
+
+PASSWORD = "correct horse battery"
+# Hashing with Argon2 is slow on purpose; the tests hash the shared password once.
+PASSWORD_HASH = security.hash_secret(PASSWORD)
+
+
+def make_household(db: Session, name: str = "Rivera") -> Household:
+    household = Household(name=name, login=login_name(name), password_hash=PASSWORD_HASH)
+    db.add(household)
+    db.commit()
+    return household
+
+
+def make_member(db: Session, household: Household, name: str = "Ana", pin: str | None = None) -> Member:
+    assert household.id is not None
+    member = Member(household_id=household.id, name=name, pin_hash=security.hash_secret(pin) if pin else None)
+    db.add(member)
+    db.commit()
+    return member
+
+
+def make_enhancer(db: Session, member: Member, name: str = "Music", spike: int = 2) -> Enhancer:
+    assert member.id is not None
+    enhancer = Enhancer(member_id=member.id, name=name, kind=Kind.media, spike=spike)
+    db.add(enhancer)
+    db.commit()
+    return enhancer
+
+
+def make_habit(
+    db: Session,
+    member: Member,
+    name: str = "Morning run",
+    enhancers: list[Enhancer] = (),  # type: ignore[assignment]
+    mode: Mode = Mode.all_or_nothing,
+    chance: float = 0.5,
+) -> Habit:
+    assert member.id is not None
+    habit = Habit(member_id=member.id, name=name, why="The hills.", minimum="Walk 5 minutes", mode=mode, chance=chance)
+    db.add(habit)
+    db.commit()
+    for enhancer in enhancers:
+        assert habit.id is not None and enhancer.id is not None
+        db.add(HabitEnhancer(habit_id=habit.id, enhancer_id=enhancer.id))
+    db.commit()
+    return habit
+
+
+def log_in(client: TestClient, db: Session, settings: Settings, household: Household, member: Member | None) -> str:
+    """Give the client a login cookie as the login form would, and the CSRF header htmx would send."""
+    assert household.id is not None
+    token = security.start_login(db, household.id, "pytest", member.id if member else None)
+    db.commit()
+    client.cookies.set(security.LOGIN_COOKIE, token)
+    client.headers[security.CSRF_HEADER] = csrf_for(settings, token)
+    return token
+
+
+def csrf_for(settings: Settings, login_token: str) -> str:
+    return security.csrf_token(settings.key, security.digest(login_token))

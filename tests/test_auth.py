@@ -1,0 +1,179 @@
+"""First-run set-up, sign-up, logging in and out, and CSRF protection."""
+
+import re
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from app import security
+from app.config import Settings
+from app.main import create_app
+from app.models import Household, LoginSession, Member
+from tests import factories
+from tests.conftest import Home
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([0-9a-f]+)"', html)
+    assert match, "no CSRF field in the form"
+    return match.group(1)
+
+
+def sign_up(client: TestClient, **fields: str) -> "object":
+    page = client.get("/signup")
+    data = {"name": "Rivera", "password": "long enough pw", "password_again": "long enough pw", "member": "Ana"}
+    return client.post("/signup", data={**data, **fields, "csrf_token": csrf_of(page.text)})
+
+
+def test_an_empty_instance_leads_to_first_run_setup(client: TestClient) -> None:
+    assert client.get("/").headers["location"] == "/login"
+    assert client.get("/login").headers["location"] == "/signup"
+    page = client.get("/signup")
+    assert "Welcome to Coinflip" in page.text
+
+
+def test_setup_creates_household_and_member_and_logs_in(client: TestClient, db: Session) -> None:
+    response = sign_up(client)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/enhancers"
+    household = db.exec(select(Household)).one()
+    assert household.name == "Rivera" and household.password_hash != "long enough pw"
+    member = db.exec(select(Member)).one()
+    today = client.get("/")
+    assert today.status_code == 200
+    assert f"{member.name}" in today.text
+
+
+def test_setup_closes_after_the_first_household(client: TestClient) -> None:
+    sign_up(client)
+    client.cookies.clear()
+    assert client.get("/signup").status_code == 404
+    assert client.post("/signup", data={"name": "Other"}).status_code in (403, 404)
+
+
+def test_open_signup_lets_more_households_register(tmp_path: object, settings: Settings) -> None:
+    app = create_app(settings.model_copy(update={"signup": "open"}))
+    with TestClient(app, follow_redirects=False) as client:
+        assert sign_up(client).status_code == 303
+        client.cookies.clear()
+        assert "Create a household" in client.get("/signup").text
+        assert sign_up(client, name="Okafor").status_code == 303
+        client.cookies.clear()
+        taken = sign_up(client, name="okafor")
+        assert taken.status_code == 422 and "exists already" in taken.text
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"name": ""}, "name", "Please fill this in."),
+        ({"name": "x" * 61}, "name", "60 characters or fewer"),
+        ({"password": "short", "password_again": "short"}, "password", "at least 8 characters"),
+        ({"password_again": "something else"}, "password_again", "not the same"),
+        ({"member": "   "}, "member", "Please fill this in."),
+    ],
+)
+def test_setup_form_errors_are_shown_next_to_the_field(
+    client: TestClient, fields: dict[str, str], field: str, message: str
+) -> None:
+    response = sign_up(client, **fields)
+    assert response.status_code == 422
+    assert re.search(rf'id="{field}-error">[^<]*{re.escape(message)}', response.text)
+    if field != "name":
+        assert 'value="Rivera"' in response.text  # what the person typed is kept
+    assert "long enough pw" not in response.text  # passwords are never echoed back
+
+
+def test_login_with_the_household_password(client: TestClient, db: Session) -> None:
+    household = factories.make_household(db, "Rivera")
+    factories.make_member(db, household)
+    page = client.get("/login")
+    wrong = client.post("/login", data={"name": "rivera", "password": "nope nope", "csrf_token": csrf_of(page.text)})
+    assert wrong.status_code == 422
+    assert "don&#39;t match" in wrong.text and 'value="rivera"' in wrong.text
+    assert security.LOGIN_COOKIE not in client.cookies
+    right = client.post(
+        "/login", data={"name": "Rivera", "password": factories.PASSWORD, "csrf_token": csrf_of(page.text)}
+    )
+    assert right.status_code == 303 and right.headers["location"] == "/members"
+    assert "Who's this?" in client.get("/members").text
+
+
+def test_login_with_an_unknown_household_says_the_same(client: TestClient) -> None:
+    page = client.get("/signup")
+    sign_up(client)
+    client.cookies.clear()
+    page = client.get("/login")
+    response = client.post("/login", data={"name": "Nobody", "password": "whatever1", "csrf_token": csrf_of(page.text)})
+    assert response.status_code == 422 and "don&#39;t match" in response.text
+
+
+def test_each_login_gets_a_new_token(client: TestClient, db: Session) -> None:
+    household = factories.make_household(db)
+    tokens = set()
+    for _ in range(2):
+        client.cookies.clear()
+        page = client.get("/login")
+        client.post("/login", data={"name": "Rivera", "password": factories.PASSWORD, "csrf_token": csrf_of(page.text)})
+        tokens.add(client.cookies[security.LOGIN_COOKIE])
+    assert len(tokens) == 2
+    stored = db.exec(select(LoginSession.token_hash)).all()
+    assert not tokens & set(stored)  # only hashes are stored
+    assert {security.digest(t) for t in tokens} == set(stored)
+    assert household.id is not None
+
+
+def test_logout_ends_the_login_for_real(client: TestClient, home: Home, db: Session) -> None:
+    assert client.get("/").status_code == 200
+    response = client.post("/logout")
+    assert response.status_code == 303
+    assert db.exec(select(LoginSession)).all() == []
+    # Replaying the old cookie, as someone who copied it would, no longer works.
+    client.cookies.set(security.LOGIN_COOKIE, home.token)
+    assert client.get("/").headers["location"] == "/login"
+    assert client.get("/api/v1/me").status_code == 401
+
+
+def test_login_cookie_is_httponly_and_lax(client: TestClient) -> None:
+    response = sign_up(client)
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie
+
+
+def test_unsafe_requests_without_the_csrf_token_are_refused(client: TestClient, home: Home, db: Session) -> None:
+    habit = factories.make_habit(db, home.member)
+    del client.headers[security.CSRF_HEADER]
+    assert client.post(f"/habits/{habit.id}/flips").status_code == 403
+    assert client.post(f"/habits/{habit.id}/flips", data={"csrf_token": "0" * 64}).status_code == 403
+    assert client.post("/logout").status_code == 403
+
+
+def test_a_csrf_token_of_another_login_is_refused(
+    client: TestClient, app: FastAPI, home: Home, db: Session, settings: Settings
+) -> None:
+    habit = factories.make_habit(db, home.member)
+    other = security.start_login(db, home.household.id or 0, "other")
+    db.commit()
+    client.headers[security.CSRF_HEADER] = factories.csrf_for(settings, other)
+    assert client.post(f"/habits/{habit.id}/flips").status_code == 403
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}, {"Origin": "null"}],
+)
+def test_cross_site_requests_are_refused_even_with_the_token(
+    client: TestClient, home: Home, db: Session, headers: dict[str, str]
+) -> None:
+    habit = factories.make_habit(db, home.member)
+    response = client.post(f"/habits/{habit.id}/flips", headers=headers)
+    assert response.status_code == 403
+    assert db.exec(select(LoginSession)).first() is not None
+
+
+def test_same_origin_requests_with_the_token_pass(client: TestClient, home: Home, db: Session) -> None:
+    habit = factories.make_habit(db, home.member)
+    headers = {"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"}
+    assert client.post(f"/habits/{habit.id}/flips", headers=headers).status_code == 303
