@@ -31,8 +31,10 @@ def alembic_config(url: str) -> Config:
 
 
 def migrate(settings: Settings) -> None:
+    """Bring the schema up to date, and make sure the data folder has its secret key."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     command.upgrade(alembic_config(settings.db_url), "head")
+    assert settings.key
 
 
 def read_password() -> str:

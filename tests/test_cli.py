@@ -1,0 +1,82 @@
+"""The `coinflip` command: migrate, households, members, tokens."""
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from app import cli, security
+from app.config import Settings
+from app.models import Household, LoginSession, Member
+from tests import factories
+
+
+def run(settings: Settings, monkeypatch: pytest.MonkeyPatch, *argv: str, stdin: str = "") -> str | None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    return cli.run(argv, settings)
+
+
+def test_household_member_and_token(
+    app: FastAPI, db: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = run(settings, monkeypatch, "household", "create", "Okafor", "--password-stdin", stdin="a fine password\n")
+    assert out and "Created household 'Okafor'" in out
+    household = db.exec(select(Household)).one()
+    assert security.verify_secret("a fine password", household.password_hash)
+    run(settings, monkeypatch, "member", "add", "--household", "okafor", "Obi")
+    assert db.exec(select(Member.name)).all() == ["Obi"]
+    token = run(settings, monkeypatch, "token", "create", "--household", "Okafor", "--member", "Obi")
+    assert token and token.startswith("cf_")
+    me = TestClient(app).get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200 and me.json()["member"] == "Obi"
+
+
+def test_reset_password_logs_every_device_out(db: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    household = factories.make_household(db, "Rivera")
+    security.start_login(db, household.id or 0, "phone")
+    db.commit()
+    out = run(
+        settings, monkeypatch, "household", "reset-password", "Rivera", "--password-stdin", stdin="new password 1\n"
+    )
+    assert out and "logged out" in out
+    db.refresh(household)
+    assert security.verify_secret("new password 1", household.password_hash)
+    assert db.exec(select(LoginSession)).all() == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdin", "message"),
+    [
+        (("household", "create", "Rivera", "--password-stdin"), "long enough\n", "exists already"),
+        (("household", "create", "New", "--password-stdin"), "short\n", "at least 8"),
+        (("household", "create", "x" * 61, "--password-stdin"), "long enough\n", "1 to 60"),
+        (("household", "reset-password", "Nobody", "--password-stdin"), "long enough\n", "No household"),
+        (("member", "add", "--household", "Nobody", "Ana"), "", "No household"),
+        (("member", "add", "--household", "Rivera", "Ana"), "", "already"),
+        (("token", "create", "--household", "Rivera", "--member", "Zed"), "", "no member named"),
+    ],
+)
+def test_cli_errors_are_plain_sentences(
+    db: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch, argv: tuple[str, ...], stdin: str, message: str
+) -> None:
+    factories.make_member(db, factories.make_household(db, "Rivera"), "Ana")
+    with pytest.raises(cli.CliError, match=message):
+        run(settings, monkeypatch, *argv, stdin=stdin)
+
+
+def test_the_console_script_migrates_and_creates_a_household(tmp_path: Path) -> None:
+    env = {"COINFLIP_DATA_DIR": str(tmp_path / "data"), "PATH": str(Path(sys.executable).parent)}
+    coinflip = str(Path(sys.executable).parent / "coinflip")
+    done = subprocess.run([coinflip, "migrate"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "data" / "coinflip.db").exists() and (tmp_path / "data" / "secret_key").exists()
+    args = [coinflip, "household", "create", "Home", "--password-stdin"]
+    created = subprocess.run(args, env=env, input="password123\n", capture_output=True, text=True, timeout=60)
+    assert created.returncode == 0 and "Created household 'Home'" in created.stdout
+    again = subprocess.run(args, env=env, input="password123\n", capture_output=True, text=True, timeout=60)
+    assert again.returncode == 1 and again.stderr.startswith("coinflip: ") and "Traceback" not in again.stderr

@@ -1,0 +1,108 @@
+"""Who's this? Picking, adding and renaming members, and their PINs."""
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from app import security
+from app.config import Settings
+from app.models import LoginSession, Member
+from tests import factories
+from tests.conftest import Home
+
+
+def picked(db: Session) -> int | None:
+    db.commit()
+    return db.exec(select(LoginSession.member_id)).one()
+
+
+def test_after_login_the_device_asks_who_this_is(client: TestClient, db: Session, settings: Settings) -> None:
+    household = factories.make_household(db)
+    factories.make_member(db, household, "Ana")
+    factories.make_member(db, household, "Ben")
+    factories.log_in(client, db, settings, household, None)
+    assert client.get("/").headers["location"] == "/members"
+    page = client.get("/members")
+    assert "Ana" in page.text and "Ben" in page.text
+
+
+def test_picking_a_member_is_one_tap(client: TestClient, db: Session, settings: Settings) -> None:
+    household = factories.make_household(db)
+    ben = factories.make_member(db, household, "Ben")
+    factories.log_in(client, db, settings, household, None)
+    response = client.post(f"/members/{ben.id}/pick")
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    assert picked(db) == ben.id
+    assert 'class="who"' in client.get("/").text and "Ben" in client.get("/").text
+
+
+def test_switching_member_is_linked_from_every_page(client: TestClient, home: Home) -> None:
+    for url in ("/", "/history", "/habits", "/enhancers", "/settings"):
+        assert 'href="/members" title="Switch member"' in client.get(url).text, url
+
+
+def test_a_member_with_a_pin_asks_for_it(client: TestClient, db: Session, settings: Settings) -> None:
+    household = factories.make_household(db)
+    ana = factories.make_member(db, household, "Ana", pin="1234")
+    factories.log_in(client, db, settings, household, None)
+    assert f'href="/members/{ana.id}/pick"' in client.get("/members").text
+    assert 'inputmode="numeric"' in client.get(f"/members/{ana.id}/pick").text
+    wrong = client.post(f"/members/{ana.id}/pick", data={"pin": "9999"})
+    assert wrong.status_code == 422 and "PIN is not right" in wrong.text
+    assert picked(db) is None
+    assert client.post(f"/members/{ana.id}/pick").status_code == 422
+    right = client.post(f"/members/{ana.id}/pick", data={"pin": "1234"})
+    assert right.status_code == 303 and picked(db) == ana.id
+
+
+def test_add_a_member(client: TestClient, db: Session, home: Home) -> None:
+    response = client.post("/members", data={"name": "Ben", "emoji": "🦊"})
+    assert response.status_code == 303
+    ben = db.exec(select(Member).where(Member.name == "Ben")).one()
+    assert ben.emoji == "🦊" and ben.household_id == home.household.id
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"name": ""}, "name", "Please fill this in."),
+        ({"name": "n" * 61}, "name", "60 characters"),
+        ({"name": "Ana"}, "name", "has this name already"),
+        ({"name": "Ben", "emoji": "x" * 17}, "emoji", "16 characters"),
+    ],
+)
+def test_member_form_errors(client: TestClient, home: Home, data: dict[str, str], field: str, message: str) -> None:
+    response = client.post("/members", data=data)
+    assert response.status_code == 422
+    assert re.search(rf'id="{field}-error">[^<]*{re.escape(message)}', response.text)
+
+
+def test_rename_a_member_and_set_a_pin(client: TestClient, db: Session, home: Home) -> None:
+    assert 'value="Ana"' in client.get(f"/members/{home.member.id}/edit").text
+    response = client.post(f"/members/{home.member.id}/edit", data={"name": "Ana María", "emoji": "🌻", "pin": "4321"})
+    assert response.status_code == 303
+    db.refresh(home.member)
+    assert home.member.name == "Ana María" and home.member.emoji == "🌻"
+    assert security.verify_secret("4321", home.member.pin_hash)
+    client.post(f"/members/{home.member.id}/edit", data={"name": "Ana María", "emoji": "🌻", "remove_pin": "true"})
+    db.refresh(home.member)
+    assert home.member.pin_hash is None
+
+
+@pytest.mark.parametrize("pin", ["123", "12345", "abcd", "١٢٣٤"])
+def test_a_pin_is_four_digits(client: TestClient, db: Session, home: Home, pin: str) -> None:
+    response = client.post(f"/members/{home.member.id}/edit", data={"name": "Ana", "emoji": "🙂", "pin": pin})
+    assert response.status_code == 422 and "exactly 4 digits" in response.text
+    db.refresh(home.member)
+    assert home.member.pin_hash is None
+
+
+def test_a_member_behind_a_pin_cannot_be_edited_by_someone_else(client: TestClient, db: Session, home: Home) -> None:
+    ben = factories.make_member(db, home.household, "Ben", pin="1111")
+    assert client.get(f"/members/{ben.id}/edit").status_code == 403
+    response = client.post(f"/members/{ben.id}/edit", data={"name": "Hacked", "emoji": "🙂", "remove_pin": "true"})
+    assert response.status_code == 403
+    db.refresh(ben)
+    assert ben.name == "Ben" and ben.pin_hash is not None
