@@ -1,0 +1,160 @@
+"""What a person does on a phone, in the system Chromium at 390×844: with JavaScript, and without."""
+
+import os
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("COINFLIP_CHROMIUM", "/usr/bin/chromium")
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PHONE = {"width": 390, "height": 844}
+SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def live_url(app: FastAPI) -> Iterator[str]:
+    """The app served by a real uvicorn on a loopback port bound before the server starts."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+def new_page(browser: Browser, *, javascript: bool = True) -> tuple[Page, list[str]]:
+    context = browser.new_context(viewport=PHONE, java_script_enabled=javascript, reduced_motion="reduce")
+    page = context.new_page()
+    problems: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        # A form sent back with its errors (422) is expected; anything else logged as an error is not.
+        if message.type == "error" and "status of 422" not in message.text:
+            problems.append(message.text)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    return page, problems
+
+
+def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def pick(page: Page, name: str, value: str) -> None:
+    page.locator(f'label.pill:has(input[name="{name}"][value="{value}"])').click()
+
+
+def set_up_household(page: Page, live_url: str) -> None:
+    page.goto(live_url)
+    expect(page.get_by_role("heading", name="Welcome to Coinflip")).to_be_visible()
+    page.get_by_label("Household name").fill("Rivera")
+    page.get_by_label("Household password").fill("a good password")
+    page.get_by_label("Password again").fill("a good password")
+    page.get_by_label("Your name").fill("Ana")
+    page.get_by_role("button", name="Create household").click()
+    expect(page.get_by_role("heading", name="Your enhancers")).to_be_visible()
+    page.get_by_role("button", name="＋ Music").click()
+    expect(page.locator(".list")).to_contain_text("Music")
+    page.get_by_role("link", name="Next: add a habit →").click()
+    page.get_by_label("Name", exact=True).fill("Morning run")
+    page.get_by_label("Why: what is good about the effort itself?").fill("The hills make me strong.")
+    expect(page.get_by_label("Music")).to_be_checked()
+    page.get_by_role("button", name="Save habit").click()
+    expect(page.get_by_role("heading", name="Morning run")).to_be_visible()
+
+
+def reflect(page: Page) -> None:
+    pick(page, "effort", "8")
+    pick(page, "enjoyment", "7")
+    pick(page, "followed", "yes")
+    page.locator("textarea[name=note]").fill("The last hill: I leaned in.")
+    page.get_by_role("button", name="Save reflection").click()
+
+
+def test_flip_and_reflect_on_a_phone(browser: Browser, live_url: str) -> None:
+    page, problems = new_page(browser)
+    set_up_household(page, live_url)
+    shot(page, "today")
+    page.get_by_role("button", name="Flip for Morning run").click()
+    verdict = page.locator(".verdict")
+    expect(verdict).to_be_visible()
+    assert page.url == f"{live_url}/"  # swapped in place by htmx, no navigation
+    words = verdict.inner_text()
+    assert re.search(r"Heads|Tails", words) and "Music" in words
+    shot(page, "verdict")
+    page.reload()
+    expect(page.locator(".verdict")).to_have_text(words)  # the verdict is final
+    expect(page.get_by_role("button", name="Flip for Morning run")).to_have_count(0)
+    reflect(page)
+    expect(page.get_by_role("status")).to_contain_text("Reflection saved")
+    expect(page.get_by_role("button", name="Flip for Morning run")).to_be_visible()
+    page.get_by_role("navigation").get_by_role("link", name="History").click()
+    expect(page.locator(".past")).to_contain_text("The last hill: I leaned in.")
+    expect(page.locator(".past")).to_contain_text("Effort 8/10")
+    shot(page, "history")
+    page.go_back()
+    expect(page.get_by_role("heading", name="Morning run")).to_be_visible()
+    assert problems == [], problems  # no script errors and no CSP violations
+
+
+def test_a_form_error_keeps_the_typed_text(browser: Browser, live_url: str) -> None:
+    page, problems = new_page(browser)
+    set_up_household(page, live_url)
+    page.get_by_role("button", name="Flip for Morning run").click()
+    page.locator("textarea[name=note]").fill("Half a reflection I don't want to lose.")
+    page.get_by_role("button", name="Save reflection").click()
+    expect(page.locator("#effort-error")).to_have_text("Please fill this in.")
+    expect(page.locator("textarea[name=note]")).to_have_value("Half a reflection I don't want to lose.")
+    shot(page, "reflection-error")
+    assert problems == [], problems
+
+
+def test_the_same_flow_without_javascript(browser: Browser, live_url: str) -> None:
+    page, _ = new_page(browser, javascript=False)
+    set_up_household(page, live_url)
+    page.get_by_role("button", name="Flip for Morning run").click()
+    expect(page).to_have_url(re.compile(r"/flips/\d+$"))
+    words = page.locator(".verdict").inner_text()
+    page.reload()
+    expect(page.locator(".verdict")).to_have_text(words)
+    page.goto(live_url)
+    expect(page.locator(".verdict")).to_have_text(words)
+    reflect(page)
+    expect(page).to_have_url(re.compile(r"/flips/\d+$"))
+    expect(page.locator(".reflection-done")).to_contain_text("The last hill: I leaned in.")
+    page.get_by_role("navigation").get_by_role("link", name="History").click()
+    expect(page.locator(".past")).to_contain_text("The last hill: I leaned in.")
