@@ -4,13 +4,12 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck pytest clean
+.PHONY: run test lint typecheck migration clean
 
 $(BIN)/.installed: requirements-dev.lock pyproject.toml
 	python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.lock
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . \
-		|| $(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
 run: $(BIN)/.installed
@@ -31,6 +30,13 @@ lint: $(BIN)/.installed
 
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy
+
+# Autogenerate a migration against a scratch database brought to head first.
+migration: $(BIN)/.installed
+	rm -f /tmp/coinflip-migration.db
+	$(BIN)/python -c "from alembic import command; from app.cli import alembic_config as c; \
+		u = 'sqlite:////tmp/coinflip-migration.db'; command.upgrade(c(u), 'head'); \
+		command.revision(c(u), message='$(MSG)', autogenerate=True)"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -48,13 +48,18 @@ def create_engine_for(url: str) -> Engine:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, migrated_template: str) -> Settings:
-    if POSTGRES_URL:
-        url = POSTGRES_URL
-    else:
+def settings(tmp_path: Path, migrated_template: str) -> Iterator[Settings]:
+    if not POSTGRES_URL:
         shutil.copy(migrated_template, tmp_path / "coinflip.db")
-        url = f"sqlite:///{tmp_path / 'coinflip.db'}"
-    return Settings(data_dir=tmp_path, database_url=url, secret_key=SECRET)
+        yield Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'coinflip.db'}", secret_key=SECRET)
+        return
+    yield Settings(data_dir=tmp_path, database_url=POSTGRES_URL, secret_key=SECRET)
+    # Whatever the test wrote, through any app it built, is emptied out for the next one.
+    engine = create_engine_for(POSTGRES_URL)
+    tables = ", ".join(t.name for t in SQLModel.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
 
 
 @pytest.fixture
@@ -62,12 +67,7 @@ def app(settings: Settings) -> Iterator[FastAPI]:
     application = create_app(settings)
     application.dependency_overrides[get_rng] = lambda: random.Random(20261122)
     yield application
-    engine: Engine = application.state.engine
-    if POSTGRES_URL:
-        tables = ", ".join(t.name for t in SQLModel.metadata.sorted_tables)
-        with engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+    application.state.engine.dispose()
 
 
 @pytest.fixture
