@@ -6,6 +6,7 @@ from contextlib import suppress
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,6 +29,15 @@ class Settings(BaseSettings):
     def refuse_placeholder(cls, value: str | None) -> str | None:
         if value is not None and (value.strip().lower() in PLACEHOLDER_SECRETS or len(value) < 16):
             raise ValueError("COINFLIP_SECRET_KEY must be a real secret of at least 16 characters")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"COINFLIP_TIMEZONE: unknown time zone {value!r} (try e.g. Europe/Berlin)") from exc
         return value
 
     @property

@@ -48,7 +48,7 @@ def bearer_token(request: Request) -> str | None:
 def optional_login(request: Request, db: DbSession) -> LoginSession | None:
     login = security.find_login(db, request.cookies.get(security.LOGIN_COOKIE))
     if login is not None:
-        security.touch_login(db, login)
+        security.touch_login(request.app.state.engine, login)
     request.state.login = login
     return login
 

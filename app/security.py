@@ -8,8 +8,10 @@ from datetime import timedelta
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
+from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
+from app.db import open_session
 from app.models import ApiToken, LoginSession, Member, utcnow
 
 LOGIN_COOKIE = "coinflip_login"
@@ -63,11 +65,13 @@ def find_login(db: Session, token: str | None) -> LoginSession | None:
     return db.exec(select(LoginSession).where(LoginSession.token_hash == digest(token))).first()
 
 
-def touch_login(db: Session, login: LoginSession) -> None:
+def touch_login(engine: Engine, login: LoginSession) -> None:
+    """Note when a device was last seen, in a short write of its own (reading requests never commit)."""
     now = utcnow()
     if now - login.last_seen_at > LAST_SEEN_GRANULARITY:
-        login.last_seen_at = now
-        db.add(login)
+        with open_session(engine) as db:
+            db.exec(update(LoginSession).where(col(LoginSession.id) == login.id).values(last_seen_at=now))
+            db.commit()
 
 
 def end_login(db: Session, login: LoginSession) -> None:

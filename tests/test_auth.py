@@ -177,3 +177,28 @@ def test_same_origin_requests_with_the_token_pass(client: TestClient, home: Home
     habit = factories.make_habit(db, home.member)
     headers = {"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"}
     assert client.post(f"/habits/{habit.id}/flips", headers=headers).status_code == 303
+
+
+def test_a_device_is_seen_again_after_a_while(client: TestClient, home: Home, db: Session) -> None:
+    from datetime import timedelta
+
+    login = db.exec(select(LoginSession)).one()
+    login.last_seen_at -= timedelta(hours=1)
+    db.add(login)
+    db.commit()
+    before = login.last_seen_at
+    assert client.get("/").status_code == 200
+    db.refresh(login)
+    assert login.last_seen_at > before + timedelta(minutes=59)
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "../etc/passwd"])
+def test_an_unknown_time_zone_is_refused_at_start(zone: str) -> None:
+    with pytest.raises(ValueError, match="unknown time zone"):
+        Settings(timezone=zone, secret_key="a real secret of enough length")
+
+
+@pytest.mark.parametrize("secret", ["changeme", "short"])
+def test_a_placeholder_secret_key_is_refused(secret: str) -> None:
+    with pytest.raises(ValueError, match="real secret"):
+        Settings(secret_key=secret)

@@ -227,3 +227,27 @@ def test_no_points_streaks_or_badges_anywhere(client: TestClient, db: Session, h
         text = client.get(url).text.lower()
         for word in ("points", "streak", "badge", "confetti", "you earned", "level up"):
             assert word not in text, f"{word!r} on {url}"
+
+
+def test_a_racing_second_draw_shows_the_first_verdict(
+    app: FastAPI,
+    db: Session,
+    home: Home,
+    habit,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    """Two taps that both see no open flip: the database refuses the second insert, and it shows the first."""
+    import random
+
+    from app import store
+    from app.db import open_session
+
+    with open_session(app.state.engine) as first:
+        winner, _ = store.flip_habit(first, habit, home.member, random.Random(1))
+    real_open_flip = store.open_flip
+    calls = iter([None])
+    monkeypatch.setattr(store, "open_flip", lambda d, h: next(calls, real_open_flip(d, h)))
+    with open_session(app.state.engine) as second:
+        shown, fresh = store.flip_habit(second, habit, home.member, random.Random(2))
+    assert (shown.id, fresh) == (winner.id, False)
+    assert len(flips_in(db)) == 1
