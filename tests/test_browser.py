@@ -87,7 +87,7 @@ def set_up_household(page: Page, live_url: str) -> None:
     page.get_by_label("Your name").fill("Ana")
     page.get_by_role("button", name="Create household").click()
     expect(page.get_by_role("heading", name="Your enhancers")).to_be_visible()
-    page.get_by_role("button", name="＋ Music").click()
+    page.get_by_role("button", name="+ Music").click()
     expect(page.locator(".list")).to_contain_text("Music")
     page.get_by_role("link", name="Next: add a habit →").click()
     page.get_by_label("Name", exact=True).fill("Morning run")

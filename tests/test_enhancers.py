@@ -14,12 +14,12 @@ from tests.conftest import Home
 def test_suggestions_add_an_enhancer_in_one_tap(client: TestClient, db: Session, home: Home) -> None:
     page = client.get("/enhancers")
     for name in ("Music", "Coffee", "Pre-workout", "Energy drink", "Podcast", "Phone"):
-        assert f"＋ {name}" in page.text
+        assert f"+ {name}" in page.text
     response = client.post("/enhancers", data={"name": "Coffee", "kind": "drink", "spike": "2"})
     assert response.status_code == 303
     coffee = db.exec(select(Enhancer)).one()
     assert (coffee.name, coffee.kind, coffee.spike, coffee.member_id) == ("Coffee", "drink", 2, home.member.id)
-    assert "＋ Coffee" not in client.get("/enhancers").text
+    assert "+ Coffee" not in client.get("/enhancers").text
 
 
 @pytest.mark.parametrize(
