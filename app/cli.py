@@ -1,22 +1,26 @@
 """The `coinflip` command: serve, migrate, and household, member and token administration."""
 
 import argparse
+import secrets
 import sys
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from pydantic import ValidationError
+from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
-from app import security
+from app import archive, backup, security
 from app.config import Settings
 from app.db import make_engine, open_session
 from app.models import NAME_MAX, Household, LoginSession, Member
 from app.routes.auth import login_name
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATION_LOCK = 0x636F696E  # "coin": the advisory lock that serialises migrations on PostgreSQL
 
 
 class CliError(Exception):
@@ -31,9 +35,28 @@ def alembic_config(url: str) -> Config:
 
 
 def migrate(settings: Settings) -> None:
-    """Bring the schema up to date, and make sure the data folder has its secret key."""
+    """Bring the schema up to date, and make sure the data folder has its secret key.
+
+    Migrations run on a connection of the app's own engine (so a new SQLite file starts in WAL mode); on
+    PostgreSQL an advisory lock makes containers that start together migrate one after the other.
+    """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    command.upgrade(alembic_config(settings.db_url), "head")
+    config = alembic_config(settings.db_url)
+    engine = make_engine(settings.db_url)
+    with engine.connect() as connection:
+        locked = not settings.is_sqlite
+        if locked:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+            connection.commit()
+        try:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+            connection.commit()
+        finally:
+            if locked:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+                connection.commit()
+    engine.dispose()
     assert settings.key
 
 
@@ -109,21 +132,69 @@ def token_create(engine: Engine, household_name: str, member_name: str) -> str:
     return token
 
 
-def serve(settings: Settings, host: str, port: int, workers: int) -> None:
+def serve(settings: Settings, host: str | None, port: int | None, workers: int | None) -> None:
     import uvicorn
 
     migrate(settings)
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True)
+    # Proxy headers are handled inside the app, trusted only from COINFLIP_FORWARDED_ALLOW_IPS.
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers or settings.workers,
+        proxy_headers=False,
+        server_header=False,
+    )
+
+
+def healthcheck(settings: Settings) -> str:
+    """For Docker's HEALTHCHECK: ask the running app's /healthz, under its sub-path if it has one."""
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host  # noqa: S104
+    url = f"http://{host}:{settings.port}{settings.root_path}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=4) as response:  # noqa: S310 (a fixed http URL)
+            return f"{url}: {response.status}"
+    except (OSError, ValueError) as exc:
+        raise CliError(f"{url} did not answer: {exc}") from exc
+
+
+def export(engine: Engine, household_name: str) -> str:
+    with open_session(engine, write=False) as db:
+        data = archive.export_household(db, find_household(db, household_name), secrets=True)
+    return data.model_dump_json(indent=2)
+
+
+def import_file(engine: Engine, path: Path, name: str | None) -> str:
+    try:
+        data = archive.Export.model_validate_json(path.read_bytes())
+    except (OSError, ValidationError) as exc:
+        raise CliError(f"{path} is not a Coinflip export: {str(exc).splitlines()[0]}") from exc
+    name = check_name(name or data.household.name)
+    password_hash = data.household.password_hash
+    note = ""
+    if password_hash is None:
+        password_hash = security.hash_secret(secrets.token_urlsafe(24))
+        note = f" It had no password: set one with `coinflip household reset-password {name!r} --password-stdin`."
+    with open_session(engine) as db:
+        if db.exec(select(Household).where(Household.login == login_name(name))).first():
+            raise CliError(f"A household named {name!r} exists already; import it under another name with --name.")
+        try:
+            archive.import_household(db, data, name=name, login=login_name(name), password_hash=password_hash)
+        except archive.ArchiveError as exc:
+            raise CliError(str(exc)) from exc
+    return f"Imported household {name!r}: {len(data.members)} members, {len(data.flips)} flips.{note}"
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="coinflip", description="Flip a coin before the effort.")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("serve", help="migrate the database, then run the web app")
-    s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8000)
-    s.add_argument("--workers", type=int, default=1)
+    s.add_argument("--host", help="default: COINFLIP_HOST or 127.0.0.1")
+    s.add_argument("--port", type=int, help="default: COINFLIP_PORT or 8000")
+    s.add_argument("--workers", type=int, help="default: COINFLIP_WORKERS or 1")
     sub.add_parser("migrate", help="bring the database schema up to date")
+    sub.add_parser("healthcheck", help="exit 0 when the running app answers /healthz")
     h = sub.add_parser("household", help="create households, reset their passwords").add_subparsers(
         dest="action", required=True
     )
@@ -139,6 +210,13 @@ def parser() -> argparse.ArgumentParser:
     tc = t.add_parser("create")
     tc.add_argument("--household", required=True)
     tc.add_argument("--member", required=True)
+    b = sub.add_parser("backup", help="write a consistent copy of the SQLite database to PATH")
+    b.add_argument("path", type=Path)
+    e = sub.add_parser("export", help="print everything of one household as JSON")
+    e.add_argument("--household", required=True)
+    i = sub.add_parser("import", help="restore an export as a new household")
+    i.add_argument("file", type=Path)
+    i.add_argument("--name", help="import under this household name instead")
     return p
 
 
@@ -147,6 +225,13 @@ def run(argv: Sequence[str], settings: Settings) -> str | None:
     if args.command == "serve":
         serve(settings, args.host, args.port, args.workers)
         return None
+    if args.command == "healthcheck":
+        return healthcheck(settings)
+    if args.command == "backup":
+        try:
+            return f"Backed up to {backup.backup_to(settings, args.path)}"
+        except backup.BackupError as exc:
+            raise CliError(str(exc)) from exc
     migrate(settings)
     if args.command == "migrate":
         return "The database is up to date."
@@ -158,6 +243,10 @@ def run(argv: Sequence[str], settings: Settings) -> str | None:
             return household_reset_password(engine, args.name)
         if args.command == "member":
             return member_add(engine, args.household, args.member)
+        if args.command == "export":
+            return export(engine, args.household)
+        if args.command == "import":
+            return import_file(engine, args.file, args.name)
         return token_create(engine, args.household, args.member)
     finally:
         engine.dispose()
@@ -169,6 +258,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         print(f"coinflip: {exc}", file=sys.stderr)
         return 1
+    except ValidationError as exc:  # a COINFLIP_* variable with a value that cannot work
+        print(f"coinflip: configuration: {exc}", file=sys.stderr)
+        return 2
     if output:
         print(output)
     return 0

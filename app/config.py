@@ -5,13 +5,30 @@ import secrets
 from contextlib import suppress
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "please-change-me", "xxx"}
+
+
+class FileValues(PydanticBaseSettingsSource):
+    """COINFLIP_X_FILE=/run/secrets/x sets COINFLIP_X to that file's contents (Docker secrets)."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name in self.settings_cls.model_fields:
+            path = os.environ.get(f"COINFLIP_{name.upper()}_FILE")
+            if path:
+                values[name] = Path(path).read_text().strip()
+        return values
 
 
 class Settings(BaseSettings):
@@ -23,6 +40,24 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     signup: Literal["open", "closed"] = "closed"
     timezone: str = "UTC"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = Field(default=1, ge=1, le=32)
+    # Proxy headers (X-Forwarded-Proto, -For) are believed only from these addresses.
+    forwarded_allow_ips: str = "127.0.0.1"
+    # Daily automatic backups of the SQLite database into data_dir/backups; how many to keep (0: none).
+    backup_keep: int = Field(default=7, ge=0, le=365)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, FileValues(settings_cls), dotenv_settings, file_secret_settings
 
     @field_validator("secret_key")
     @classmethod
@@ -43,6 +78,15 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'coinflip.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.db_url.startswith("sqlite")
+
+    @property
+    def root_path(self) -> str:
+        """The sub-path the app is served under, from COINFLIP_PUBLIC_URL ("" at the root)."""
+        return urlsplit(self.public_url).path.rstrip("/") if self.public_url else ""
 
     @cached_property
     def key(self) -> bytes:

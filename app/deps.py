@@ -40,13 +40,24 @@ AppSettings = Annotated[Settings, Depends(get_settings)]
 Rng = Annotated[random.Random, Depends(get_rng)]
 
 
+def cookie_name(request: Request, base: str) -> str:
+    """Over HTTPS a cookie is prefixed: __Host- at the root, __Secure- under a sub-path (Path=/ is __Host-'s rule)."""
+    if request.url.scheme != "https":
+        return base
+    return ("__Secure-" if request.scope.get("root_path") else "__Host-") + base
+
+
+def cookie(request: Request, base: str) -> str | None:
+    return request.cookies.get(cookie_name(request, base))
+
+
 def bearer_token(request: Request) -> str | None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" and request.url.path.startswith("/api/") else None
 
 
 def optional_login(request: Request, db: DbSession) -> LoginSession | None:
-    login = security.find_login(db, request.cookies.get(security.LOGIN_COOKIE))
+    login = security.find_login(db, cookie(request, security.LOGIN_COOKIE))
     if login is not None:
         security.touch_login(request.app.state.engine, login)
     request.state.login = login
@@ -141,10 +152,10 @@ Form = Annotated[FormData, Depends(read_form)]
 
 def csrf_binding(request: Request) -> str:
     """What the CSRF token is bound to: the login cookie, or before login an anonymous cookie."""
-    login_token = request.cookies.get(security.LOGIN_COOKIE)
+    login_token = cookie(request, security.LOGIN_COOKIE)
     if login_token:
         return security.digest(login_token)
-    anon = request.cookies.get(security.ANON_COOKIE) or getattr(request.state, "fresh_anon", None)
+    anon = cookie(request, security.ANON_COOKIE) or getattr(request.state, "fresh_anon", None)
     if anon is None:
         anon = request.state.fresh_anon = secrets.token_urlsafe(24)
     return str(anon)

@@ -29,6 +29,8 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 # Swagger UI at /docs comes from FastAPI with its own inline script and CDN files.
                 headers = list(message.get("headers", [])) + (HEADERS[1:] if is_docs else HEADERS)
+                if scope["scheme"] == "https":
+                    headers.append((b"strict-transport-security", b"max-age=31536000"))
                 if not is_static:
                     # Pages carry private journal entries: never keep them in a shared cache.
                     headers.append((b"cache-control", b"no-store"))

@@ -1,11 +1,14 @@
 """The table of contents: build the app from settings, middleware, static files and routers."""
 
-from urllib.parse import urlsplit
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app import errors
+from app.backup import DailyBackups
 from app.config import Settings
 from app.db import make_engine
 from app.deps import check_csrf
@@ -16,11 +19,20 @@ from app.templating import STATIC_DIR
 
 def create_app(config: Settings | None = None) -> FastAPI:
     config = config or Settings()
-    root_path = urlsplit(config.public_url).path.rstrip("/") if config.public_url else ""
-    app = FastAPI(title="Coinflip", root_path=root_path, dependencies=[Depends(check_csrf)])
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        backups = DailyBackups(config)
+        backups.start()
+        yield
+        backups.stop()
+        app.state.engine.dispose()
+
+    app = FastAPI(title="Coinflip", root_path=config.root_path, lifespan=lifespan, dependencies=[Depends(check_csrf)])
     app.state.settings = config
     app.state.engine = make_engine(config.db_url)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=config.forwarded_allow_ips)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (auth, members, flips, habits, enhancers, settings, api, health):
         app.include_router(module.router)

@@ -10,7 +10,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from app import security
-from app.deps import csrf_binding, get_settings
+from app.deps import cookie_name, csrf_binding, get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC_DIR = ROOT / "static"
@@ -62,15 +62,26 @@ def render(
     return response
 
 
+def cookie_path(request: Request) -> str:
+    return f"{request.scope.get('root_path', '')}/"
+
+
 def set_cookie(request: Request, response: Response, name: str, value: str) -> None:
+    """HttpOnly and SameSite=Lax always; Secure and prefixed when the request came over HTTPS."""
     response.set_cookie(
-        name,
+        cookie_name(request, name),
         value,
         httponly=True,
         samesite="lax",
         secure=request.url.scheme == "https",
+        path=cookie_path(request),
         max_age=400 * 24 * 3600,
     )
+
+
+def delete_cookie(request: Request, response: Response, name: str) -> None:
+    secure = request.url.scheme == "https"
+    response.delete_cookie(cookie_name(request, name), path=cookie_path(request), secure=secure, httponly=True)
 
 
 def redirect(request: Request, name: str, /, **params: Any) -> RedirectResponse:

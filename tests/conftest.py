@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -14,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, event, text
 from sqlmodel import Session, SQLModel
 
-from app.cli import alembic_config
+from app.cli import migrate
 from app.config import Settings
 from app.deps import get_rng
 from app.main import create_app
@@ -23,22 +24,22 @@ from tests import factories
 
 POSTGRES_URL = os.environ.get("COINFLIP_TEST_DATABASE_URL")
 SECRET = "test-secret-key-not-for-production"
+# No daily-backup thread in tests: tests/test_backup.py calls it directly.
+TEST_SETTINGS: dict[str, Any] = {"secret_key": SECRET, "backup_keep": 0}
 
 
 @pytest.fixture(scope="session")
 def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
     """Migrate once per run: a SQLite file copied for each test, or the PostgreSQL database itself."""
-    from alembic import command
-
+    folder = tmp_path_factory.mktemp("template")
     if POSTGRES_URL:
         with Session(create_engine_for(POSTGRES_URL)) as db:
             db.exec(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))  # type: ignore[call-overload]
             db.commit()
-        command.upgrade(alembic_config(POSTGRES_URL), "head")
+        migrate(Settings(data_dir=folder, database_url=POSTGRES_URL, **TEST_SETTINGS))
         return POSTGRES_URL
-    path = tmp_path_factory.mktemp("template") / "coinflip.db"
-    command.upgrade(alembic_config(f"sqlite:///{path}"), "head")
-    return str(path)
+    migrate(Settings(data_dir=folder, **TEST_SETTINGS))
+    return str(folder / "coinflip.db")
 
 
 def create_engine_for(url: str) -> Engine:
@@ -51,9 +52,9 @@ def create_engine_for(url: str) -> Engine:
 def settings(tmp_path: Path, migrated_template: str) -> Iterator[Settings]:
     if not POSTGRES_URL:
         shutil.copy(migrated_template, tmp_path / "coinflip.db")
-        yield Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'coinflip.db'}", secret_key=SECRET)
+        yield Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'coinflip.db'}", **TEST_SETTINGS)
         return
-    yield Settings(data_dir=tmp_path, database_url=POSTGRES_URL, secret_key=SECRET)
+    yield Settings(data_dir=tmp_path, database_url=POSTGRES_URL, **TEST_SETTINGS)
     # Whatever the test wrote, through any app it built, is emptied out for the next one.
     engine = create_engine_for(POSTGRES_URL)
     tables = ", ".join(t.name for t in SQLModel.metadata.sorted_tables)

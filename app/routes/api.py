@@ -7,7 +7,7 @@ from fastapi import APIRouter, Header, HTTPException, Query, Response
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from app import store
+from app import archive, store
 from app.deps import CurrentMember, DbSession, OwnedEnhancer, OwnedFlip, OwnedHabit, Rng
 from app.models import Coin, Enhancer, Followed, Habit, Household, Kind, Mode, Reflection
 from app.schemas import EnhancerIn, EnhancerPatch, HabitIn, HabitPatch, ReflectionIn
@@ -211,3 +211,11 @@ def get_flip_api(flip: OwnedFlip, db: DbSession) -> FlipOut:
 def put_reflection_api(data: ReflectionIn, flip: OwnedFlip, db: DbSession) -> FlipOut:
     store.save_reflection(db, flip, data)
     return flip_out(store.view_of(db, flip))
+
+
+@router.get("/export")
+def export_api(member: CurrentMember, db: DbSession) -> archive.Export:
+    """Everything of the member's household, in the format `coinflip import` reads (without password hashes)."""
+    household = db.get(Household, member.household_id)
+    assert household is not None
+    return archive.export_household(db, household, secrets=False)

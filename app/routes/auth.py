@@ -9,7 +9,7 @@ from app import forms, security
 from app.deps import AppSettings, DbSession, Form, OptionalLogin
 from app.models import Household, Member
 from app.schemas import HouseholdIn, LoginIn
-from app.templating import redirect, render, set_cookie
+from app.templating import delete_cookie, redirect, render, set_cookie
 
 router = APIRouter()
 
@@ -104,5 +104,5 @@ def log_out(request: Request, db: DbSession, login: OptionalLogin) -> Response:
         security.end_login(db, login)
         db.commit()
     response = redirect(request, "show_login")
-    response.delete_cookie(security.LOGIN_COOKIE)
+    delete_cookie(request, response, security.LOGIN_COOKIE)
     return response

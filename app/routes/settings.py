@@ -4,7 +4,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from sqlmodel import col, select
 
-from app import security
+from app import archive, security
 from app.deps import CurrentHousehold, CurrentLogin, CurrentMember, DbSession
 from app.models import LoginSession
 from app.templating import redirect, render
@@ -43,3 +43,27 @@ def create_token(
     db.commit()
     devices = db.exec(select(LoginSession).where(LoginSession.household_id == household.id)).all()
     return render(request, "settings/index.html", household=household, devices=devices, token=token)
+
+
+def export_of(db: DbSession, household: CurrentHousehold) -> archive.Export:
+    return archive.export_household(db, household, secrets=False)
+
+
+def download(content: str, media_type: str, filename: str) -> Response:
+    return Response(
+        content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
+
+
+@router.get("/settings/export.json")
+def export_json(db: DbSession, household: CurrentHousehold, member: CurrentMember) -> Response:
+    data = export_of(db, household)
+    return download(data.model_dump_json(indent=2), "application/json", f"coinflip-{data.exported_at:%Y-%m-%d}.json")
+
+
+@router.get("/settings/export.csv")
+def export_csv(db: DbSession, household: CurrentHousehold, member: CurrentMember) -> Response:
+    data = export_of(db, household)
+    return download(
+        archive.flips_csv(data), "text/csv; charset=utf-8", f"coinflip-flips-{data.exported_at:%Y-%m-%d}.csv"
+    )

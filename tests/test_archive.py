@@ -1,0 +1,130 @@
+"""Export and import of a household (JSON), and the CSV download."""
+
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from app import cli, security
+from app.config import Settings
+from app.models import Household
+from tests import factories
+from tests.conftest import Home
+
+IDS = {"id", "member_id", "habit_id", "enhancer_id", "enhancer_ids", "exported_at"}
+
+
+def without_ids(value: Any) -> Any:
+    """The export with every id left out, for comparing two exports of the same data."""
+    if isinstance(value, dict):
+        return {k: without_ids(v) for k, v in value.items() if k not in IDS}
+    if isinstance(value, list):
+        return [without_ids(v) for v in value]
+    return value
+
+
+@pytest.fixture
+def lived_in(client: TestClient, db: Session, home: Home) -> Home:
+    """A household with two members, enhancers, habits, and flips open, reflected, skipped."""
+    music = factories.make_enhancer(db, home.member, "Music")
+    coffee = factories.make_enhancer(db, home.member, "=cmd|' /C calc'!A0")
+    run = factories.make_habit(db, home.member, "Run", [music, coffee])
+    gym = factories.make_habit(db, home.member, "Gym")
+    ben = factories.make_member(db, home.household, "Ben", pin="1234")
+    factories.make_habit(db, ben, "Piano")
+    client.post(f"/habits/{run.id}/flips")
+    api = client.get("/api/v1/flips").json()
+    client.post(
+        f"/flips/{api[0]['id']}/reflection",
+        data={"effort": "7", "enjoyment": "9", "followed": "partly", "note": "Hills, 🌄"},
+    )
+    client.post(f"/habits/{gym.id}/flips")
+    client.post(f"/flips/{client.get('/api/v1/flips').json()[0]['id']}/skip")
+    client.post(f"/habits/{run.id}/flips")
+    client.post(f"/enhancers/{music.id}/delete")  # history keeps its name
+    return home
+
+
+def test_export_import_export_is_identical(
+    lived_in: Home, settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    first = cli.run(["export", "--household", "Rivera"], settings)
+    assert first
+    exported = json.loads(first)
+    assert exported["format"] == "coinflip-export" and exported["version"] == 1
+    assert len(exported["flips"]) == 3 and exported["household"]["password_hash"]
+    path = tmp_path / "rivera.json"
+    path.write_text(first)
+    out = cli.run(["import", str(path), "--name", "Rivera again"], settings)
+    assert out and "2 members, 3 flips" in out
+    second = json.loads(cli.run(["export", "--household", "Rivera again"], settings) or "")
+    assert second["household"].pop("name") == "Rivera again"
+    exported["household"].pop("name")
+    assert without_ids(second) == without_ids(exported)
+
+
+def test_an_imported_household_can_log_in_with_its_password(
+    lived_in: Home, settings: Settings, db: Session, tmp_path: Path
+) -> None:
+    path = tmp_path / "rivera.json"
+    path.write_text(cli.run(["export", "--household", "Rivera"], settings) or "")
+    cli.run(["import", str(path), "--name", "Copy"], settings)
+    copy = db.exec(select(Household).where(Household.name == "Copy")).one()
+    assert security.verify_secret(factories.PASSWORD, copy.password_hash)
+
+
+def test_import_refuses_an_existing_name_and_a_foreign_file(lived_in: Home, settings: Settings, tmp_path: Path) -> None:
+    path = tmp_path / "rivera.json"
+    path.write_text(cli.run(["export", "--household", "Rivera"], settings) or "")
+    with pytest.raises(cli.CliError, match="exists already"):
+        cli.run(["import", str(path)], settings)
+    path.write_text('{"hello": "world"}')
+    with pytest.raises(cli.CliError, match="not a Coinflip export"):
+        cli.run(["import", str(path), "--name", "X"], settings)
+
+
+def test_an_export_without_password_imports_with_a_note(
+    client: TestClient, lived_in: Home, settings: Settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "from-api.json"
+    path.write_text(client.get("/api/v1/export").text)
+    out = cli.run(["import", str(path), "--name", "Fresh"], settings)
+    assert out and "reset-password" in out
+
+
+def test_api_and_settings_exports_leave_out_the_secrets(client: TestClient, lived_in: Home) -> None:
+    for response in (client.get("/api/v1/export"), client.get("/settings/export.json")):
+        assert response.status_code == 200
+        data = response.json()
+        assert data["household"]["password_hash"] is None
+        assert all(m["pin_hash"] is None for m in data["members"])
+        assert [m["name"] for m in data["members"]] == ["Ana", "Ben"]
+    assert "attachment" in client.get("/settings/export.json").headers["content-disposition"]
+
+
+def test_the_csv_has_a_row_per_flip_and_enhancer(client: TestClient, lived_in: Home) -> None:
+    response = client.get("/settings/export.csv")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert len(rows) == 2 + 1 + 2  # two enhancers, no enhancers, two enhancers
+    reflected = [r for r in rows if r["note"] == "Hills, 🌄"]
+    assert {r["enhancer"] for r in reflected} == {"Music", "'=cmd|' /C calc'!A0"}  # no formula runs
+    assert {(r["effort"], r["enjoyment"], r["followed"]) for r in reflected} == {("7", "9", "partly")}
+    assert [r["skipped"] for r in rows if r["habit"] == "Gym"] == ["True"]
+
+
+def test_settings_offers_both_downloads(client: TestClient, home: Home) -> None:
+    page = client.get("/settings").text
+    assert 'href="/settings/export.json"' in page and 'href="/settings/export.csv"' in page
+
+
+def test_cli_export_of_an_unknown_household(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "argv", ["coinflip", "export", "--household", "Nobody"])
+    with pytest.raises(cli.CliError, match="No household"):
+        cli.run(["export", "--household", "Nobody"], settings)
