@@ -1,4 +1,4 @@
-"""Security headers on every response, as plain ASGI middleware."""
+"""Plain ASGI middleware: security headers on every response, and serving under a sub-path."""
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -38,3 +38,19 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class SubPath:
+    """Serve under COINFLIP_PUBLIC_URL's path, whether the proxy passes that prefix on or strips it.
+
+    Starlette routes on the path less root_path when it starts with it, and builds every URL with it.
+    """
+
+    def __init__(self, app: ASGIApp, root_path: str) -> None:
+        self.app = app
+        self.root_path = root_path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.root_path and scope["type"] in ("http", "websocket"):
+            scope = {**scope, "root_path": self.root_path}
+        await self.app(scope, receive, send)

@@ -12,8 +12,8 @@ from app.backup import DailyBackups
 from app.config import Settings
 from app.db import make_engine
 from app.deps import check_csrf
-from app.headers import SecurityHeaders
-from app.routes import api, auth, enhancers, flips, habits, health, members, settings
+from app.headers import SecurityHeaders, SubPath
+from app.routes import api, auth, enhancers, flips, habits, health, manifest, members, settings
 from app.templating import STATIC_DIR
 
 
@@ -28,13 +28,14 @@ def create_app(config: Settings | None = None) -> FastAPI:
         backups.stop()
         app.state.engine.dispose()
 
-    app = FastAPI(title="Coinflip", root_path=config.root_path, lifespan=lifespan, dependencies=[Depends(check_csrf)])
+    app = FastAPI(title="Coinflip", lifespan=lifespan, dependencies=[Depends(check_csrf)])
     app.state.settings = config
     app.state.engine = make_engine(config.db_url)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(SubPath, root_path=config.root_path)
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=config.forwarded_allow_ips)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, members, flips, habits, enhancers, settings, api, health):
+    for module in (auth, members, flips, habits, enhancers, settings, api, health, manifest):
         app.include_router(module.router)
     errors.install(app)
     return app

@@ -37,9 +37,20 @@ def common_context(request: Request) -> dict[str, Any]:
         "when": when,
         "htmx": HTMX,
         "csrf_token": security.csrf_token(settings.key, csrf_binding(request)),
+        "theme": theme_of(request),
         "me": getattr(request.state, "member", None),
         "login": getattr(request.state, "login", None),
     }
+
+
+THEMES = ("system", "light", "dark")
+THEME_COOKIE = "coinflip_theme"
+
+
+def theme_of(request: Request) -> str:
+    """Light or dark as picked on this device, else whatever the system says."""
+    theme = request.cookies.get(cookie_name(request, THEME_COOKIE), "system")
+    return theme if theme in THEMES else "system"
 
 
 templates = Jinja2Templates(directory=ROOT / "templates", context_processors=[common_context])

@@ -5,9 +5,9 @@ from fastapi.responses import Response
 from sqlmodel import col, select
 
 from app import archive, security
-from app.deps import CurrentHousehold, CurrentLogin, CurrentMember, DbSession
+from app.deps import CurrentHousehold, CurrentLogin, CurrentMember, DbSession, Form
 from app.models import LoginSession
-from app.templating import redirect, render
+from app.templating import THEME_COOKIE, THEMES, redirect, render, set_cookie
 
 router = APIRouter()
 
@@ -22,6 +22,15 @@ def show_settings(
         .order_by(col(LoginSession.last_seen_at).desc())
     ).all()
     return render(request, "settings/index.html", household=household, devices=devices, token=None)
+
+
+@router.post("/settings/theme")
+def set_theme(request: Request, form: Form) -> Response:
+    """Remembered per device, in a cookie: light, dark, or following the system."""
+    theme = str(form.get("theme", "system"))
+    response = redirect(request, "show_settings")
+    set_cookie(request, response, THEME_COOKIE, theme if theme in THEMES else "system")
+    return response
 
 
 @router.post("/settings/devices/{device_id}/revoke")

@@ -1,0 +1,64 @@
+"""Settings: appearance per device, logged-in devices and revoking them, API tokens."""
+
+import re
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from app.config import Settings
+from app.models import LoginSession
+from app.security import digest
+from tests import factories
+from tests.conftest import Home
+
+
+@pytest.mark.parametrize("theme", ["light", "dark", "system"])
+def test_the_colour_theme_is_remembered_on_this_device(client: TestClient, home: Home, theme: str) -> None:
+    assert '<html lang="en" data-theme="system">' in client.get("/").text
+    response = client.post("/settings/theme", data={"theme": theme})
+    assert response.status_code == 303
+    page = client.get("/").text
+    assert f'<html lang="en" data-theme="{theme}">' in page
+    assert re.search(rf'name="theme" value="{theme}" checked', client.get("/settings").text)
+
+
+def test_an_unknown_theme_falls_back_to_the_system(client: TestClient, home: Home) -> None:
+    client.post("/settings/theme", data={"theme": "neon"})
+    assert 'data-theme="system"' in client.get("/").text
+    client.cookies.set("coinflip_theme", "<script>")
+    assert 'data-theme="system"' in client.get("/").text
+
+
+def test_devices_are_listed_and_can_be_revoked(
+    app: FastAPI, client: TestClient, db: Session, settings: Settings, home: Home
+) -> None:
+    with TestClient(app, follow_redirects=False, headers={"User-Agent": "Mozilla/5.0 (iPhone) Safari/604.1"}) as phone:
+        token = factories.log_in(phone, db, settings, home.household, home.member)
+        page = client.get("/settings").text
+        assert "(this device)" in page and page.count("Log out<span") == 2
+        phone_login = db.exec(select(LoginSession).where(LoginSession.token_hash == digest(token))).one()
+        assert client.post(f"/settings/devices/{phone_login.id}/revoke").status_code == 303
+        assert phone.get("/").headers["location"] == "/login"  # logged out on its next request
+    assert client.get("/").status_code == 200
+
+
+def test_device_names_come_from_the_user_agent(client: TestClient, db: Session) -> None:
+    from app.security import device_name
+
+    assert device_name("Mozilla/5.0 (Linux; Android 14) AppleWebKit Chrome/126 Mobile Safari") == "Chrome on Android"
+    assert (
+        device_name("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5) AppleWebKit Version/17.5 Safari/604.1")
+        == "Safari on iPhone"
+    )
+    assert device_name("curl/8.0") == "Browser"
+
+
+def test_an_api_token_is_shown_once_and_works(app: FastAPI, client: TestClient, home: Home) -> None:
+    page = client.post("/settings/tokens")
+    token = re.search(r'<pre class="token">(cf_[\w-]+)</pre>', page.text)
+    assert token
+    assert "cf_" not in client.get("/settings").text
+    me = TestClient(app).get("/api/v1/me", headers={"Authorization": f"Bearer {token.group(1)}"})
+    assert me.json()["member"] == "Ana"
