@@ -165,9 +165,11 @@ def export(engine: Engine, household_name: str) -> str:
     return data.model_dump_json(indent=2)
 
 
-def import_file(engine: Engine, path: Path, name: str | None) -> str:
+def import_file(engine: Engine, path: str, name: str | None) -> str:
+    """Import an export file (or `-`, standard input) as a new household."""
     try:
-        data = archive.Export.model_validate_json(path.read_bytes())
+        raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        data = archive.Export.model_validate_json(raw)
     except (OSError, ValidationError) as exc:
         raise CliError(f"{path} is not a Coinflip export: {str(exc).splitlines()[0]}") from exc
     name = check_name(name or data.household.name)
@@ -215,7 +217,7 @@ def parser() -> argparse.ArgumentParser:
     e = sub.add_parser("export", help="print everything of one household as JSON")
     e.add_argument("--household", required=True)
     i = sub.add_parser("import", help="restore an export as a new household")
-    i.add_argument("file", type=Path)
+    i.add_argument("file", help="an export file, or - to read standard input")
     i.add_argument("--name", help="import under this household name instead")
     return p
 

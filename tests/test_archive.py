@@ -128,3 +128,10 @@ def test_cli_export_of_an_unknown_household(settings: Settings, monkeypatch: pyt
     monkeypatch.setattr(sys, "argv", ["coinflip", "export", "--household", "Nobody"])
     with pytest.raises(cli.CliError, match="No household"):
         cli.run(["export", "--household", "Nobody"], settings)
+
+
+def test_import_reads_standard_input(lived_in: Home, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    exported = cli.run(["export", "--household", "Rivera"], settings) or ""
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(exported.encode())))
+    out = cli.run(["import", "-", "--name", "From stdin"], settings)
+    assert out and "Imported household 'From stdin'" in out

@@ -1,0 +1,75 @@
+"""Two real uvicorn processes on one database behave as one app: logins and open flips are shared."""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.config import Settings
+from tests.conftest import SECRET
+
+
+@pytest.fixture
+def two_servers(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """Each server gets a socket the test bound already, so requests queue until it is ready: no waiting loop."""
+    env = {
+        **os.environ,
+        "COINFLIP_DATABASE_URL": settings.db_url,
+        "COINFLIP_DATA_DIR": str(tmp_path),
+        "COINFLIP_SECRET_KEY": SECRET,
+        "COINFLIP_BACKUP_KEEP": "0",
+    }
+    sockets, processes, urls = [], [], []
+    for _ in range(2):
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        sock.set_inheritable(True)
+        uvicorn = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--fd", str(sock.fileno())]
+        processes.append(subprocess.Popen([*uvicorn, "--log-level", "warning"], env=env, pass_fds=[sock.fileno()]))
+        sockets.append(sock)
+        urls.append(f"http://127.0.0.1:{sock.getsockname()[1]}")
+    yield urls[0], urls[1]
+    for process in processes:
+        process.terminate()
+        process.wait(timeout=20)
+    for sock in sockets:
+        sock.close()
+
+
+def csrf(client: httpx.Client, url: str) -> str:
+    match = re.search(r'name="csrf_token" value="([0-9a-f]+)"', client.get(url).text)
+    assert match, url
+    return match.group(1)
+
+
+def test_a_login_and_an_open_flip_are_the_same_on_both(two_servers: tuple[str, str]) -> None:
+    one, two = two_servers
+    with httpx.Client(timeout=30) as browser:
+        signup = {"name": "Rivera", "password": "long enough pw", "password_again": "long enough pw", "member": "Ana"}
+        assert (
+            browser.post(f"{one}/signup", data={**signup, "csrf_token": csrf(browser, f"{one}/signup")}).status_code
+            == 303
+        )
+        # The cookie from process one logs in on process two (same host, another port: cookies don't care).
+        assert browser.get(f"{two}/enhancers").status_code == 200
+        token = csrf(browser, f"{two}/enhancers")
+        browser.post(f"{two}/enhancers", data={"name": "Music", "csrf_token": token})
+        browser.post(f"{one}/habits", data={"name": "Run", "enhancer_ids": "1", "csrf_token": token})
+        first = browser.post(f"{one}/habits/1/flips", data={"csrf_token": token})
+        assert first.status_code == 303
+        second = browser.post(f"{two}/habits/1/flips", data={"csrf_token": token})
+        assert second.headers["location"] == first.headers["location"]  # the open flip, not a new draw
+        verdict_one = re.search(r'<p class="coin-word">(\w+)</p>', browser.get(f"{one}/").text)
+        verdict_two = re.search(r'<p class="coin-word">(\w+)</p>', browser.get(f"{two}/").text)
+        assert verdict_one and verdict_two and verdict_one.group(1) == verdict_two.group(1)
+        login = browser.cookies["coinflip_login"]
+        assert browser.post(f"{two}/logout", data={"csrf_token": token}).status_code == 303
+        browser.cookies.set("coinflip_login", login)  # a copied cookie is dead on the other process too
+        assert browser.get(f"{one}/").headers["location"] == "/login"
