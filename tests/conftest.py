@@ -4,12 +4,16 @@ clients, and a household with a logged-in member."""
 import os
 import random
 import shutil
+import socket
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, event, text
@@ -109,3 +113,27 @@ def home(client: TestClient, db: Session, settings: Settings) -> Home:
     member = factories.make_member(db, household)
     token = factories.log_in(client, db, settings, household, member)
     return Home(household, member, token)
+
+
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """The app served by a real uvicorn on a loopback port bound before the server starts, so requests
+    simply queue until it is ready."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@pytest.fixture
+def live_url(app: FastAPI) -> Iterator[str]:
+    with serving(app) as url:
+        yield url

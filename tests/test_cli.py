@@ -12,8 +12,10 @@ from sqlmodel import Session, select
 
 from app import cli, security
 from app.config import Settings
+from app.main import create_app
 from app.models import Household, LoginSession, Member
 from tests import factories
+from tests.conftest import serving
 
 
 def run(settings: Settings, monkeypatch: pytest.MonkeyPatch, *argv: str, stdin: str = "") -> str | None:
@@ -80,3 +82,21 @@ def test_the_console_script_migrates_and_creates_a_household(tmp_path: Path) -> 
     assert created.returncode == 0 and "Created household 'Home'" in created.stdout
     again = subprocess.run(args, env=env, input="password123\n", capture_output=True, text=True, timeout=60)
     assert again.returncode == 1 and again.stderr.startswith("coinflip: ") and "Traceback" not in again.stderr
+
+
+@pytest.mark.parametrize("public_url", [None, "https://home.example/coinflip"])
+def test_healthcheck_asks_the_running_app(settings: Settings, public_url: str | None) -> None:
+    config = settings.model_copy(update={"public_url": public_url, "host": "0.0.0.0"})  # noqa: S104
+    with serving(create_app(config)) as url:
+        out = cli.run(["healthcheck"], config.model_copy(update={"port": int(url.rsplit(":", 1)[1])}))
+    assert out == f"{url}{config.root_path}/healthz: 200"
+
+
+def test_healthcheck_fails_when_nothing_answers(settings: Settings) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        free_port = sock.getsockname()[1]
+    with pytest.raises(cli.CliError, match="did not answer"):
+        cli.run(["healthcheck"], settings.model_copy(update={"port": free_port}))
