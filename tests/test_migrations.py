@@ -1,13 +1,20 @@
 """The Alembic migrations build the schema from nothing and match the models exactly."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, make_url, text
 from sqlmodel import SQLModel
 
-from app.cli import alembic_config
+from app.cli import MIGRATION_LOCK, alembic_config
 from app.config import Settings
+from tests.conftest import POSTGRES_URL
 
 
 def test_upgrade_head_on_an_empty_database_creates_every_table(tmp_path: object, settings: Settings) -> None:
@@ -35,3 +42,43 @@ def test_downgrade_to_base_and_up_again(settings: Settings) -> None:
     engine = create_engine(url)
     assert "flip" in inspect(engine).get_table_names()
     engine.dispose()
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="the advisory lock is PostgreSQL's; set COINFLIP_TEST_POSTGRES_URL")
+def test_containers_starting_together_migrate_one_after_the_other(tmp_path: Path) -> None:
+    """While one container holds the migration lock, another's `coinflip migrate` waits for it (here it gives up
+    after lock_timeout, which shows it waited); once released, the next one migrates, and three at once all pass."""
+    assert POSTGRES_URL
+    url = make_url(POSTGRES_URL)
+    fresh = url.set(database=f"{url.database}_migrate_race")
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{fresh.database}"'))
+        conn.execute(text(f'CREATE DATABASE "{fresh.database}"'))
+    coinflip = str(Path(sys.executable).parent / "coinflip")
+
+    def migrate(timeout_ms: int | None = None) -> subprocess.Popen[str]:
+        target = fresh.update_query_dict({"options": f"-c lock_timeout={timeout_ms}"}) if timeout_ms else fresh
+        env = {**os.environ, "COINFLIP_DATABASE_URL": target.render_as_string(hide_password=False),
+               "COINFLIP_DATA_DIR": str(tmp_path)}  # fmt: skip
+        return subprocess.Popen([coinflip, "migrate"], env=env, stderr=subprocess.PIPE, text=True)
+
+    holder = create_engine(fresh, isolation_level="AUTOCOMMIT")
+    with holder.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        blocked = migrate(timeout_ms=500)
+        _, error = blocked.communicate(timeout=120)
+        assert blocked.returncode != 0 and "lock timeout" in error
+        assert "alembic_version" not in inspect(conn).get_table_names()
+    holder.dispose()
+    runs = [migrate() for _ in range(3)]
+    errors = [run.communicate(timeout=120)[1] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0, 0], errors
+    migrated = create_engine(fresh)
+    with migrated.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+        assert "flip" in inspect(conn).get_table_names()
+    migrated.dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{fresh.database}"'))
+    admin.dispose()
