@@ -36,7 +36,8 @@ migration: $(BIN)/.installed
 	rm -f /tmp/coinflip-migration.db
 	$(BIN)/python -c "from alembic import command; from app.cli import alembic_config as c; \
 		u = 'sqlite:////tmp/coinflip-migration.db'; command.upgrade(c(u), 'head'); \
-		command.revision(c(u), message='$(MSG)', autogenerate=True)"
+		command.revision(c(u), message='$(MSG)', autogenerate=True, \
+		rev_id='%04d' % (len(__import__('glob').glob('app/migrations/versions/0*.py')) + 1))"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

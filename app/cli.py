@@ -62,8 +62,9 @@ def migrate(settings: Settings) -> None:
 
 def read_password() -> str:
     password = sys.stdin.readline().rstrip("\n").strip()
-    if len(password) < security.PASSWORD_MIN:
-        raise CliError(f"The password needs at least {security.PASSWORD_MIN} characters.")
+    problem = security.password_problem(password)
+    if problem:
+        raise CliError(problem)
     return password
 
 

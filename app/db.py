@@ -1,6 +1,7 @@
 """The database engine (SQLite with safe pragmas, or PostgreSQL) and the per-request session."""
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import Request
@@ -47,3 +48,19 @@ def get_db(request: Request) -> Iterator[Session]:
     """One session per request; only unsafe methods start a writing transaction."""
     with open_session(request.app.state.engine, write=request.method not in SAFE_METHODS) as db:
         yield db
+
+
+@contextmanager
+def side_write(request: Request, db: Session) -> Iterator[Session]:
+    """A small write to keep whatever the request goes on to do (a failed login, a device seen).
+
+    A writing request already holds the write lock (BEGIN IMMEDIATE): the write joins its transaction and is
+    committed now. A reading request writes in a short transaction of its own instead.
+    """
+    if request.method not in SAFE_METHODS:
+        yield db
+        db.commit()
+        return
+    with open_session(request.app.state.engine) as own:
+        yield own
+        own.commit()

@@ -11,7 +11,7 @@ from starlette.datastructures import FormData
 
 from app import security
 from app.config import Settings
-from app.db import SAFE_METHODS, get_db
+from app.db import SAFE_METHODS, get_db, side_write
 from app.models import Enhancer, Flip, Habit, Household, LoginSession, Member
 
 DbSession = Annotated[Session, Depends(get_db)]
@@ -58,8 +58,9 @@ def bearer_token(request: Request) -> str | None:
 
 def optional_login(request: Request, db: DbSession) -> LoginSession | None:
     login = security.find_login(db, cookie(request, security.LOGIN_COOKIE))
-    if login is not None:
-        security.touch_login(request.app.state.engine, login)
+    if login is not None and security.needs_touch(login):
+        with side_write(request, db) as writer:
+            security.touch_login(writer, login)
     request.state.login = login
     return login
 

@@ -74,6 +74,14 @@ class LoginSession(SQLModel, table=True):
     last_seen_at: datetime = Field(default_factory=utcnow)
 
 
+class Throttle(SQLModel, table=True):
+    """Failed logins or PINs counted per key (a household's login name, a member, a client address)."""
+
+    key: str = Field(primary_key=True, max_length=120)
+    failures: int = 0
+    last_failure_at: datetime = Field(default_factory=utcnow)
+
+
 class ApiToken(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     member_id: int = Field(sa_column=owner("member"))

@@ -2,11 +2,11 @@
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from app.coin import CHANCE_MAX, CHANCE_MIN
 from app.models import NAME_MAX, NOTE_MAX, TEXT_MAX, Followed, Kind, Mode
-from app.security import PASSWORD_MIN
+from app.security import password_problem
 
 Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX)]
 Emoji = Annotated[str, Field(min_length=1, max_length=16)]
@@ -84,11 +84,21 @@ class MemberEdit(MemberIn):
         return value
 
 
-class HouseholdIn(Input):
-    name: Name
-    password: str = Field(min_length=PASSWORD_MIN, max_length=200)
+def acceptable_password(value: str) -> str:
+    problem = password_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+NewPassword = Annotated[str, Field(max_length=200), AfterValidator(acceptable_password)]
+
+
+class RepeatedPassword(Input):
+    """A new password, typed twice."""
+
+    password: NewPassword
     password_again: str = Field(max_length=200)
-    member: Name
 
     @field_validator("password_again")
     @classmethod
@@ -96,6 +106,15 @@ class HouseholdIn(Input):
         if "password" in info.data and value != info.data["password"]:
             raise ValueError("The two passwords are not the same.")
         return value
+
+
+class HouseholdIn(RepeatedPassword):
+    name: Name
+    member: Name
+
+
+class PasswordChange(RepeatedPassword):
+    current: str = Field(min_length=1, max_length=200)
 
 
 class LoginIn(Input):

@@ -78,9 +78,9 @@ def test_the_console_script_migrates_and_creates_a_household(tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "data" / "coinflip.db").exists() and (tmp_path / "data" / "secret_key").exists()
     args = [coinflip, "household", "create", "Home", "--password-stdin"]
-    created = subprocess.run(args, env=env, input="password123\n", capture_output=True, text=True, timeout=60)
+    created = subprocess.run(args, env=env, input="a household secret\n", capture_output=True, text=True, timeout=60)
     assert created.returncode == 0 and "Created household 'Home'" in created.stdout
-    again = subprocess.run(args, env=env, input="password123\n", capture_output=True, text=True, timeout=60)
+    again = subprocess.run(args, env=env, input="a household secret\n", capture_output=True, text=True, timeout=60)
     assert again.returncode == 1 and again.stderr.startswith("coinflip: ") and "Traceback" not in again.stderr
 
 

@@ -6,6 +6,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from app import forms, security
+from app.db import side_write
 from app.deps import AppSettings, DbSession, Form, OptionalLogin
 from app.models import Household, Member
 from app.schemas import HouseholdIn, LoginIn
@@ -83,19 +84,39 @@ def show_login(request: Request, db: DbSession, login: OptionalLogin) -> Respons
     return render(request, "auth/login.html", values={}, errors={})
 
 
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def check_password(request: Request, db: Session, household: Household | None, name: str, password: str) -> str | None:
+    """Why this password is refused for this household (throttled, or wrong), or None when it is right.
+
+    Throttled per login name and per client address; an unknown name costs the same hash as a wrong password.
+    """
+    keys = [f"login:{login_name(name)}", security.address_key("login", client_address(request))]
+    wait = security.throttled_for(db, keys)
+    if wait:
+        return f"Too many tries. Please wait {wait} seconds, then try again."
+    if security.verify_secret(password, household.password_hash if household else None):
+        security.clear_failures(db, keys[0])
+        return None
+    with side_write(request, db) as writer:
+        security.record_failure(writer, keys, f"login for {name!r}", client_address(request))
+    return "That household name and password don't match."
+
+
 @router.post("/login")
 def log_in_household(request: Request, db: DbSession, form: Form) -> Response:
     data, errors = forms.parse(LoginIn, form)
-    household = None
     if data is not None:
         household = db.exec(select(Household).where(Household.login == login_name(data.name))).first()
-        if not security.verify_secret(data.password, household.password_hash if household else None):
-            household = None
-            errors = {"password": "That household name and password don't match."}
-    if household is None:
-        values = {"name": str(form.get("name", ""))}
-        return render(request, "auth/login.html", status_code=422, values=values, errors=errors)
-    return log_in(request, db, household, None, "pick_member_page")
+        problem = check_password(request, db, household, data.name, data.password)
+        if household is not None and problem is None:
+            return log_in(request, db, household, None, "pick_member_page")
+        errors = {"password": problem or ""}
+    values = {"name": str(form.get("name", ""))}
+    status = 429 if "Too many tries" in errors.get("password", "") else 422
+    return render(request, "auth/login.html", status_code=status, values=values, errors=errors)
 
 
 @router.post("/logout")

@@ -5,8 +5,10 @@ from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
 from app import forms, security
+from app.db import side_write
 from app.deps import CurrentHousehold, CurrentLogin, DbSession, Form, OwnedMember
 from app.models import Household, LoginSession, Member
+from app.routes.auth import client_address
 from app.schemas import MemberEdit, MemberIn
 from app.templating import redirect, render
 
@@ -29,6 +31,21 @@ def may_edit(login: LoginSession, member: Member) -> bool:
     return member.pin_hash is None or login.member_id == member.id
 
 
+def check_pin(request: Request, db: Session, member: Member, pin: str) -> str | None:
+    """Why this PIN is refused, or None; throttled per member and per client address like the password."""
+    client = client_address(request)
+    keys = [f"pin:{member.id}", security.address_key("pin", client)]
+    wait = security.throttled_for(db, keys)
+    if wait:
+        return f"Too many tries. Please wait {wait} seconds, then try again."
+    if security.verify_secret(pin, member.pin_hash):
+        security.clear_failures(db, keys[0])
+        return None
+    with side_write(request, db) as writer:
+        security.record_failure(writer, keys, f"PIN for member {member.id}", client)
+    return "That PIN is not right. Try again."
+
+
 @router.get("/members")
 def pick_member_page(request: Request, db: DbSession, household: CurrentHousehold, login: CurrentLogin) -> Response:
     return render(request, "members/index.html", household=household, members=members_of(db, household))
@@ -43,10 +60,10 @@ def show_pin(request: Request, member: OwnedMember) -> Response:
 def pick_member(request: Request, db: DbSession, member: OwnedMember, login: CurrentLogin, form: Form) -> Response:
     """Make this member the one acting on this device; a member with a PIN must give it."""
     if member.pin_hash is not None and login.member_id != member.id:
-        pin = str(form.get("pin", ""))
-        if not security.verify_secret(pin, member.pin_hash):
-            errors = {"pin": "That PIN is not right. Try again."}
-            return render(request, "members/pin.html", status_code=422, member=member, errors=errors)
+        problem = check_pin(request, db, member, str(form.get("pin", "")))
+        if problem:
+            status = 429 if problem.startswith("Too many") else 422
+            return render(request, "members/pin.html", status_code=status, member=member, errors={"pin": problem})
     login.member_id = member.id
     db.add(login)
     db.commit()

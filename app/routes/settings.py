@@ -1,27 +1,51 @@
-"""Household settings: the devices logged in (each can be revoked) and API tokens for scripts."""
+"""Household settings: appearance, password, the devices logged in (each can be revoked), API tokens, data."""
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
-from app import archive, security
+from app import archive, forms, security
 from app.deps import CurrentHousehold, CurrentLogin, CurrentMember, DbSession, Form
-from app.models import LoginSession
+from app.models import Household, LoginSession
+from app.routes.auth import check_password
+from app.schemas import PasswordChange
 from app.templating import THEME_COOKIE, THEMES, redirect, render, set_cookie
 
 router = APIRouter()
 
 
-@router.get("/settings")
-def show_settings(
-    request: Request, db: DbSession, household: CurrentHousehold, login: CurrentLogin, member: CurrentMember
+def settings_page(
+    request: Request,
+    db: Session,
+    household: Household,
+    *,
+    token: str | None = None,
+    message: str | None = None,
+    errors: dict[str, str] | None = None,
 ) -> Response:
     devices = db.exec(
         select(LoginSession)
         .where(LoginSession.household_id == household.id)
         .order_by(col(LoginSession.last_seen_at).desc())
     ).all()
-    return render(request, "settings/index.html", household=household, devices=devices, token=None)
+    return render(
+        request,
+        "settings/index.html",
+        status_code=422 if errors else 200,
+        household=household,
+        devices=devices,
+        token=token,
+        message=message,
+        errors=errors or {},
+    )
+
+
+@router.get("/settings")
+def show_settings(
+    request: Request, db: DbSession, household: CurrentHousehold, member: CurrentMember, changed: bool = False
+) -> Response:
+    message = "Password changed. Every other device has been logged out." if changed else None
+    return settings_page(request, db, household, message=message)
 
 
 @router.post("/settings/theme")
@@ -31,6 +55,26 @@ def set_theme(request: Request, form: Form) -> Response:
     response = redirect(request, "show_settings")
     set_cookie(request, response, THEME_COOKIE, theme if theme in THEMES else "system")
     return response
+
+
+@router.post("/settings/password")
+def change_password(
+    request: Request, db: DbSession, household: CurrentHousehold, login: CurrentLogin, member: CurrentMember, form: Form
+) -> Response:
+    """Needs the current password; every other device is logged out, this one stays in."""
+    data, errors = forms.parse(PasswordChange, form)
+    if data is not None:
+        problem = check_password(request, db, household, household.name, data.current)
+        if problem is None:
+            household.password_hash = security.hash_secret(data.password)
+            db.add(household)
+            security.end_other_logins(db, household.id or 0, keep=login)
+            db.commit()
+            response = redirect(request, "show_settings")
+            response.headers["location"] += "?changed=true"
+            return response
+        errors = {"current": problem}
+    return settings_page(request, db, household, errors=errors)
 
 
 @router.post("/settings/devices/{device_id}/revoke")
@@ -44,14 +88,11 @@ def revoke_device(request: Request, db: DbSession, device_id: int, household: Cu
 
 
 @router.post("/settings/tokens")
-def create_token(
-    request: Request, db: DbSession, household: CurrentHousehold, login: CurrentLogin, member: CurrentMember
-) -> Response:
+def create_token(request: Request, db: DbSession, household: CurrentHousehold, member: CurrentMember) -> Response:
     """The token is shown once, here; only its hash is kept."""
     token = security.create_api_token(db, member)
     db.commit()
-    devices = db.exec(select(LoginSession).where(LoginSession.household_id == household.id)).all()
-    return render(request, "settings/index.html", household=household, devices=devices, token=token)
+    return settings_page(request, db, household, token=token)
 
 
 def export_of(db: DbSession, household: CurrentHousehold) -> archive.Export:
