@@ -139,3 +139,22 @@ def test_the_same_flow_without_javascript(browser: Browser, live_url: str) -> No
     expect(page.locator(".reflection-done")).to_contain_text("The last hill: I leaned in.")
     page.get_by_role("navigation").get_by_role("link", name="History").click()
     expect(page.locator(".past")).to_contain_text("The last hill: I leaned in.")
+
+
+def test_no_page_breaks_the_content_security_policy(browser: Browser, live_url: str) -> None:
+    page, problems = new_page(browser)
+    set_up_household(page, live_url)
+    page.get_by_role("button", name="Flip for Morning run").click()
+    expect(page.locator(".verdict")).to_be_visible()
+    paths = ["/", "/history", "/habits", "/habits/new", "/habits/1/edit", "/enhancers", "/enhancers/1/edit",
+             "/members", "/members/new", "/members/1/edit", "/settings", "/flips/1", "/nothing-here"]  # fmt: skip
+    for path in paths:
+        page.goto(live_url + path)
+        expect(page.locator("main")).to_be_visible()
+    page.goto(live_url + "/history")
+    page.get_by_role("navigation").get_by_role("link", name="Today").click()
+    reflect(page)
+    expect(page.get_by_role("status")).to_contain_text("Reflection saved")
+    unexpected = [p for p in problems if "status of 404" not in p]  # /nothing-here is a 404 on purpose
+    assert unexpected == [], unexpected
+    assert not [p for p in problems if "Content Security Policy" in p]

@@ -124,15 +124,31 @@ def test_malformed_ids_are_404_pages_or_422_json(client: TestClient, home: Home)
     assert client.get("/api/v1/flips/abc").status_code == 422
 
 
-def test_every_unsafe_route_refuses_a_request_without_the_csrf_token(
-    app: FastAPI, client: TestClient, own: Ids
+@pytest.mark.parametrize(
+    ("without_token", "headers"),
+    [
+        (True, {}),
+        (False, {"Origin": "https://evil.example"}),
+        (False, {"Sec-Fetch-Site": "cross-site"}),
+        (False, {"Origin": "http://testserver.evil.example"}),
+    ],
+)
+def test_every_unsafe_route_refuses_cross_site_requests(
+    app: FastAPI, client: TestClient, db: Session, own: Ids, without_token: bool, headers: dict[str, str]
 ) -> None:
-    del client.headers[security.CSRF_HEADER]
+    if without_token:
+        del client.headers[security.CSRF_HEADER]
+    walked = 0
     for method, path in routes(app):
         if method == "GET":
             continue
-        response = client.request(method, fill(path, own), data={"name": "x"} if method == "POST" else None)
+        data = {"name": "x"} if method == "POST" else None
+        response = client.request(method, fill(path, own), data=data, headers=headers)
         assert response.status_code == 403, f"{method} {path}"
+        walked += 1
+    assert walked >= 25
+    db.commit()
+    assert db.exec(select(Flip)).one().closed_at is None  # nothing was changed
 
 
 def test_the_login_required_pages_send_visitors_to_the_login(app: FastAPI, db: Session, own: Ids) -> None:
@@ -152,3 +168,40 @@ def test_a_device_without_a_member_is_asked_who_it_is(
         factories.log_in(device, db, settings, home.household, None)
         for path in ("/", "/history", "/habits", "/enhancers", f"/flips/{own.flip_id}"):
             assert device.get(path).headers["location"] == "/members", path
+
+
+SCRIPT = "<script>alert(1)</script>"
+IMG = '"><img src=x onerror=alert(1)>'
+
+
+def test_stored_xss_is_shown_as_text_on_every_page_and_partial(
+    app: FastAPI, client: TestClient, db: Session, home: Home
+) -> None:
+    home.household.name = SCRIPT
+    db.add(home.household)
+    home.member.name = IMG
+    db.add(home.member)
+    db.commit()
+    music = factories.make_enhancer(db, home.member, SCRIPT)
+    habit = factories.make_habit(db, home.member, IMG, [music])
+    habit.why, habit.minimum, habit.emoji = SCRIPT, IMG, "<b>"
+    db.add(habit)
+    db.commit()
+    client.post(f"/habits/{habit.id}/flips")
+    flip_id = client.get("/api/v1/flips").json()[0]["id"]
+    client.post(
+        f"/flips/{flip_id}/reflection", data={"effort": "5", "enjoyment": "5", "followed": "no", "note": IMG + SCRIPT}
+    )
+    factories.make_member(db, home.household, SCRIPT)
+    ids = Ids(home.member.id or 0, music.id or 0, habit.id or 0, flip_id, 1)
+    second = factories.make_habit(db, home.member, SCRIPT, [music])
+    responses = [client.post(f"/habits/{second.id}/flips", headers={"HX-Request": "true"})]
+    for method, path in routes(app):
+        if method == "GET" and not path.startswith("/api/") and not path.endswith(DOWNLOADS):
+            responses += [client.get(fill(path, ids)), client.get(fill(path, ids), headers={"HX-Request": "true"})]
+    shown = 0
+    for response in responses:
+        text = response.text
+        assert "<script>alert" not in text and "<img src=x" not in text and "<b>" not in text, response.url
+        shown += text.count("&lt;script&gt;alert(1)&lt;/script&gt;")
+    assert shown > 20
