@@ -5,7 +5,7 @@ import secrets
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Query, Request
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
@@ -15,6 +15,10 @@ from app.db import SAFE_METHODS, get_db, side_write
 from app.models import Enhancer, Flip, Habit, Household, LoginSession, Member
 
 DbSession = Annotated[Session, Depends(get_db)]
+# Ids fit a 32-bit integer column on every database: a larger one would be a database error, not a 404.
+MAX_ID = 2**31 - 1
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 SYSTEM_RANDOM = secrets.SystemRandom()
 
 
@@ -110,28 +114,28 @@ def not_found() -> HTTPException:
     return HTTPException(status_code=404, detail="Not found")
 
 
-def owned_member(member_id: int, household: CurrentHousehold, db: DbSession) -> Member:
+def owned_member(member_id: IdPath, household: CurrentHousehold, db: DbSession) -> Member:
     member = db.get(Member, member_id)
     if member is None or member.household_id != household.id:
         raise not_found()
     return member
 
 
-def owned_habit(habit_id: int, member: CurrentMember, db: DbSession) -> Habit:
+def owned_habit(habit_id: IdPath, member: CurrentMember, db: DbSession) -> Habit:
     habit = db.get(Habit, habit_id)
     if habit is None or habit.member_id != member.id:
         raise not_found()
     return habit
 
 
-def owned_enhancer(enhancer_id: int, member: CurrentMember, db: DbSession) -> Enhancer:
+def owned_enhancer(enhancer_id: IdPath, member: CurrentMember, db: DbSession) -> Enhancer:
     enhancer = db.get(Enhancer, enhancer_id)
     if enhancer is None or enhancer.member_id != member.id:
         raise not_found()
     return enhancer
 
 
-def owned_flip(flip_id: int, member: CurrentMember, db: DbSession) -> Flip:
+def owned_flip(flip_id: IdPath, member: CurrentMember, db: DbSession) -> Flip:
     flip = db.get(Flip, flip_id)
     if flip is None or flip.member_id != member.id:
         raise not_found()

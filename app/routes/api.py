@@ -8,11 +8,21 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from app import archive, store
-from app.deps import CurrentMember, DbSession, OwnedEnhancer, OwnedFlip, OwnedHabit, Rng
+from app.deps import CurrentMember, DbSession, IdQuery, OwnedEnhancer, OwnedFlip, OwnedHabit, Rng
 from app.models import Coin, Enhancer, Followed, Habit, Household, Kind, Mode, Reflection
 from app.schemas import EnhancerIn, EnhancerPatch, HabitIn, HabitPatch, ReflectionIn
 
-router = APIRouter(prefix="/api/v1", tags=["api"])
+
+class ErrorOut(BaseModel):
+    detail: str
+
+
+ERRORS: dict[int | str, dict[str, object]] = {
+    401: {"model": ErrorOut, "description": "No valid bearer token or login"},
+    403: {"model": ErrorOut, "description": "Refused (for example a cross-site request, or no member picked)"},
+    404: {"model": ErrorOut, "description": "No such object in your household"},
+}
+router = APIRouter(prefix="/api/v1", tags=["api"], responses=ERRORS)
 
 
 class MeOut(BaseModel):
@@ -171,7 +181,14 @@ def delete_habit_api(habit: OwnedHabit, db: DbSession) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/habits/{habit_id}/flips", status_code=201, responses={200: {"model": FlipOut}, 409: {}})
+@router.post(
+    "/habits/{habit_id}/flips",
+    status_code=201,
+    responses={
+        200: {"model": FlipOut, "description": "The same flip again: a retried key, or the habit's open flip"},
+        409: {"model": ErrorOut, "description": "The habit's last flip was skipped; it cools down first"},
+    },
+)
 def flip_habit_api(
     habit: OwnedHabit,
     member: CurrentMember,
@@ -194,9 +211,9 @@ def flip_habit_api(
 def list_flips_api(
     member: CurrentMember,
     db: DbSession,
-    habit_id: int | None = None,
+    habit_id: IdQuery = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before: int | None = None,
+    before: IdQuery = None,
 ) -> list[FlipOut]:
     flips = store.flips_of_member(db, member, habit_id=habit_id, before=before, limit=limit)
     return [flip_out(v) for v in store.views_of(db, flips)]

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app import forms, store
-from app.deps import CurrentMember, DbSession, Form, OwnedFlip, OwnedHabit, Rng
+from app.deps import CurrentMember, DbSession, Form, IdQuery, OwnedFlip, OwnedHabit, Rng
 from app.schemas import ReflectionIn
 from app.templating import redirect, render, wants_partial
 
@@ -70,7 +70,7 @@ def skip_flip(request: Request, db: DbSession, flip: OwnedFlip) -> Response:
 
 
 @router.get("/history")
-def show_history(request: Request, db: DbSession, member: CurrentMember, before: int | None = None) -> Response:
+def show_history(request: Request, db: DbSession, member: CurrentMember, before: IdQuery = None) -> Response:
     flips = store.flips_of_member(db, member, before=before, limit=HISTORY_PAGE + 1)
     older = flips[HISTORY_PAGE - 1].id if len(flips) > HISTORY_PAGE else None
     views = store.views_of(db, flips[:HISTORY_PAGE])

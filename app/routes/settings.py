@@ -5,7 +5,7 @@ from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
 from app import archive, forms, security
-from app.deps import CurrentHousehold, CurrentLogin, CurrentMember, DbSession, Form
+from app.deps import CurrentHousehold, CurrentLogin, CurrentMember, DbSession, Form, IdPath
 from app.models import Household, LoginSession
 from app.routes.auth import check_password
 from app.schemas import PasswordChange
@@ -78,7 +78,7 @@ def change_password(
 
 
 @router.post("/settings/devices/{device_id}/revoke")
-def revoke_device(request: Request, db: DbSession, device_id: int, household: CurrentHousehold) -> Response:
+def revoke_device(request: Request, db: DbSession, device_id: IdPath, household: CurrentHousehold) -> Response:
     device = db.get(LoginSession, device_id)
     if device is None or device.household_id != household.id:
         raise HTTPException(404)
