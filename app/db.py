@@ -1,6 +1,7 @@
 """The database engine (SQLite with safe pragmas, or PostgreSQL) and the per-request session."""
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -15,7 +16,8 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 def make_engine(url: str) -> Engine:
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    # As many connections as the thread pool has threads: a request must never wait for a connection.
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=40, max_overflow=0)
 
     @event.listens_for(engine, "connect")
     def set_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -44,10 +46,24 @@ def open_session(engine: Engine, *, write: bool = True) -> Session:
     return Session(engine.execution_options(write=write), expire_on_commit=False)
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    """One session per request; only unsafe methods start a writing transaction."""
-    with open_session(request.app.state.engine, write=request.method not in SAFE_METHODS) as db:
+async def get_db(request: Request) -> AsyncIterator[Session]:
+    """One session per request; only unsafe methods start a writing transaction.
+
+    On SQLite, writing requests of this process also pass one at a time through a gate, waited for on the
+    event loop. Otherwise threads waiting for the write lock fill the thread pool, while the request that
+    holds the lock waits for a thread to run its next step: a deadlock until the busy timeout.
+    """
+    write = request.method not in SAFE_METHODS
+    db = open_session(request.app.state.engine, write=write)
+    gate: asyncio.Semaphore | None = getattr(request.app.state, "write_gate", None) if write else None
+    if gate is not None:
+        await gate.acquire()
+    try:
         yield db
+    finally:
+        db.close()
+        if gate is not None:
+            gate.release()
 
 
 @contextmanager

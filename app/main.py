@@ -1,5 +1,6 @@
 """The table of contents: build the app from settings, middleware, static files and routers."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -22,6 +23,8 @@ def create_app(config: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if config.is_sqlite:
+            app.state.write_gate = asyncio.Semaphore(1)  # see app.db.get_db
         backups = DailyBackups(config)
         backups.start()
         yield

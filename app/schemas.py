@@ -16,6 +16,12 @@ Text = Annotated[str, Field(max_length=TEXT_MAX)]
 class Input(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def without_nul(cls, value: object) -> object:
+        """NUL characters mean nothing in a name or a note, and PostgreSQL cannot store them."""
+        return value.replace("\x00", "") if isinstance(value, str) else value
+
 
 class EnhancerIn(Input):
     name: Name

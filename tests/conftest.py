@@ -4,7 +4,10 @@ clients, and a household with a logged-in member."""
 import os
 import random
 import shutil
+import signal
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -137,3 +140,31 @@ def serving(app: FastAPI) -> Iterator[str]:
 def live_url(app: FastAPI) -> Iterator[str]:
     with serving(app) as url:
         yield url
+
+
+class Server:
+    """A real uvicorn in a child process, on a socket the test bound first: requests queue until it is up."""
+
+    def __init__(self, settings: Settings, data_dir: Path, workers: int = 1) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(128)
+        self.sock.set_inheritable(True)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        env = {**os.environ, "COINFLIP_DATABASE_URL": settings.db_url, "COINFLIP_DATA_DIR": str(data_dir),
+               "COINFLIP_SECRET_KEY": SECRET, "COINFLIP_BACKUP_KEEP": "0"}  # fmt: skip
+        command = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--log-level", "warning",
+                   "--fd", str(self.sock.fileno()), "--workers", str(workers)]  # fmt: skip
+        self.process = subprocess.Popen(command, env=env, pass_fds=[self.sock.fileno()], start_new_session=True)
+
+    def kill(self) -> None:
+        """SIGKILL, to the whole process group: no clean shutdown, as when the power goes."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=20)
+        self.sock.close()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=30)
+        self.sock.close()

@@ -183,3 +183,9 @@ def test_openapi_documents_the_api(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     for path in ("/api/v1/me", "/api/v1/habits/{habit_id}/flips", "/api/v1/flips/{flip_id}/reflection"):
         assert path in paths
+
+
+def test_nul_characters_are_dropped_not_stored(api: TestClient) -> None:
+    created = api.post("/api/v1/enhancers", json={"name": "Cof\u0000fee", "kind": "drink", "spike": 1})
+    assert created.status_code == 201 and created.json()["name"] == "Coffee"
+    assert api.post("/api/v1/enhancers", json={"name": "\u0000", "kind": "drink", "spike": 1}).status_code == 422

@@ -1,10 +1,6 @@
 """Two real uvicorn processes on one database behave as one app: logins and open flips are shared."""
 
-import os
 import re
-import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,35 +8,15 @@ import httpx
 import pytest
 
 from app.config import Settings
-from tests.conftest import SECRET
+from tests.conftest import Server
 
 
 @pytest.fixture
 def two_servers(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """Each server gets a socket the test bound already, so requests queue until it is ready: no waiting loop."""
-    env = {
-        **os.environ,
-        "COINFLIP_DATABASE_URL": settings.db_url,
-        "COINFLIP_DATA_DIR": str(tmp_path),
-        "COINFLIP_SECRET_KEY": SECRET,
-        "COINFLIP_BACKUP_KEEP": "0",
-    }
-    sockets, processes, urls = [], [], []
-    for _ in range(2):
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(64)
-        sock.set_inheritable(True)
-        uvicorn = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--fd", str(sock.fileno())]
-        processes.append(subprocess.Popen([*uvicorn, "--log-level", "warning"], env=env, pass_fds=[sock.fileno()]))
-        sockets.append(sock)
-        urls.append(f"http://127.0.0.1:{sock.getsockname()[1]}")
-    yield urls[0], urls[1]
-    for process in processes:
-        process.terminate()
-        process.wait(timeout=20)
-    for sock in sockets:
-        sock.close()
+    servers = [Server(settings, tmp_path) for _ in range(2)]
+    yield servers[0].url, servers[1].url
+    for server in servers:
+        server.stop()
 
 
 def csrf(client: httpx.Client, url: str) -> str:
