@@ -82,6 +82,8 @@ class FlipData(BaseModel):
     idempotency_key: str | None
     closed_at: datetime | None
     skipped: bool
+    nonce: str | None = None
+    commitment: str | None = None
     verdict: list[VerdictData]
     reflection: ReflectionData | None
 

@@ -1,6 +1,8 @@
 """The flip rule: a pure function of (policy, enhancers, rng) -> verdict. No I/O."""
 
+import hashlib
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from app.models import Coin, Mode
@@ -73,3 +75,17 @@ def draw(policy: Policy, enhancers: list[Candidate], rng: random.Random) -> Verd
     else:
         coin = Coin.mixed
     return Verdict(coin=coin, allowed=tuple(zip(enhancers, allowed, strict=True)))
+
+
+def commitment_text(coin: str, allowed: Iterable[tuple[str, bool]], nonce: str) -> str:
+    """The verdict as one line of text: `heads|Music=yes|Coffee=yes|<nonce>`."""
+    return "|".join([coin, *(f"{name}={'yes' if ok else 'no'}" for name, ok in allowed), nonce])
+
+
+def commitment(text: str) -> str:
+    """What anyone can recompute: `printf '%s' "$TEXT" | sha256sum`."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def nonce(rng: random.Random) -> str:
+    return f"{rng.getrandbits(128):032x}"

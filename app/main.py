@@ -14,7 +14,7 @@ from app.config import Settings
 from app.db import make_engine
 from app.deps import check_csrf
 from app.headers import SecurityHeaders, SubPath
-from app.routes import api, auth, enhancers, flips, habits, health, manifest, members, settings
+from app.routes import api, auth, enhancers, flips, habits, health, insights, manifest, members, pleasures, settings
 from app.templating import STATIC_DIR
 
 
@@ -38,7 +38,7 @@ def create_app(config: Settings | None = None) -> FastAPI:
     app.add_middleware(SubPath, root_path=config.root_path)
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=config.forwarded_allow_ips)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, members, flips, habits, enhancers, settings, api, health, manifest):
+    for module in (auth, members, flips, habits, enhancers, insights, pleasures, settings, api, health, manifest):
         app.include_router(module.router)
     errors.install(app)
     return app

@@ -131,6 +131,7 @@ class Flip(SQLModel, table=True):
         ),
         UniqueConstraint("member_id", "idempotency_key"),
         Index("ix_flip_member_id_id", "member_id", "id"),
+        Index("ix_flip_habit_id_id", "habit_id", "id"),
     )
     id: int | None = Field(default=None, primary_key=True)
     habit_id: int = Field(sa_column=owner("habit"))
@@ -141,6 +142,9 @@ class Flip(SQLModel, table=True):
     idempotency_key: str | None = Field(default=None, max_length=200)
     closed_at: datetime | None = None
     skipped: bool = False
+    # Fairness anyone can check: sha256 of the verdict and a secret nonce, both shown with the verdict.
+    nonce: str | None = Field(default=None, max_length=64)
+    commitment: str | None = Field(default=None, max_length=64)
 
 
 class FlipEnhancer(SQLModel, table=True):
@@ -161,3 +165,15 @@ class Reflection(SQLModel, table=True):
     followed: Followed
     note: str = Field(default="", max_length=NOTE_MAX)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class PleasureCheck(SQLModel, table=True):
+    """A one-tap log of an everyday pleasure: how much it was enjoyed, how much it was craved."""
+
+    __table_args__ = (Index("ix_pleasurecheck_member_name_time", "member_id", "name", "logged_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(sa_column=owner("member"))
+    name: str = Field(max_length=NAME_MAX)
+    enjoyment: int
+    craving: int
+    logged_at: datetime = Field(default_factory=utcnow)

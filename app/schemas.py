@@ -126,3 +126,9 @@ class PasswordChange(RepeatedPassword):
 class LoginIn(Input):
     name: Name
     password: str = Field(min_length=1, max_length=200)
+
+
+class PleasureIn(Input):
+    name: Name
+    enjoyment: int = Field(ge=1, le=10)
+    craving: int = Field(ge=1, le=10)

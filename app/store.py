@@ -73,6 +73,12 @@ class FlipView:
         return [e for e in self.verdict if not e.allowed]
 
     @property
+    def commitment_text(self) -> str | None:
+        if self.flip.nonce is None:
+            return None
+        return coin.commitment_text(self.flip.coin, ((e.name, e.allowed) for e in self.verdict), self.flip.nonce)
+
+    @property
     def why_line(self) -> str:
         return why_line([e.name for e in self.brought], [e.name for e in self.left_out])
 
@@ -174,12 +180,16 @@ def record_flip(db: Session, habit: Habit, member: Member, rng: random.Random, k
     candidates = [coin.Candidate(e.id or 0, e.name, e.spike) for e in enhancers]
     verdict = coin.draw(coin.Policy(habit.mode, habit.chance, habit.max_stack), candidates, rng)
     assert habit.id is not None and member.id is not None
+    secret = coin.nonce(rng)
+    text = coin.commitment_text(verdict.coin, ((c.name, ok) for c, ok in verdict.allowed), secret)
     flip = Flip(
         habit_id=habit.id,
         member_id=member.id,
         coin=verdict.coin,
         prompt=rng.choice(PROMPTS),
         idempotency_key=key,
+        nonce=secret,
+        commitment=coin.commitment(text),
     )
     db.add(flip)
     db.flush()

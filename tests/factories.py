@@ -1,11 +1,26 @@
 """Plain factory functions that put rows straight into the database, and log a test client in."""
 
+from datetime import UTC, datetime
+
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from app import security
 from app.config import Settings
-from app.models import Enhancer, Habit, HabitEnhancer, Household, Kind, Member, Mode
+from app.models import (
+    Coin,
+    Enhancer,
+    Flip,
+    FlipEnhancer,
+    Followed,
+    Habit,
+    HabitEnhancer,
+    Household,
+    Kind,
+    Member,
+    Mode,
+    Reflection,
+)
 from app.routes.auth import login_name
 
 PASSWORD = "correct horse battery"
@@ -67,3 +82,26 @@ def log_in(client: TestClient, db: Session, settings: Settings, household: House
 
 def csrf_for(settings: Settings, login_token: str) -> str:
     return security.csrf_token(settings.key, security.digest(login_token))
+
+
+def make_flip(
+    db: Session,
+    habit: Habit,
+    coin: str,
+    verdict: dict[str, tuple[int, bool]] | None = None,
+    reflection: tuple[int, int, str] | None = None,
+    at: datetime | None = None,
+) -> Flip:
+    """A past flip: its verdict as {enhancer name: (spike, allowed)}, and (effort, enjoyment, followed)."""
+    when = at or datetime.now(UTC)
+    flip = Flip(habit_id=habit.id or 0, member_id=habit.member_id, coin=Coin(coin), prompt="How was it?",
+                flipped_at=when, closed_at=when if reflection else None)  # fmt: skip
+    db.add(flip)
+    db.flush()
+    for name, (spike, allowed) in (verdict or {}).items():
+        db.add(FlipEnhancer(flip_id=flip.id or 0, name=name, spike=spike, allowed=allowed))
+    if reflection:
+        effort, enjoyment, followed = reflection
+        db.add(Reflection(flip_id=flip.id or 0, effort=effort, enjoyment=enjoyment, followed=Followed(followed)))
+    db.commit()
+    return flip

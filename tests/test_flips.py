@@ -251,3 +251,14 @@ def test_a_racing_second_draw_shows_the_first_verdict(
         shown, fresh = store.flip_habit(second, habit, home.member, random.Random(2))
     assert (shown.id, fresh) == (winner.id, False)
     assert len(flips_in(db)) == 1
+
+
+def test_anyone_can_check_the_flips_commitment(client: TestClient, db: Session, habit) -> None:  # type: ignore[no-untyped-def]
+    import hashlib
+
+    page = client.post(f"/habits/{habit.id}/flips", headers=HX).text
+    flip = client.get("/api/v1/flips").json()[0]
+    verdict = "|".join([flip["coin"], *(f"{e['name']}={'yes' if e['allowed'] else 'no'}" for e in flip["enhancers"])])
+    text = f"{verdict}|{flip['nonce']}"
+    assert len(flip["nonce"]) == 32 and hashlib.sha256(text.encode()).hexdigest() == flip["commitment"]
+    assert flip["commitment"] in page and text in page

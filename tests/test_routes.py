@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from app import security
 from app.config import Settings
-from app.models import Flip, Household, LoginSession, Member
+from app.models import Flip, Household, LoginSession, Member, PleasureCheck
 from tests import factories
 from tests.conftest import Home
 
@@ -27,6 +27,7 @@ class Ids:
     habit_id: int
     flip_id: int
     device_id: int
+    name: str  # a pleasure's name
 
 
 def routes(app: FastAPI) -> list[tuple[str, str]]:
@@ -38,19 +39,20 @@ def fill(path: str, ids: Ids) -> str:
     return PARAM.sub(lambda m: str(getattr(ids, m.group(1))), path)
 
 
-def populate(db: Session, household: Household, member: Member) -> Ids:
+def populate(db: Session, household: Household, member: Member, pleasure: str = "Coffee") -> Ids:
     enhancer = factories.make_enhancer(db, member, "Music")
     habit = factories.make_habit(db, member, "Run", [enhancer])
     other_habit = factories.make_habit(db, member, "Swim")
     flip = Flip(habit_id=other_habit.id or 0, member_id=member.id or 0, coin="heads", prompt="Why?")
     db.add(flip)
+    db.add(PleasureCheck(member_id=member.id or 0, name=pleasure, enjoyment=6, craving=4))
     db.commit()
     device = db.exec(select(LoginSession).where(LoginSession.household_id == household.id)).first()
     if device is None:
         security.start_login(db, household.id or 0, "elsewhere", member.id)
         db.commit()
         device = db.exec(select(LoginSession).where(LoginSession.household_id == household.id)).one()
-    return Ids(member.id or 0, enhancer.id or 0, habit.id or 0, flip.id or 0, device.id or 0)
+    return Ids(member.id or 0, enhancer.id or 0, habit.id or 0, flip.id or 0, device.id or 0, pleasure)
 
 
 @pytest.fixture
@@ -61,7 +63,7 @@ def own(db: Session, home: Home) -> Ids:
 @pytest.fixture
 def foreign(db: Session) -> Ids:
     household = factories.make_household(db, "Okafor")
-    return populate(db, household, factories.make_member(db, household, "Obi"))
+    return populate(db, household, factories.make_member(db, household, "Obi"), "Foreign sweets")
 
 
 def test_the_walk_covers_the_whole_app(app: FastAPI) -> None:
@@ -193,7 +195,8 @@ def test_stored_xss_is_shown_as_text_on_every_page_and_partial(
         f"/flips/{flip_id}/reflection", data={"effort": "5", "enjoyment": "5", "followed": "no", "note": IMG + SCRIPT}
     )
     factories.make_member(db, home.household, SCRIPT)
-    ids = Ids(home.member.id or 0, music.id or 0, habit.id or 0, flip_id, 1)
+    client.post("/pleasures", data={"name": SCRIPT, "enjoyment": "5", "craving": "5"})
+    ids = Ids(home.member.id or 0, music.id or 0, habit.id or 0, flip_id, 1, SCRIPT)
     second = factories.make_habit(db, home.member, SCRIPT, [music])
     responses = [client.post(f"/habits/{second.id}/flips", headers={"HX-Request": "true"})]
     for method, path in routes(app):

@@ -5,12 +5,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response
 from pydantic import BaseModel
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from app import archive, store
+from app import archive, insights, store
 from app.deps import CurrentMember, DbSession, IdQuery, OwnedEnhancer, OwnedFlip, OwnedHabit, Rng
-from app.models import Coin, Enhancer, Followed, Habit, Household, Kind, Mode, Reflection
-from app.schemas import EnhancerIn, EnhancerPatch, HabitIn, HabitPatch, ReflectionIn
+from app.models import Coin, Enhancer, Followed, Habit, Household, Kind, Mode, PleasureCheck, Reflection
+from app.routes import pleasures
+from app.schemas import EnhancerIn, EnhancerPatch, HabitIn, HabitPatch, PleasureIn, ReflectionIn
 
 
 class ErrorOut(BaseModel):
@@ -73,6 +74,8 @@ class FlipOut(BaseModel):
     coin: Coin
     prompt: str
     skipped: bool
+    nonce: str | None
+    commitment: str | None
     enhancers: list[VerdictOut]
     reflection: ReflectionOut | None
 
@@ -91,7 +94,9 @@ def reflection_out(reflection: Reflection | None) -> ReflectionOut | None:
 
 def flip_out(view: store.FlipView) -> FlipOut:
     verdict = [VerdictOut(id=e.enhancer_id, name=e.name, allowed=e.allowed) for e in view.verdict]
-    fields = view.flip.model_dump(include={"id", "habit_id", "member_id", "flipped_at", "coin", "prompt", "skipped"})
+    fields = view.flip.model_dump(
+        include={"id", "habit_id", "member_id", "flipped_at", "coin", "prompt", "skipped", "nonce", "commitment"}
+    )
     return FlipOut(**fields, enhancers=verdict, reflection=reflection_out(view.reflection))
 
 
@@ -236,3 +241,37 @@ def export_api(member: CurrentMember, db: DbSession) -> archive.Export:
     household = db.get(Household, member.household_id)
     assert household is not None
     return archive.export_household(db, household, secrets=False)
+
+
+class PleasureOut(BaseModel):
+    id: int
+    name: str
+    enjoyment: int
+    craving: int
+    logged_at: datetime
+
+
+@router.post("/pleasures", status_code=201)
+def log_pleasure_api(data: PleasureIn, member: CurrentMember, db: DbSession) -> PleasureOut:
+    return PleasureOut.model_validate(pleasures.record(db, member, data), from_attributes=True)
+
+
+@router.get("/pleasures")
+def list_pleasures_api(
+    member: CurrentMember,
+    db: DbSession,
+    name: Annotated[str | None, Query(max_length=60)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[PleasureOut]:
+    """Newest first."""
+    query = select(PleasureCheck).where(PleasureCheck.member_id == member.id)
+    if name is not None:
+        query = query.where(PleasureCheck.name == name)
+    rows = db.exec(query.order_by(col(PleasureCheck.logged_at).desc()).limit(limit))
+    return [PleasureOut.model_validate(p, from_attributes=True) for p in rows]
+
+
+@router.get("/insights/habits/{habit_id}")
+def habit_insights_api(habit: OwnedHabit, db: DbSession) -> insights.HabitInsights:
+    """The numbers the habit's insights page shows."""
+    return insights.habit_insights(db, habit)

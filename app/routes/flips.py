@@ -3,8 +3,9 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from app import forms, store
+from app import forms, insights, store
 from app.deps import CurrentMember, DbSession, Form, IdQuery, OwnedFlip, OwnedHabit, Rng
+from app.routes.pleasures import names_of as pleasure_names
 from app.schemas import ReflectionIn
 from app.templating import redirect, render, wants_partial
 
@@ -19,7 +20,16 @@ def show_today(request: Request, db: DbSession, member: CurrentMember) -> Respon
     open_flips = store.open_flips_by_habit(db, member)
     views = {v.habit.id: v for v in store.views_of(db, list(open_flips.values()))}
     cards = [{"habit": h, "view": views.get(h.id)} for h in habits]
-    return render(request, "flips/index.html", cards=cards, has_enhancers=bool(store.enhancers_of_member(db, member)))
+    return render(
+        request,
+        "flips/index.html",
+        cards=cards,
+        has_enhancers=bool(store.enhancers_of_member(db, member)),
+        after_peak=insights.after_peak(db, member),
+        names=pleasure_names(db, member),
+        values={},
+        errors={},
+    )
 
 
 @router.post("/habits/{habit_id}/flips")

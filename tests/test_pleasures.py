@@ -1,0 +1,71 @@
+"""Pleasure checks: logging from Today (with and without htmx), the page per pleasure, the API."""
+
+import re
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from app import security
+from app.models import PleasureCheck
+from tests.conftest import Home
+
+HX = {"HX-Request": "true"}
+
+
+def test_today_offers_a_one_tap_pleasure_check(client: TestClient, home: Home) -> None:
+    page = client.get("/").text
+    assert 'id="pleasure-form"' in page and 'type="range"' in page
+    assert '<option value="Coffee">' in page and '<option value="Social media">' in page
+
+
+def test_logging_with_htmx_swaps_the_form(client: TestClient, db: Session, home: Home) -> None:
+    response = client.post("/pleasures", data={"name": "Coffee", "enjoyment": "7", "craving": "9"}, headers=HX)
+    assert response.status_code == 200 and "<html" not in response.text
+    assert "Logged Coffee" in response.text and response.text.lstrip().startswith("<form")
+    check = db.exec(select(PleasureCheck)).one()
+    assert (check.name, check.enjoyment, check.craving, check.member_id) == ("Coffee", 7, 9, home.member.id)
+
+
+def test_logging_without_javascript_goes_to_the_pleasure(client: TestClient, home: Home) -> None:
+    response = client.post("/pleasures", data={"name": "Social media", "enjoyment": "3", "craving": "8"})
+    assert response.status_code == 303 and response.headers["location"] == "/pleasures/Social%20media"
+    page = client.get(response.headers["location"])
+    assert page.status_code == 200 and "Last one moments ago" in page.text and "enjoyed 3 · craved 8" in page.text
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"name": "", "enjoyment": "5", "craving": "5"}, "name"),
+        ({"name": "Sweets", "enjoyment": "11", "craving": "5"}, "enjoyment"),
+        ({"name": "Sweets", "enjoyment": "5", "craving": "lots"}, "craving"),
+    ],
+)
+@pytest.mark.parametrize("headers", [HX, {}])
+def test_a_bad_check_keeps_what_was_typed(
+    client: TestClient, db: Session, home: Home, data: dict[str, str], field: str, headers: dict[str, str]
+) -> None:
+    response = client.post("/pleasures", data=data, headers=headers)
+    assert response.status_code == 422 and f'id="{field}-error"' in response.text
+    assert ("<html" in response.text) is (headers == {})
+    if data["name"]:
+        assert re.search(r'name="name"[^>]*value="Sweets"', response.text)
+    assert db.exec(select(PleasureCheck)).all() == []
+
+
+def test_an_unknown_pleasure_is_404(client: TestClient, home: Home) -> None:
+    assert client.get("/pleasures/Nothing").status_code == 404
+
+
+def test_the_pleasure_api(app: FastAPI, db: Session, home: Home) -> None:
+    token = security.create_api_token(db, home.member)
+    db.commit()
+    api = TestClient(app, headers={"Authorization": f"Bearer {token}"})
+    created = api.post("/api/v1/pleasures", json={"name": "Coffee", "enjoyment": 6, "craving": 7})
+    assert created.status_code == 201 and created.json()["name"] == "Coffee"
+    api.post("/api/v1/pleasures", json={"name": "Sweets", "enjoyment": 4, "craving": 9})
+    assert [p["name"] for p in api.get("/api/v1/pleasures").json()] == ["Sweets", "Coffee"]
+    assert [p["name"] for p in api.get("/api/v1/pleasures?name=Coffee").json()] == ["Coffee"]
+    assert api.post("/api/v1/pleasures", json={"name": "Coffee", "enjoyment": 0, "craving": 7}).status_code == 422
