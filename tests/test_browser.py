@@ -94,7 +94,7 @@ def test_flip_and_reflect_on_a_phone(browser: Browser, live_url: str) -> None:
     verdict = page.locator(".verdict")
     expect(verdict).to_be_visible()
     assert page.url == f"{live_url}/"  # swapped in place by htmx, no navigation
-    words = verdict.inner_text()
+    words = verdict.text_content() or ""
     assert re.search(r"Heads|Tails", words) and "Music" in words
     shot(page, "verdict")
     page.reload()
@@ -129,7 +129,7 @@ def test_the_same_flow_without_javascript(browser: Browser, live_url: str) -> No
     set_up_household(page, live_url)
     page.get_by_role("button", name="Flip for Morning run").click()
     expect(page).to_have_url(re.compile(r"/flips/\d+$"))
-    words = page.locator(".verdict").inner_text()
+    words = page.locator(".verdict").text_content() or ""
     page.reload()
     expect(page.locator(".verdict")).to_have_text(words)
     page.goto(live_url)
