@@ -101,7 +101,7 @@ def current_member(request: Request, db: DbSession) -> Member:
     else:
         login = require_login(optional_login(request, db))
         member = db.get(Member, login.member_id) if login.member_id is not None else None
-        if member is None:
+        if member is None or member.household_id != login.household_id:
             raise MemberRequired
     request.state.member = member
     return member

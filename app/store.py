@@ -166,15 +166,16 @@ def save_habit(db: Session, member: Member, habit: Habit, data: HabitIn | HabitP
 # Flips
 
 
-def open_flip(db: Session, habit: Habit) -> Flip | None:
-    return db.exec(select(Flip).where(Flip.habit_id == habit.id, col(Flip.closed_at).is_(None))).first()
+def latest_flip(db: Session, habit: Habit) -> Flip | None:
+    """The habit's newest flip: the open one if there is one, since a flip is only drawn when none is open."""
+    return db.exec(select(Flip).where(Flip.habit_id == habit.id).order_by(col(Flip.id).desc()).limit(1)).first()
 
 
 def flip_by_key(db: Session, member: Member, key: str) -> Flip | None:
     return db.exec(select(Flip).where(Flip.member_id == member.id, Flip.idempotency_key == key)).first()
 
 
-def record_flip(db: Session, habit: Habit, member: Member, rng: random.Random, key: str | None = None) -> Flip:
+def record_flip(db: Session, habit: Habit, member: Member, rng: random.Random, key: str | None = None) -> FlipView:
     """Draw the verdict and store it at once."""
     enhancers = enhancers_of_habit(db, habit)
     candidates = [coin.Candidate(e.id or 0, e.name, e.spike) for e in enhancers]
@@ -194,31 +195,26 @@ def record_flip(db: Session, habit: Habit, member: Member, rng: random.Random, k
     db.add(flip)
     db.flush()
     assert flip.id is not None
-    for candidate, allowed in verdict.allowed:
-        db.add(
-            FlipEnhancer(
-                flip_id=flip.id,
-                enhancer_id=candidate.id,
-                name=candidate.name,
-                spike=candidate.spike,
-                allowed=allowed,
-            )
-        )
+    rows = [
+        FlipEnhancer(flip_id=flip.id, enhancer_id=c.id, name=c.name, spike=c.spike, allowed=allowed)
+        for c, allowed in verdict.allowed
+    ]
+    db.add_all(rows)
     db.commit()
-    return flip
+    return FlipView(flip, habit, rows, None)
 
 
 def flip_habit(
     db: Session, habit: Habit, member: Member, rng: random.Random, key: str | None = None
-) -> tuple[Flip, bool]:
+) -> tuple[FlipView, bool]:
     """The flip for this tap: the one already made for this key, the habit's open one, or a new draw.
 
     Returns the flip and whether it is new. The verdict is final: nothing here ever draws twice.
     """
-    existing = (flip_by_key(db, member, key) if key else None) or open_flip(db, habit)
+    last = latest_flip(db, habit)
+    existing = (flip_by_key(db, member, key) if key else None) or (last if last and last.closed_at is None else None)
     if existing is not None:
-        return existing, False
-    last = db.exec(select(Flip).where(Flip.habit_id == habit.id).order_by(col(Flip.id).desc())).first()
+        return view_of(db, existing), False
     until = skip_cooldown_end(last) if last else None
     if until and utcnow() < until:
         raise RecentlySkipped(until)
@@ -227,10 +223,10 @@ def flip_habit(
     except IntegrityError:
         # Another request drew first (PostgreSQL lets both get this far): show its verdict.
         db.rollback()
-        existing = (flip_by_key(db, member, key) if key else None) or open_flip(db, habit)
+        existing = (flip_by_key(db, member, key) if key else None) or latest_flip(db, habit)
         if existing is None:
             raise
-        return existing, False
+        return view_of(db, existing), False
 
 
 def save_reflection(db: Session, flip: Flip, data: ReflectionIn) -> Reflection:

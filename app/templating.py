@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from starlette.applications import Starlette
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from app import security
@@ -15,14 +16,27 @@ from app.deps import cookie_name, csrf_binding, get_settings
 ROOT = Path(__file__).resolve().parent.parent
 STATIC_DIR = ROOT / "static"
 HTMX = "htmx-2.0.11.min.js"
+PATH_CACHE_SIZE = 10_000
+
+
+def path_for(app: Starlette, name: str, params: tuple[tuple[str, str], ...]) -> str:
+    """A route's path, memoised per app: the router's own lookup walks every route on every call, and a page
+    builds a dozen links."""
+    cache: dict[tuple[str, tuple[tuple[str, str], ...]], str] = app.state._state.setdefault("paths", {})
+    key = (name, params)
+    if key not in cache:
+        if len(cache) > PATH_CACHE_SIZE:
+            cache.clear()
+        cache[key] = str(app.url_path_for(name, **dict(params)))
+    return str(cache[key])
 
 
 def common_context(request: Request) -> dict[str, Any]:
     settings = get_settings(request)
-    root = request.scope.get("root_path", "")
+    root: str = request.scope.get("root_path", "")
 
     def url(name: str, /, **params: Any) -> str:
-        return f"{root}{request.app.url_path_for(name, **{k: str(v) for k, v in params.items()})}"
+        return root + path_for(request.app, name, tuple(sorted((k, str(v)) for k, v in params.items())))
 
     def static(path: str) -> str:
         return f"{root}/static/{path}"
@@ -54,6 +68,7 @@ def theme_of(request: Request) -> str:
 
 
 templates = Jinja2Templates(directory=ROOT / "templates", context_processors=[common_context])
+templates.env.auto_reload = False  # templates change with a release, not while it runs: no stat() per render
 
 
 def wants_partial(request: Request) -> bool:

@@ -244,12 +244,12 @@ def test_a_racing_second_draw_shows_the_first_verdict(
 
     with open_session(app.state.engine) as first:
         winner, _ = store.flip_habit(first, habit, home.member, random.Random(1))
-    real_open_flip = store.open_flip
+    real_latest_flip = store.latest_flip
     calls = iter([None])
-    monkeypatch.setattr(store, "open_flip", lambda d, h: next(calls, real_open_flip(d, h)))
+    monkeypatch.setattr(store, "latest_flip", lambda d, h: next(calls, real_latest_flip(d, h)))
     with open_session(app.state.engine) as second:
         shown, fresh = store.flip_habit(second, habit, home.member, random.Random(2))
-    assert (shown.id, fresh) == (winner.id, False)
+    assert (shown.flip.id, fresh) == (winner.flip.id, False)
     assert len(flips_in(db)) == 1
 
 

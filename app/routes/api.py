@@ -204,12 +204,12 @@ def flip_habit_api(
 ) -> FlipOut:
     """Draw the verdict. A retried key or a still-open flip answers 200 with that same flip."""
     try:
-        flip, fresh = store.flip_habit(db, habit, member, rng, idempotency_key)
+        view, fresh = store.flip_habit(db, habit, member, rng, idempotency_key)
     except store.RecentlySkipped as exc:
         raise HTTPException(409, detail=str(exc)) from exc
     if not fresh:
         response.status_code = 200
-    return flip_out(store.view_of(db, flip))
+    return flip_out(view)
 
 
 @router.get("/flips")

@@ -24,7 +24,7 @@ def show_today(request: Request, db: DbSession, member: CurrentMember) -> Respon
         request,
         "flips/index.html",
         cards=cards,
-        has_enhancers=bool(store.enhancers_of_member(db, member)),
+        has_enhancers=not habits and bool(store.enhancers_of_member(db, member)),
         after_peak=insights.after_peak(db, member),
         names=pleasure_names(db, member),
         values={},
@@ -36,13 +36,12 @@ def show_today(request: Request, db: DbSession, member: CurrentMember) -> Respon
 def flip_habit(request: Request, db: DbSession, habit: OwnedHabit, member: CurrentMember, rng: Rng) -> Response:
     """Draw the verdict; a flip that is still open is shown again, never drawn anew."""
     try:
-        flip, fresh = store.flip_habit(db, habit, member, rng)
+        view, fresh = store.flip_habit(db, habit, member, rng)
     except store.RecentlySkipped as exc:
         page, card = "flips/show.html", "flips/_card.html"
         return render(request, page, partial=card, status_code=409, habit=habit, view=None, cooldown=exc.until)
     if not wants_partial(request):
-        return redirect(request, "show_flip", flip_id=flip.id)
-    view = store.view_of(db, flip)
+        return redirect(request, "show_flip", flip_id=view.flip.id)
     return render(request, "flips/show.html", partial="flips/_card.html", habit=habit, view=view, fresh=fresh)
 
 

@@ -1,0 +1,174 @@
+"""Against the limit, in one run: a bare Starlette page of Today's size, the real Today page, the flip +
+reflection cycle, and the insights page, at 1, 10 and 50 connections. Loopback only; bounded.
+
+    .venv/bin/python -m bench.load [--requests 2000] [--seconds 20] [--workers 1]
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlmodel import Session
+
+from app import security
+from app.cli import migrate
+from app.config import Settings
+from app.db import make_engine
+from bench.httpload import Connection, Result, run
+from tests import factories
+
+CONNECTIONS = (1, 10, 50)
+SECRET = "benchmark-secret-key-0123456789"
+
+
+@contextmanager
+def serving(target: list[str], env: dict[str, str], workers: int) -> Iterator[str]:
+    """uvicorn in a child process on a free loopback port. (Not --fd: uvicorn takes such a socket for a Unix
+    socket and leaves Nagle on, which adds 40 ms delayed-ACK stalls to every response.)"""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "uvicorn", *target, "--host", "127.0.0.1", "--port", str(port),
+               "--workers", str(workers), "--log-level", "warning", "--no-access-log"]  # fmt: skip
+    process = subprocess.Popen(command, env={**os.environ, **env})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):  # up to 30 s for the server to start
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def prepare(data_dir: Path, members: int = 50, habits_each: int = 12) -> tuple[str, str, list[tuple[int, str]], int]:
+    """Ana, whose Today shows two habits, one with a year of reflected flips; and other members whose
+    habits the flip cycle uses, one per request, so no two concurrent cycles share a habit."""
+    settings = Settings(data_dir=data_dir, secret_key=SECRET, backup_keep=0)
+    migrate(settings)
+    engine = make_engine(settings.db_url)
+    with Session(engine) as db:
+        household = factories.make_household(db, "Bench")
+        ana = factories.make_member(db, household, "Ana")
+        music = factories.make_enhancer(db, ana, "Music")
+        coffee = factories.make_enhancer(db, ana, "Coffee")
+        rich = factories.make_habit(db, ana, "Morning run", [music, coffee])
+        factories.make_habit(db, ana, "Piano", [music])
+        rng = random.Random(1)
+        start = datetime.now(UTC) - timedelta(days=365)
+        for day in range(365):
+            heads = rng.random() < 0.5
+            verdict = {"Music": (2, heads), "Coffee": (2, heads)}
+            factories.make_flip(db, rich, "heads" if heads else "tails", verdict,
+                                (rng.randint(4, 9), rng.randint(3, 10), "yes"), start + timedelta(days=day))  # fmt: skip
+        cycle_habits = []
+        for m in range(members):
+            member = factories.make_member(db, household, f"Member {m}")
+            enhancers = [factories.make_enhancer(db, member, name) for name in ("Music", "Coffee")]
+            token = security.create_api_token(db, member)
+            for h in range(habits_each):
+                cycle_habits.append((factories.make_habit(db, member, f"Habit {h}", enhancers).id or 0, token))
+        login = security.start_login(db, household.id or 0, "bench", ana.id)
+        rich_id = rich.id or 0
+        db.commit()
+    engine.dispose()
+    return login, rich_id, cycle_habits, 0
+
+
+async def measure(url: str, name: str, work: object, requests: int, seconds: float) -> list[Result]:
+    return [await run(name, url, work, c, requests, seconds) for c in CONNECTIONS]  # type: ignore[arg-type]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=2000, help="per measurement, at most")
+    parser.add_argument("--seconds", type=float, default=20, help="per measurement, at most")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        login, rich, habits, _ = prepare(Path(tmp))
+        env = {"COINFLIP_DATA_DIR": tmp, "COINFLIP_SECRET_KEY": SECRET, "COINFLIP_BACKUP_KEEP": "0"}
+        cookie = {"Cookie": f"{security.LOGIN_COOKIE}={login}"}
+        reflection = json.dumps({"effort": 7, "enjoyment": 8, "followed": "yes", "note": "bench"}).encode()
+
+        async def today(conn: Connection, i: int) -> bool:
+            return (await conn.request("GET", "/", cookie))[0] == 200
+
+        async def insights_page(conn: Connection, i: int) -> bool:
+            return (await conn.request("GET", f"/insights/habits/{rich}", cookie))[0] == 200
+
+        flip_latencies: dict[int, list[float]] = {}
+
+        async def cycle(conn: Connection, i: int) -> bool:
+            loop = asyncio.get_running_loop()
+            start = loop.time()
+            habit_id, token = habits[i % len(habits)]
+            bearer = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+            status, body = await conn.request("POST", f"/api/v1/habits/{habit_id}/flips", bearer)
+            flip_latencies.setdefault(current[0], []).append(loop.time() - start)
+            if status not in (200, 201):
+                return False
+            flip_id = json.loads(body)["id"]
+            status, _ = await conn.request("PUT", f"/api/v1/flips/{flip_id}/reflection", bearer, reflection)
+            return status == 200
+
+        with serving(["app.main:create_app", "--factory"], env, args.workers) as url:
+            size = len(asyncio.run(first_page(url, cookie)))
+            results_today = asyncio.run(measure(url, "today page", today, args.requests, args.seconds))
+            current = [0]
+            results_cycle = []
+            for c in CONNECTIONS:
+                current[0] = c
+                results_cycle.append(asyncio.run(run("flip + reflect cycle", url, cycle, c, args.requests, args.seconds)))
+            results_insights = asyncio.run(measure(url, "insights page", insights_page, args.requests, args.seconds))
+
+        async def bare(conn: Connection, i: int) -> bool:
+            return (await conn.request("GET", "/"))[0] == 200
+
+        with serving(["bench.bare_app:app"], {"BARE_PAGE_BYTES": str(size)}, args.workers) as url:
+            results_bare = asyncio.run(measure(url, f"bare starlette ({size} B)", bare, args.requests, args.seconds))
+
+    print(f"# bench.load: {args.workers} worker(s), up to {args.requests} requests or {args.seconds} s each")
+    baseline = {r.connections: r.rate for r in results_bare}
+    report = []
+    for group in (results_bare, results_today, results_cycle, results_insights):
+        for r in group:
+            print(r.line(baseline[r.connections]))
+            report.append({"name": r.name, "connections": r.connections, "rate": round(r.rate, 1),
+                           "p50_ms": round(r.percentile(50), 2), "p99_ms": round(r.percentile(99), 2),
+                           "ratio": round(r.rate / baseline[r.connections], 3), "errors": r.errors})  # fmt: skip
+    for c, latencies in flip_latencies.items():
+        ordered = sorted(latencies)
+        print(f"flip POST alone             c={c:<3} p99 {ordered[int(0.99 * (len(ordered) - 1))] * 1000:7.2f} ms")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+
+
+async def first_page(url: str, headers: dict[str, str]) -> bytes:
+    conn = await Connection.open(url)
+    try:
+        status, body = await conn.request("GET", "/", headers)
+        assert status == 200, status
+        return body
+    finally:
+        conn.close()
+
+
+if __name__ == "__main__":
+    main()
