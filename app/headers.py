@@ -34,6 +34,11 @@ class SecurityHeaders:
                 if not is_static:
                     # Pages carry private journal entries: never keep them in a shared cache.
                     headers.append((b"cache-control", b"no-store"))
+                elif b"v=" in scope.get("query_string", b""):
+                    # A versioned static URL never changes: its content hash is in it.
+                    headers.append((b"cache-control", b"public, max-age=31536000, immutable"))
+                else:
+                    headers.append((b"cache-control", b"public, max-age=3600"))
                 message["headers"] = headers
             await send(message)
 

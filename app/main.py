@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -34,6 +35,9 @@ def create_app(config: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Coinflip", lifespan=lifespan, dependencies=[Depends(check_csrf)])
     app.state.settings = config
     app.state.engine = make_engine(config.db_url)
+    # Compression is safe with the CSRF token in pages: SameSite=Lax keeps cookies off the cross-site
+    # requests a BREACH-style attack needs.
+    app.add_middleware(GZipMiddleware, minimum_size=500)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(SubPath, root_path=config.root_path)
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=config.forwarded_allow_ips)

@@ -1,5 +1,7 @@
 """Templates and render(): a whole page, or for htmx the partial it swaps; always `Vary: HX-Request`."""
 
+import functools
+import hashlib
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,12 @@ def path_for(app: Starlette, name: str, params: tuple[tuple[str, str], ...]) -> 
     return str(cache[key])
 
 
+@functools.cache
+def static_version(path: str) -> str:
+    """A short hash of a static file's content, so its URL changes exactly when the file does."""
+    return hashlib.sha256((STATIC_DIR / path).read_bytes()).hexdigest()[:10]
+
+
 def common_context(request: Request) -> dict[str, Any]:
     settings = get_settings(request)
     root: str = request.scope.get("root_path", "")
@@ -39,7 +47,7 @@ def common_context(request: Request) -> dict[str, Any]:
         return root + path_for(request.app, name, tuple(sorted((k, str(v)) for k, v in params.items())))
 
     def static(path: str) -> str:
-        return f"{root}/static/{path}"
+        return f"{root}/static/{path}?v={static_version(path)}"
 
     def when(moment: datetime) -> str:
         local = moment.astimezone(ZoneInfo(settings.timezone))

@@ -43,7 +43,7 @@ def test_today_shows_each_habit_with_a_flip_button(client: TestClient, habit) ->
     assert page.status_code == 200
     assert "Morning run" in page.text and "The hills." in page.text
     assert f'hx-post="/habits/{habit.id}/flips"' in page.text
-    assert page.headers["vary"] == "HX-Request"
+    assert page.headers["vary"].startswith("HX-Request")
 
 
 def test_today_without_habits_shows_how_to_start(client: TestClient, home: Home) -> None:
@@ -64,7 +64,7 @@ def test_flip_with_htmx_swaps_the_card_in_place(client: TestClient, db: Session,
     assert {v.name for v in verdict} == {"Music", "Coffee"}
     assert flip.coin in (Coin.heads, Coin.tails)
     assert len({v.allowed for v in verdict}) == 1  # one coin for all
-    assert response.headers["vary"] == "HX-Request"
+    assert response.headers["vary"].startswith("HX-Request")
 
 
 def test_flip_without_javascript_redirects_to_the_verdict(client: TestClient, db: Session, habit) -> None:  # type: ignore[no-untyped-def]

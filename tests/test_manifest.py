@@ -1,5 +1,6 @@
 """The web app manifest and icons that put Coinflip on a phone's home screen."""
 
+import re
 import struct
 
 from fastapi.testclient import TestClient
@@ -18,7 +19,7 @@ def png_size(data: bytes) -> tuple[int, int]:
 def test_the_manifest_makes_an_installable_app(client: TestClient, home: Home) -> None:
     page = client.get("/").text
     assert '<link rel="manifest" href="/manifest.webmanifest">' in page
-    assert '<link rel="apple-touch-icon" href="/static/apple-touch-icon.png">' in page
+    assert re.search(r'<link rel="apple-touch-icon" href="/static/apple-touch-icon.png\?v=[0-9a-f]{10}">', page)
     response = client.get("/manifest.webmanifest")
     assert response.headers["content-type"] == "application/manifest+json"
     manifest = response.json()
