@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck migration clean
+.PHONY: run test lint typecheck migration bench audit clean
 
 $(BIN)/.installed: requirements-dev.lock pyproject.toml
 	python3 -m venv $(VENV)
@@ -30,6 +30,16 @@ lint: $(BIN)/.installed
 
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy
+
+# Benchmarks (bench/README.md): against the bare limit, at instance scale, and the page weight.
+bench: $(BIN)/.installed
+	$(BIN)/python -m bench.load
+	$(BIN)/python -m bench.scale
+	$(BIN)/python -m bench.weight
+
+# Lighthouse on the main pages at mobile settings, with Debian's Chromium (npm's lighthouse, no browser download).
+audit: $(BIN)/.installed
+	$(BIN)/python -m bench.audit
 
 # Autogenerate a migration against a scratch database brought to head first.
 migration: $(BIN)/.installed

@@ -29,8 +29,10 @@ class Result:
 
     def line(self, baseline: float | None = None) -> str:
         ratio = f"{self.rate / baseline:5.2f}x" if baseline else "   -  "
-        return (f"{self.name:<28} c={self.connections:<3} {self.rate:8.0f}/s  p50 {self.percentile(50):7.2f} ms  "
-                f"p99 {self.percentile(99):7.2f} ms  errors {self.errors:<3} ratio {ratio}")  # fmt: skip
+        return (
+            f"{self.name:<28} c={self.connections:<3} {self.rate:8.0f}/s  p50 {self.percentile(50):7.2f} ms  "
+            f"p99 {self.percentile(99):7.2f} ms  errors {self.errors:<3} ratio {ratio}"
+        )
 
 
 class Connection:
@@ -44,8 +46,9 @@ class Connection:
         reader, writer = await asyncio.open_connection(url.hostname, url.port)
         return cls(reader, writer, f"{url.hostname}:{url.port}")
 
-    async def request(self, method: str, path: str, headers: dict[str, str] | None = None,
-                      body: bytes = b"") -> tuple[int, bytes]:  # fmt: skip
+    async def request(
+        self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b""
+    ) -> tuple[int, bytes]:
         lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}", f"Content-Length: {len(body)}"]
         lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
         self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)

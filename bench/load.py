@@ -34,13 +34,12 @@ SECRET = "benchmark-secret-key-0123456789"
 
 @contextmanager
 def serving(target: list[str], env: dict[str, str], workers: int) -> Iterator[str]:
-    """uvicorn in a child process on a free loopback port. (Not --fd: uvicorn takes such a socket for a Unix
-    socket and leaves Nagle on, which adds 40 ms delayed-ACK stalls to every response.)"""
+    """The app served as `coinflip serve` serves it, in a child process on a free loopback port. (Not uvicorn's
+    --fd: it takes such a socket for a Unix socket and leaves Nagle on, adding 40 ms delayed-ACK stalls.)"""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "uvicorn", *target, "--host", "127.0.0.1", "--port", str(port),
-               "--workers", str(workers), "--log-level", "warning", "--no-access-log"]  # fmt: skip
+    command = [sys.executable, "-m", "bench.serve", target[0], str(port), str(workers), *target[1:]]
     process = subprocess.Popen(command, env={**os.environ, **env})
     url = f"http://127.0.0.1:{port}"
     try:
@@ -74,8 +73,14 @@ def prepare(data_dir: Path, members: int = 50, habits_each: int = 12) -> tuple[s
         for day in range(365):
             heads = rng.random() < 0.5
             verdict = {"Music": (2, heads), "Coffee": (2, heads)}
-            factories.make_flip(db, rich, "heads" if heads else "tails", verdict,
-                                (rng.randint(4, 9), rng.randint(3, 10), "yes"), start + timedelta(days=day))  # fmt: skip
+            factories.make_flip(
+                db,
+                rich,
+                "heads" if heads else "tails",
+                verdict,
+                (rng.randint(4, 9), rng.randint(3, 10), "yes"),
+                start + timedelta(days=day),
+            )
         cycle_habits = []
         for m in range(members):
             member = factories.make_member(db, household, f"Member {m}")
@@ -135,7 +140,9 @@ def main() -> None:
             results_cycle = []
             for c in CONNECTIONS:
                 current[0] = c
-                results_cycle.append(asyncio.run(run("flip + reflect cycle", url, cycle, c, args.requests, args.seconds)))
+                results_cycle.append(
+                    asyncio.run(run("flip + reflect cycle", url, cycle, c, args.requests, args.seconds))
+                )
             results_insights = asyncio.run(measure(url, "insights page", insights_page, args.requests, args.seconds))
 
         async def bare(conn: Connection, i: int) -> bool:
@@ -150,9 +157,17 @@ def main() -> None:
     for group in (results_bare, results_today, results_cycle, results_insights):
         for r in group:
             print(r.line(baseline[r.connections]))
-            report.append({"name": r.name, "connections": r.connections, "rate": round(r.rate, 1),
-                           "p50_ms": round(r.percentile(50), 2), "p99_ms": round(r.percentile(99), 2),
-                           "ratio": round(r.rate / baseline[r.connections], 3), "errors": r.errors})  # fmt: skip
+            report.append(
+                {
+                    "name": r.name,
+                    "connections": r.connections,
+                    "rate": round(r.rate, 1),
+                    "p50_ms": round(r.percentile(50), 2),
+                    "p99_ms": round(r.percentile(99), 2),
+                    "ratio": round(r.rate / baseline[r.connections], 3),
+                    "errors": r.errors,
+                }
+            )
     for c, latencies in flip_latencies.items():
         ordered = sorted(latencies)
         print(f"flip POST alone             c={c:<3} p99 {ordered[int(0.99 * (len(ordered) - 1))] * 1000:7.2f} ms")

@@ -100,3 +100,16 @@ def test_healthcheck_fails_when_nothing_answers(settings: Settings) -> None:
         free_port = sock.getsockname()[1]
     with pytest.raises(cli.CliError, match="did not answer"):
         cli.run(["healthcheck"], settings.model_copy(update={"port": free_port}))
+
+
+def test_the_worker_socket_is_labelled_tcp_so_nagle_is_switched_off() -> None:
+    import socket
+
+    raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # as uvicorn binds it for its workers: proto 0
+    raw.bind(("127.0.0.1", 0))
+    address = raw.getsockname()
+    fixed = cli.tcp_socket(raw)
+    try:
+        assert fixed.proto == socket.IPPROTO_TCP and fixed.getsockname() == address and fixed.get_inheritable()
+    finally:
+        fixed.close()
