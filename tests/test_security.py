@@ -83,7 +83,7 @@ def test_throttling_counts_per_client_address_too(app: FastAPI, db: Session, vis
 def test_failures_are_logged_in_one_line_for_fail2ban(visitor: TestClient, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="coinflip.security"):
         visitor.post("/login", data=WRONG)
-    assert caplog.messages == ["coinflip: login for 'Rivera' failed from testclient"]
+    assert caplog.messages == ["coinflip: login for 'rivera' failed from testclient"]
 
 
 def test_an_unknown_household_costs_a_password_check_too(visitor: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:

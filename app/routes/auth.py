@@ -1,4 +1,6 @@
-"""Setting up a household, logging a device in and out."""
+"""Setting up a household, logging a device in and out, and checking passwords and PINs."""
+
+from dataclasses import dataclass
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
@@ -88,34 +90,54 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def check_password(request: Request, db: Session, household: Household | None, name: str, password: str) -> str | None:
-    """Why this password is refused for this household (throttled, or wrong), or None when it is right.
+@dataclass(frozen=True)
+class Refused:
+    message: str
+    status: int  # 429 while throttled, 422 for a wrong secret
 
-    Throttled per login name and per client address; an unknown name costs the same hash as a wrong password.
+
+def check_secret(
+    request: Request, db: Session, *, kind: str, subject: str, secret: str, secret_hash: str | None, wrong: str
+) -> Refused | None:
+    """Check a password or PIN, throttled per subject (a login name, a member) and per client address.
+
+    A missing hash still costs a full hash check, so an unknown name takes as long as a wrong password.
     """
-    keys = [f"login:{login_name(name)}", security.address_key("login", client_address(request))]
+    client = client_address(request)
+    keys = [f"{kind}:{subject}", security.address_key(kind, client)]
     wait = security.throttled_for(db, keys)
     if wait:
-        return f"Too many tries. Please wait {wait} seconds, then try again."
-    if security.verify_secret(password, household.password_hash if household else None):
+        return Refused(f"Too many tries. Please wait {wait} seconds, then try again.", 429)
+    if security.verify_secret(secret, secret_hash):
         security.clear_failures(db, keys[0])
         return None
     with side_write(request, db) as writer:
-        security.record_failure(writer, keys, f"login for {name!r}", client_address(request))
-    return "That household name and password don't match."
+        security.record_failure(writer, keys, f"{kind} for {subject!r}", client)
+    return Refused(wrong, 422)
+
+
+def check_password(
+    request: Request, db: Session, household: Household | None, name: str, password: str
+) -> Refused | None:
+    return check_secret(
+        request, db, kind="login", subject=login_name(name), secret=password,
+        secret_hash=household.password_hash if household else None,
+        wrong="That household name and password don't match.",
+    )  # fmt: skip
 
 
 @router.post("/login")
 def log_in_household(request: Request, db: DbSession, form: Form) -> Response:
     data, errors = forms.parse(LoginIn, form)
+    status = 422
     if data is not None:
         household = db.exec(select(Household).where(Household.login == login_name(data.name))).first()
-        problem = check_password(request, db, household, data.name, data.password)
-        if household is not None and problem is None:
+        refused = check_password(request, db, household, data.name, data.password)
+        if household is not None and refused is None:
             return log_in(request, db, household, None, "pick_member_page")
-        errors = {"password": problem or ""}
+        assert refused is not None
+        errors, status = {"password": refused.message}, refused.status
     values = {"name": str(form.get("name", ""))}
-    status = 429 if "Too many tries" in errors.get("password", "") else 422
     return render(request, "auth/login.html", status_code=status, values=values, errors=errors)
 
 

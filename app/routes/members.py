@@ -5,10 +5,9 @@ from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
 from app import forms, security
-from app.db import side_write
 from app.deps import CurrentHousehold, CurrentLogin, DbSession, Form, OwnedMember
 from app.models import Household, LoginSession, Member
-from app.routes.auth import client_address
+from app.routes.auth import check_secret
 from app.schemas import MemberEdit, MemberIn
 from app.templating import redirect, render
 
@@ -31,21 +30,6 @@ def may_edit(login: LoginSession, member: Member) -> bool:
     return member.pin_hash is None or login.member_id == member.id
 
 
-def check_pin(request: Request, db: Session, member: Member, pin: str) -> str | None:
-    """Why this PIN is refused, or None; throttled per member and per client address like the password."""
-    client = client_address(request)
-    keys = [f"pin:{member.id}", security.address_key("pin", client)]
-    wait = security.throttled_for(db, keys)
-    if wait:
-        return f"Too many tries. Please wait {wait} seconds, then try again."
-    if security.verify_secret(pin, member.pin_hash):
-        security.clear_failures(db, keys[0])
-        return None
-    with side_write(request, db) as writer:
-        security.record_failure(writer, keys, f"PIN for member {member.id}", client)
-    return "That PIN is not right. Try again."
-
-
 @router.get("/members")
 def pick_member_page(request: Request, db: DbSession, household: CurrentHousehold, login: CurrentLogin) -> Response:
     return render(request, "members/index.html", household=household, members=members_of(db, household))
@@ -60,10 +44,13 @@ def show_pin(request: Request, member: OwnedMember) -> Response:
 def pick_member(request: Request, db: DbSession, member: OwnedMember, login: CurrentLogin, form: Form) -> Response:
     """Make this member the one acting on this device; a member with a PIN must give it."""
     if member.pin_hash is not None and login.member_id != member.id:
-        problem = check_pin(request, db, member, str(form.get("pin", "")))
-        if problem:
-            status = 429 if problem.startswith("Too many") else 422
-            return render(request, "members/pin.html", status_code=status, member=member, errors={"pin": problem})
+        refused = check_secret(
+            request, db, kind="pin", subject=str(member.id), secret=str(form.get("pin", "")),
+            secret_hash=member.pin_hash, wrong="That PIN is not right. Try again.",
+        )  # fmt: skip
+        if refused:
+            errors = {"pin": refused.message}
+            return render(request, "members/pin.html", status_code=refused.status, member=member, errors=errors)
     login.member_id = member.id
     db.add(login)
     db.commit()

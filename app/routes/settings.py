@@ -64,8 +64,8 @@ def change_password(
     """Needs the current password; every other device is logged out, this one stays in."""
     data, errors = forms.parse(PasswordChange, form)
     if data is not None:
-        problem = check_password(request, db, household, household.name, data.current)
-        if problem is None:
+        refused = check_password(request, db, household, household.name, data.current)
+        if refused is None:
             household.password_hash = security.hash_secret(data.password)
             db.add(household)
             security.end_other_logins(db, household.id or 0, keep=login)
@@ -73,7 +73,7 @@ def change_password(
             response = redirect(request, "show_settings")
             response.headers["location"] += "?changed=true"
             return response
-        errors = {"current": problem}
+        errors = {"current": refused.message}
     return settings_page(request, db, household, errors=errors)
 
 
