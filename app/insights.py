@@ -131,15 +131,8 @@ def per_enhancer(db: Session, habit: Habit) -> list[tuple[str, Comparison, Compa
     for name, allowed, n, e, e2, j, j2 in db.exec(query):
         label = "came along" if allowed else "stayed home"
         by_name.setdefault(name, {})[bool(allowed)] = aggregates(label, n, (e, e2), (j, j2))
-    empty = {True: aggregates("came along", 0, (0, 0), (0, 0)), False: aggregates("stayed home", 0, (0, 0), (0, 0))}
-    return [
-        (
-            name,
-            (groups | {})[True] if True in groups else empty[True],
-            groups[False] if False in groups else empty[False],
-        )
-        for name, groups in by_name.items()
-    ]
+    came, stayed = aggregates("came along", 0, (0, 0), (0, 0)), aggregates("stayed home", 0, (0, 0), (0, 0))
+    return [(name, groups.get(True, came), groups.get(False, stayed)) for name, groups in by_name.items()]
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
 
 from app.db import open_session
 
@@ -15,11 +14,7 @@ router = APIRouter()
 def healthz(request: Request) -> JSONResponse:
     try:
         with open_session(request.app.state.engine, write=False) as db:
-            check(db)
+            db.connection().execute(text("SELECT 1"))
     except SQLAlchemyError:
         return JSONResponse({"status": "unavailable"}, status_code=503)
     return JSONResponse({"status": "ok"})
-
-
-def check(db: Session) -> None:
-    db.exec(text("SELECT 1"))  # type: ignore[call-overload]
