@@ -8,6 +8,15 @@ from app.coin import CHANCE_MAX, CHANCE_MIN
 from app.models import NAME_MAX, NOTE_MAX, TEXT_MAX, Followed, Kind, Mode
 from app.security import password_problem
 
+
+def drop_nul(value: str | None) -> str | None:
+    """NUL characters mean nothing in a name or a note, and PostgreSQL cannot store them or compare with them."""
+    return value.replace("\x00", "") if value is not None else None
+
+
+# A name asked for in a URL (a path or query parameter), not in a body.
+NameParam = Annotated[str, AfterValidator(drop_nul)]
+
 Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX)]
 Emoji = Annotated[str, Field(min_length=1, max_length=16)]
 Text = Annotated[str, Field(max_length=TEXT_MAX)]
@@ -19,8 +28,7 @@ class Input(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def without_nul(cls, value: object) -> object:
-        """NUL characters mean nothing in a name or a note, and PostgreSQL cannot store them."""
-        return value.replace("\x00", "") if isinstance(value, str) else value
+        return drop_nul(value) if isinstance(value, str) else value
 
 
 class EnhancerIn(Input):

@@ -36,3 +36,11 @@ def test_text_that_is_not_utf8_is_kept_as_best_it_can_be(client: TestClient, hom
 def test_a_wrong_content_type_is_not_a_500(client: TestClient, home: Home) -> None:
     response = client.post("/habits", content=b'{"name": "Run"}', headers={"Content-Type": "application/json"})
     assert response.status_code == 422 and "Please fill this in." in response.text
+
+
+def test_a_nul_character_in_a_url_is_not_a_500(client: TestClient, home: Home) -> None:
+    """PostgreSQL cannot compare text with NUL in it; schemathesis found `?name=%00` answering 500 there."""
+    client.post("/pleasures", data={"name": "Coffee", "enjoyment": "7", "craving": "9"})
+    assert [p["name"] for p in client.get("/api/v1/pleasures?name=Cof%00fee").json()] == ["Coffee"]
+    assert client.get("/api/v1/pleasures?name=%00").json() == []
+    assert "Coffee" in client.get("/pleasures/Cof%00fee").text

@@ -11,7 +11,7 @@ from app import archive, insights, store
 from app.deps import CurrentMember, DbSession, IdQuery, OwnedEnhancer, OwnedFlip, OwnedHabit, Rng
 from app.models import Coin, Enhancer, Followed, Habit, Household, Kind, Mode, PleasureCheck, Reflection
 from app.routes import pleasures
-from app.schemas import EnhancerIn, EnhancerPatch, HabitIn, HabitPatch, PleasureIn, ReflectionIn
+from app.schemas import EnhancerIn, EnhancerPatch, HabitIn, HabitPatch, NameParam, PleasureIn, ReflectionIn
 
 
 class ErrorOut(BaseModel):
@@ -260,7 +260,7 @@ def log_pleasure_api(data: PleasureIn, member: CurrentMember, db: DbSession) -> 
 def list_pleasures_api(
     member: CurrentMember,
     db: DbSession,
-    name: Annotated[str | None, Query(max_length=60)] = None,
+    name: Annotated[NameParam | None, Query(max_length=60)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[PleasureOut]:
     """Newest first."""

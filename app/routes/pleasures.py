@@ -2,22 +2,26 @@
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from app import forms, insights
 from app.deps import CurrentMember, DbSession, Form
 from app.models import NAME_MAX, Member, PleasureCheck
-from app.schemas import PleasureIn
+from app.schemas import NameParam, PleasureIn
 from app.templating import redirect, render, wants_partial
 
 router = APIRouter()
 
 SUGGESTED = ("Coffee", "Social media", "Sweets", "Phone", "TV series")
+NAMES_OF_MEMBER = (  # built once: asked on every Today page
+    select(PleasureCheck.name).where(PleasureCheck.member_id == bindparam("member_id")).distinct()
+)
 
 
 def names_of(db: Session, member: Member) -> list[str]:
     """The member's own pleasures first, then the suggestions they haven't used."""
-    own = list(db.exec(select(PleasureCheck.name).where(PleasureCheck.member_id == member.id).distinct()))
+    own = list(db.exec(NAMES_OF_MEMBER, params={"member_id": member.id}))
     return sorted(own) + [s for s in SUGGESTED if s not in own]
 
 
@@ -52,7 +56,7 @@ def list_pleasures(request: Request, db: DbSession, member: CurrentMember) -> Re
 
 
 @router.get("/pleasures/{name:path}")
-def show_pleasure(request: Request, db: DbSession, member: CurrentMember, name: str) -> Response:
+def show_pleasure(request: Request, db: DbSession, member: CurrentMember, name: NameParam) -> Response:
     checks = db.exec(
         select(PleasureCheck)
         .where(PleasureCheck.member_id == member.id, PleasureCheck.name == name[:NAME_MAX])
