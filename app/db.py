@@ -1,6 +1,7 @@
 """The database engine (SQLite with safe pragmas, or PostgreSQL) and the per-request session."""
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -41,9 +42,15 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+@functools.lru_cache(maxsize=64)
+def engine_view(engine: Engine, write: bool) -> Engine:
+    """The engine with its write option set, made once: making one costs as much as a small query."""
+    return engine.execution_options(write=write)
+
+
 def open_session(engine: Engine, *, write: bool = True) -> Session:
     """A session whose every transaction is a writing one (BEGIN IMMEDIATE on SQLite), or a reading one."""
-    return Session(engine.execution_options(write=write), expire_on_commit=False)
+    return Session(engine_view(engine, write), expire_on_commit=False)
 
 
 async def get_db(request: Request) -> AsyncIterator[Session]:

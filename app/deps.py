@@ -2,11 +2,12 @@
 
 import random
 import secrets
-from typing import Annotated
+from typing import Annotated, Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Path, Query, Request
-from sqlmodel import Session
+from sqlalchemy import bindparam
+from sqlmodel import Session, select
 from starlette.datastructures import FormData
 
 from app import security
@@ -60,13 +61,18 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and request.url.path.startswith("/api/") else None
 
 
-def optional_login(request: Request, db: DbSession) -> LoginSession | None:
-    login = security.find_login(db, cookie(request, security.LOGIN_COOKIE))
-    if login is not None and security.needs_touch(login):
+def login_and_member(request: Request, db: Session) -> tuple[LoginSession, Member | None] | None:
+    found = security.find_login(db, cookie(request, security.LOGIN_COOKIE))
+    if found is not None and security.needs_touch(found[0]):
         with side_write(request, db) as writer:
-            security.touch_login(writer, login)
-    request.state.login = login
-    return login
+            security.touch_login(writer, found[0])
+    request.state.login = found[0] if found else None
+    return found
+
+
+def optional_login(request: Request, db: DbSession) -> LoginSession | None:
+    found = login_and_member(request, db)
+    return found[0] if found else None
 
 
 OptionalLogin = Annotated[LoginSession | None, Depends(optional_login)]
@@ -99,9 +105,11 @@ def current_member(request: Request, db: DbSession) -> Member:
         if member is None:
             raise LoginRequired
     else:
-        login = require_login(optional_login(request, db))
-        member = db.get(Member, login.member_id) if login.member_id is not None else None
-        if member is None or member.household_id != login.household_id:
+        found = login_and_member(request, db)
+        if found is None:
+            raise LoginRequired
+        member = found[1]  # of the login's own household: the query joins on both
+        if member is None:
             raise MemberRequired
     request.state.member = member
     return member
@@ -110,36 +118,41 @@ def current_member(request: Request, db: DbSession) -> Member:
 CurrentMember = Annotated[Member, Depends(current_member)]
 
 
+Owned = TypeVar("Owned", Member, Habit, Enhancer, Flip)
+OWNED_QUERIES: dict[tuple[type, str], Any] = {}
+
+
 def not_found() -> HTTPException:
     return HTTPException(status_code=404, detail="Not found")
 
 
-def owned_member(member_id: IdPath, household: CurrentHousehold, db: DbSession) -> Member:
-    member = db.get(Member, member_id)
-    if member is None or member.household_id != household.id:
+def owned(db: Session, model: type[Owned], object_id: int, owner: str, owner_id: int | None) -> Owned:
+    """The object with this id if `owner` names the one asking, else a 404: one query, built once per model."""
+    statement = OWNED_QUERIES.get((model, owner))
+    if statement is None:
+        id_column, owner_column = model.id, getattr(model, owner)
+        statement = select(model).where(id_column == bindparam("id"), owner_column == bindparam("owner_id"))
+        OWNED_QUERIES[(model, owner)] = statement
+    found = db.exec(statement, params={"id": object_id, "owner_id": owner_id}).first()
+    if found is None:
         raise not_found()
-    return member
+    return cast(Owned, found)
+
+
+def owned_member(member_id: IdPath, household: CurrentHousehold, db: DbSession) -> Member:
+    return owned(db, Member, member_id, "household_id", household.id)
 
 
 def owned_habit(habit_id: IdPath, member: CurrentMember, db: DbSession) -> Habit:
-    habit = db.get(Habit, habit_id)
-    if habit is None or habit.member_id != member.id:
-        raise not_found()
-    return habit
+    return owned(db, Habit, habit_id, "member_id", member.id)
 
 
 def owned_enhancer(enhancer_id: IdPath, member: CurrentMember, db: DbSession) -> Enhancer:
-    enhancer = db.get(Enhancer, enhancer_id)
-    if enhancer is None or enhancer.member_id != member.id:
-        raise not_found()
-    return enhancer
+    return owned(db, Enhancer, enhancer_id, "member_id", member.id)
 
 
 def owned_flip(flip_id: IdPath, member: CurrentMember, db: DbSession) -> Flip:
-    flip = db.get(Flip, flip_id)
-    if flip is None or flip.member_id != member.id:
-        raise not_found()
-    return flip
+    return owned(db, Flip, flip_id, "member_id", member.id)
 
 
 OwnedMember = Annotated[Member, Depends(owned_member)]

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Date, Float, and_, case, cast, exists, func, literal_column, select
+from sqlalchemy import ColumnElement, Date, Float, and_, bindparam, case, cast, exists, func, literal_column, select
 from sqlmodel import Session, col
 
 from app.models import Enhancer, Flip, FlipEnhancer, Followed, Habit, Member, PleasureCheck, Reflection, utcnow
@@ -203,15 +203,18 @@ def audit(db: Session, habit: Habit) -> Audit:
     )
 
 
+LATEST_ENJOYMENT = (  # built once: asked on every Today page
+    select(Reflection.enjoyment)
+    .join(Flip, col(Flip.id) == Reflection.flip_id)
+    .where(Flip.member_id == bindparam("member_id"))
+    .order_by(col(Flip.closed_at).desc())
+    .limit(1)
+)
+
+
 def after_peak(db: Session, member: Member) -> bool:
     """Was the member's latest reflected session a peak (enjoyment 9 or 10)?"""
-    latest = db.scalar(
-        select(Reflection.enjoyment)
-        .join(Flip, col(Flip.id) == Reflection.flip_id)
-        .where(Flip.member_id == member.id)
-        .order_by(col(Flip.closed_at).desc())
-        .limit(1)
-    )
+    latest = db.scalar(LATEST_ENJOYMENT, params={"member_id": member.id})
     return latest is not None and latest >= PEAK
 
 

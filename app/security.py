@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import update
+from sqlalchemy import and_, bindparam, update
 from sqlmodel import Session, col, select
 
 from app.models import ApiToken, LoginSession, Member, Throttle, utcnow
@@ -83,15 +83,34 @@ def start_login(db: Session, household_id: int, user_agent: str, member_id: int 
     return token
 
 
-def find_login(db: Session, token: str | None) -> LoginSession | None:
-    """The login of this cookie, unless it has expired (idle too long, or simply too old)."""
+# Asked on every request: built once, so SQLAlchemy reuses the compiled statement instead of building it anew.
+LOGIN_BY_HASH = (
+    select(LoginSession, Member)
+    .outerjoin(
+        Member, and_(col(Member.id) == LoginSession.member_id, col(Member.household_id) == LoginSession.household_id)
+    )
+    .where(LoginSession.token_hash == bindparam("token_hash"))
+)
+MEMBER_BY_TOKEN_HASH = (
+    select(Member)
+    .join(ApiToken, col(ApiToken.member_id) == Member.id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+
+
+def find_login(db: Session, token: str | None) -> tuple[LoginSession, Member | None] | None:
+    """The login of this cookie and the member picked on it, unless it has expired (idle too long, or simply
+    too old). One query: every page asks this."""
     if not token:
         return None
-    login = db.exec(select(LoginSession).where(LoginSession.token_hash == digest(token))).first()
-    now = utcnow()
-    if login and (now - login.last_seen_at > IDLE_EXPIRY or now - login.created_at > ABSOLUTE_EXPIRY):
+    found = db.exec(LOGIN_BY_HASH, params={"token_hash": digest(token)}).first()
+    if found is None:
         return None
-    return login
+    login, member = found
+    now = utcnow()
+    if now - login.last_seen_at > IDLE_EXPIRY or now - login.created_at > ABSOLUTE_EXPIRY:
+        return None
+    return login, member
 
 
 def needs_touch(login: LoginSession) -> bool:
@@ -115,9 +134,7 @@ def create_api_token(db: Session, member: Member) -> str:
 
 
 def find_token_member(db: Session, token: str) -> Member | None:
-    return db.exec(
-        select(Member).join(ApiToken, col(ApiToken.member_id) == Member.id).where(ApiToken.token_hash == digest(token))
-    ).first()
+    return db.exec(MEMBER_BY_TOKEN_HASH, params={"token_hash": digest(token)}).first()
 
 
 def csrf_token(key: bytes, binding: str) -> str:

@@ -5,8 +5,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import bindparam, insert
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from app import coin
 from app.models import Enhancer, Flip, FlipEnhancer, Habit, HabitEnhancer, Member, Reflection, utcnow
@@ -106,6 +107,30 @@ def why_line(brought: Sequence[str], left_out: Sequence[str]) -> str:
     )
 
 
+# Statements asked on every Today page and flip are built once, with bound parameters, so SQLAlchemy reuses
+# their compiled form: building a statement costs more than running it on SQLite.
+HABITS_OF_MEMBER = select(Habit).where(Habit.member_id == bindparam("member_id")).order_by(col(Habit.id))
+ENHANCERS_OF_HABIT = (
+    select(Enhancer)
+    .join(HabitEnhancer, col(HabitEnhancer.enhancer_id) == Enhancer.id)
+    .where(HabitEnhancer.habit_id == bindparam("habit_id"))
+    .order_by(col(Enhancer.id))
+)
+LATEST_FLIP = select(Flip).where(Flip.habit_id == bindparam("habit_id")).order_by(col(Flip.id).desc()).limit(1)
+OPEN_FLIPS = select(Flip).where(Flip.member_id == bindparam("member_id"), col(Flip.closed_at).is_(None))
+VERDICTS = (
+    select(FlipEnhancer)
+    .where(col(FlipEnhancer.flip_id).in_(bindparam("ids", expanding=True)))
+    .order_by(col(FlipEnhancer.id))
+)
+REFLECTIONS = select(Reflection).where(col(Reflection.flip_id).in_(bindparam("ids", expanding=True)))
+HABITS_BY_ID = select(Habit).where(col(Habit.id).in_(bindparam("ids", expanding=True)))
+# A flip's rows are written as plain inserts: the ORM's unit of work costs several times the statement.
+INSERT_FLIP = insert(SQLModel.metadata.tables["flip"])
+VERDICT_TABLE = SQLModel.metadata.tables["flipenhancer"]
+INSERT_VERDICT = insert(VERDICT_TABLE).returning(VERDICT_TABLE.c.id, sort_by_parameter_order=True)
+
+
 # Habits and enhancers
 
 
@@ -114,7 +139,7 @@ def enhancers_of_member(db: Session, member: Member) -> list[Enhancer]:
 
 
 def habits_of_member(db: Session, member: Member) -> list[Habit]:
-    return list(db.exec(select(Habit).where(Habit.member_id == member.id).order_by(col(Habit.id))))
+    return list(db.exec(HABITS_OF_MEMBER, params={"member_id": member.id}))
 
 
 def enhancer_ids_of(db: Session, habit: Habit) -> list[int]:
@@ -123,14 +148,7 @@ def enhancer_ids_of(db: Session, habit: Habit) -> list[int]:
 
 
 def enhancers_of_habit(db: Session, habit: Habit) -> list[Enhancer]:
-    return list(
-        db.exec(
-            select(Enhancer)
-            .join(HabitEnhancer, col(HabitEnhancer.enhancer_id) == Enhancer.id)
-            .where(HabitEnhancer.habit_id == habit.id)
-            .order_by(col(Enhancer.id))
-        )
-    )
+    return list(db.exec(ENHANCERS_OF_HABIT, params={"habit_id": habit.id}))
 
 
 def link_enhancers(db: Session, member: Member, habit: Habit, enhancer_ids: list[int]) -> None:
@@ -168,7 +186,7 @@ def save_habit(db: Session, member: Member, habit: Habit, data: HabitIn | HabitP
 
 def latest_flip(db: Session, habit: Habit) -> Flip | None:
     """The habit's newest flip: the open one if there is one, since a flip is only drawn when none is open."""
-    return db.exec(select(Flip).where(Flip.habit_id == habit.id).order_by(col(Flip.id).desc()).limit(1)).first()
+    return db.exec(LATEST_FLIP, params={"habit_id": habit.id}).first()
 
 
 def flip_by_key(db: Session, member: Member, key: str) -> Flip | None:
@@ -192,14 +210,17 @@ def record_flip(db: Session, habit: Habit, member: Member, rng: random.Random, k
         nonce=secret,
         commitment=coin.commitment(text),
     )
-    db.add(flip)
-    db.flush()
-    assert flip.id is not None
+    key = db.exec(INSERT_FLIP, params=flip.model_dump(exclude={"id"})).inserted_primary_key
+    assert key is not None
+    flip.id = key[0]
     rows = [
         FlipEnhancer(flip_id=flip.id, enhancer_id=c.id, name=c.name, spike=c.spike, allowed=allowed)
         for c, allowed in verdict.allowed
     ]
-    db.add_all(rows)
+    if rows:
+        ids = db.exec(INSERT_VERDICT, params=[r.model_dump(exclude={"id"}) for r in rows]).scalars()
+        for row, row_id in zip(rows, ids, strict=True):
+            row.id = row_id
     db.commit()
     return FlipView(flip, habit, rows, None)
 
@@ -254,17 +275,22 @@ def skip_flip(db: Session, flip: Flip) -> None:
         db.commit()
 
 
-def views_of(db: Session, flips: Sequence[Flip]) -> list[FlipView]:
-    """Load verdicts, reflections and habits for many flips in three queries."""
+def views_of(db: Session, flips: Sequence[Flip], habits: Sequence[Habit] = ()) -> list[FlipView]:
+    """Load verdicts, reflections and habits for many flips in up to three queries: none for the habits
+    already at hand, none for reflections when every flip is still open (saving a reflection closes it)."""
     ids = [f.id for f in flips]
     if not ids:
         return []
     verdicts: dict[int, list[FlipEnhancer]] = {i: [] for i in ids if i is not None}
-    for row in db.exec(select(FlipEnhancer).where(col(FlipEnhancer.flip_id).in_(ids)).order_by(col(FlipEnhancer.id))):
+    for row in db.exec(VERDICTS, params={"ids": ids}):
         verdicts[row.flip_id].append(row)
-    reflections = {r.flip_id: r for r in db.exec(select(Reflection).where(col(Reflection.flip_id).in_(ids)))}
-    habits = {h.id: h for h in db.exec(select(Habit).where(col(Habit.id).in_({f.habit_id for f in flips})))}
-    return [FlipView(f, habits[f.habit_id], verdicts[f.id or 0], reflections.get(f.id or 0)) for f in flips]
+    closed = [f.id for f in flips if f.closed_at is not None]
+    reflections = {r.flip_id: r for r in db.exec(REFLECTIONS, params={"ids": closed})} if closed else {}
+    known = {h.id: h for h in habits}
+    missing = list({f.habit_id for f in flips} - known.keys())
+    if missing:
+        known |= {h.id: h for h in db.exec(HABITS_BY_ID, params={"ids": missing})}
+    return [FlipView(f, known[f.habit_id], verdicts[f.id or 0], reflections.get(f.id or 0)) for f in flips]
 
 
 def view_of(db: Session, flip: Flip) -> FlipView:
@@ -284,5 +310,4 @@ def flips_of_member(
 
 
 def open_flips_by_habit(db: Session, member: Member) -> dict[int, Flip]:
-    rows = db.exec(select(Flip).where(Flip.member_id == member.id, col(Flip.closed_at).is_(None)))
-    return {f.habit_id: f for f in rows}
+    return {f.habit_id: f for f in db.exec(OPEN_FLIPS, params={"member_id": member.id})}

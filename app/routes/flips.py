@@ -18,7 +18,7 @@ HISTORY_PAGE = 20
 def show_today(request: Request, db: DbSession, member: CurrentMember) -> Response:
     habits = store.habits_of_member(db, member)
     open_flips = store.open_flips_by_habit(db, member)
-    views = {v.habit.id: v for v in store.views_of(db, list(open_flips.values()))}
+    views = {v.habit.id: v for v in store.views_of(db, list(open_flips.values()), habits)}
     cards = [{"habit": h, "view": views.get(h.id)} for h in habits]
     return render(
         request,
