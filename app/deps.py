@@ -36,12 +36,20 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_rng() -> random.Random:
+# FastAPI runs every plain `def` dependency in the thread pool, a hop that costs more than these take: the
+# ones that never wait for anything are `async def`.
+
+
+async def get_rng() -> random.Random:
     """The coin's randomness: a CSPRNG in production, a seeded Random in tests."""
     return SYSTEM_RANDOM
 
 
-AppSettings = Annotated[Settings, Depends(get_settings)]
+async def app_settings(request: Request) -> Settings:
+    return get_settings(request)
+
+
+AppSettings = Annotated[Settings, Depends(app_settings)]
 Rng = Annotated[random.Random, Depends(get_rng)]
 
 
@@ -78,7 +86,7 @@ def optional_login(request: Request, db: DbSession) -> LoginSession | None:
 OptionalLogin = Annotated[LoginSession | None, Depends(optional_login)]
 
 
-def require_login(login: OptionalLogin) -> LoginSession:
+async def require_login(login: OptionalLogin) -> LoginSession:
     if login is None:
         raise LoginRequired
     return login

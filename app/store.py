@@ -5,8 +5,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, insert
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel, col, select
 
 from app import coin
@@ -126,9 +127,22 @@ VERDICTS = (
 REFLECTIONS = select(Reflection).where(col(Reflection.flip_id).in_(bindparam("ids", expanding=True)))
 HABITS_BY_ID = select(Habit).where(col(Habit.id).in_(bindparam("ids", expanding=True)))
 # A flip's rows are written as plain inserts: the ORM's unit of work costs several times the statement.
-INSERT_FLIP = insert(SQLModel.metadata.tables["flip"])
+FLIP_TABLE = SQLModel.metadata.tables["flip"]
+INSERT_FLIP = insert(FLIP_TABLE)
 VERDICT_TABLE = SQLModel.metadata.tables["flipenhancer"]
 INSERT_VERDICT = insert(VERDICT_TABLE).returning(VERDICT_TABLE.c.id, sort_by_parameter_order=True)
+REFLECTION_TABLE = SQLModel.metadata.tables["reflection"]
+INSERT_REFLECTION = insert(REFLECTION_TABLE)
+UPDATE_REFLECTION = (
+    update(REFLECTION_TABLE)
+    .where(REFLECTION_TABLE.c.flip_id == bindparam("key"))
+    .values({name: bindparam(name) for name in ReflectionIn.model_fields})
+)
+CLOSE_FLIP = (
+    update(FLIP_TABLE)
+    .where(FLIP_TABLE.c.id == bindparam("key"))
+    .values(closed_at=bindparam("closed_at"), skipped=False)
+)
 
 
 # Habits and enhancers
@@ -251,14 +265,17 @@ def flip_habit(
 
 
 def save_reflection(db: Session, flip: Flip, data: ReflectionIn) -> Reflection:
+    """Save (or replace) the flip's reflection and close the flip: plain statements, one commit."""
     assert flip.id is not None
-    reflection = db.get(Reflection, flip.id) or Reflection(flip_id=flip.id, **data.model_dump())
-    for name, value in data.model_dump().items():
-        setattr(reflection, name, value)
-    flip.closed_at = flip.closed_at or utcnow()
-    flip.skipped = False
-    db.add(reflection)
-    db.add(flip)
+    reflection = Reflection(flip_id=flip.id, **data.model_dump())
+    fields = data.model_dump()
+    if db.exec(UPDATE_REFLECTION, params={"key": flip.id, **fields}).rowcount == 0:
+        db.exec(INSERT_REFLECTION, params=reflection.model_dump())
+    closed_at = flip.closed_at or utcnow()
+    db.exec(CLOSE_FLIP, params={"key": flip.id, "closed_at": closed_at})
+    # The row is written: the loaded flip takes the same values without becoming a pending change.
+    set_committed_value(flip, "closed_at", closed_at)
+    set_committed_value(flip, "skipped", False)
     db.commit()
     return reflection
 

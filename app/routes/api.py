@@ -231,8 +231,9 @@ def get_flip_api(flip: OwnedFlip, db: DbSession) -> FlipOut:
 
 @router.put("/flips/{flip_id}/reflection")
 def put_reflection_api(data: ReflectionIn, flip: OwnedFlip, db: DbSession) -> FlipOut:
-    store.save_reflection(db, flip, data)
-    return flip_out(store.view_of(db, flip))
+    view = store.view_of(db, flip)  # read within the same transaction, before its commit
+    view.reflection = store.save_reflection(db, flip, data)
+    return flip_out(view)
 
 
 @router.get("/export")
