@@ -1,6 +1,5 @@
 """The database engine (SQLite with safe pragmas, or PostgreSQL) and the per-request session."""
 
-import asyncio
 import functools
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -12,13 +11,20 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# A request holds its connection from its first query to its end, across thread-pool hops, and may open a
+# second one for a side write. If requests could wait for a connection inside the thread pool while the
+# requests holding every connection wait for a thread, all would wait until the pool's timeout. So SQLite
+# (whose connections are only file handles) opens as many as asked for, and on PostgreSQL at most
+# PG_REQUESTS requests per process use the database at once, queued on the event loop (app.state.db_slots).
+PG_POOL_SIZE, PG_MAX_OVERFLOW = 10, 10
+PG_REQUESTS = (PG_POOL_SIZE + PG_MAX_OVERFLOW) // 2
 
 
 def make_engine(url: str) -> Engine:
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
-    # As many connections as the thread pool has threads: a request must never wait for a connection.
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=40, max_overflow=0)
+        return create_engine(url, pool_pre_ping=True, pool_size=PG_POOL_SIZE, max_overflow=PG_MAX_OVERFLOW)
+    connect_args = {"check_same_thread": False, "timeout": 30}
+    engine = create_engine(url, connect_args=connect_args, pool_size=40, max_overflow=-1)
 
     @event.listens_for(engine, "connect")
     def set_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -58,18 +64,20 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
 
     On SQLite, writing requests of this process also pass one at a time through a gate, waited for on the
     event loop. Otherwise threads waiting for the write lock fill the thread pool, while the request that
-    holds the lock waits for a thread to run its next step: a deadlock until the busy timeout.
+    holds the lock waits for a thread to run its next step: a deadlock until the busy timeout. On
+    PostgreSQL, requests wait for a free connection the same way (see PG_REQUESTS).
     """
     write = request.method not in SAFE_METHODS
-    db = open_session(request.app.state.engine, write=write)
-    gate: asyncio.Semaphore | None = getattr(request.app.state, "write_gate", None) if write else None
-    if gate is not None:
+    state = request.app.state
+    gates = [g for g in (getattr(state, "db_slots", None), getattr(state, "write_gate", None) if write else None) if g]
+    for gate in gates:
         await gate.acquire()
+    db = open_session(state.engine, write=write)
     try:
         yield db
     finally:
         db.close()
-        if gate is not None:
+        for gate in reversed(gates):
             gate.release()
 
 

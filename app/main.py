@@ -12,7 +12,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from app import errors
 from app.backup import DailyBackups
 from app.config import Settings
-from app.db import make_engine
+from app.db import PG_REQUESTS, make_engine
 from app.deps import check_csrf
 from app.headers import SecurityHeaders, SubPath
 from app.routes import api, auth, enhancers, flips, habits, health, insights, manifest, members, pleasures, settings
@@ -24,8 +24,11 @@ def create_app(config: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # See app.db.get_db: waits for the database happen on the event loop, never in the thread pool.
         if config.is_sqlite:
-            app.state.write_gate = asyncio.Semaphore(1)  # see app.db.get_db
+            app.state.write_gate = asyncio.Semaphore(1)
+        else:
+            app.state.db_slots = asyncio.Semaphore(PG_REQUESTS)
         backups = DailyBackups(config)
         backups.start()
         yield

@@ -1,6 +1,7 @@
 """Faults and load against real servers: SIGKILL mid-run loses nothing acknowledged; racing clients on two
 workers see no locking errors and never two open flips. Bounded in count and time; loopback only."""
 
+import asyncio
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -143,3 +144,29 @@ def test_racing_phones_on_two_workers_share_one_open_flip(
     assert len(flips) == HABITS * RACE_ROUNDS and all(f.closed_at is not None for f in flips)
     assert len(db.exec(select(Reflection)).all()) == HABITS * RACE_ROUNDS
     assert db.exec(select(Habit).where(col(Habit.id).in_(habit_ids))).all()
+
+
+CROWD = 120  # more at once than the thread pool has threads (40) and the pool has connections
+
+
+def test_a_crowd_of_page_views_never_waits_for_a_connection(
+    settings: Settings, db: Session, home: Home, tmp_path: Path
+) -> None:
+    """Requests hold a connection across thread-pool hops. When more came at once than there were threads
+    and connections, threads waiting for a connection filled the pool while the holders waited for a
+    thread: every request then waited for the pool's 30 s timeout. Now they wait on the event loop."""
+    server = Server(settings, tmp_path)
+    cookies = {security.LOGIN_COOKIE: home.token}
+
+    async def crowd() -> list[int]:
+        limits = httpx.Limits(max_connections=CROWD)
+        async with httpx.AsyncClient(base_url=server.url, cookies=cookies, timeout=20, limits=limits) as http:
+            assert (await http.get("/healthz")).status_code == 200  # the server is up
+            responses = await asyncio.gather(*(http.get("/") for _ in range(CROWD)), return_exceptions=True)
+        return [r.status_code if isinstance(r, httpx.Response) else 0 for r in responses]
+
+    try:
+        statuses = asyncio.run(crowd())
+    finally:
+        server.stop()
+    assert statuses == [200] * CROWD
