@@ -1,5 +1,6 @@
 """The database engine (SQLite with safe pragmas, or PostgreSQL) and the per-request session."""
 
+import asyncio
 import functools
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -69,7 +70,8 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
     """
     write = request.method not in SAFE_METHODS
     state = request.app.state
-    gates = [g for g in (getattr(state, "db_slots", None), getattr(state, "write_gate", None) if write else None) if g]
+    names = ("db_slots", "write_gate") if write else ("db_slots",)
+    gates: list[asyncio.Semaphore] = [g for g in (getattr(state, name, None) for name in names) if g is not None]
     for gate in gates:
         await gate.acquire()
     db = open_session(state.engine, write=write)

@@ -1,5 +1,6 @@
 """Typed dependencies: the database session, who is asking, and lookups scoped to them (404 otherwise)."""
 
+import functools
 import random
 import secrets
 from typing import Annotated, Any, TypeVar, cast
@@ -127,21 +128,21 @@ CurrentMember = Annotated[Member, Depends(current_member)]
 
 
 Owned = TypeVar("Owned", Member, Habit, Enhancer, Flip)
-OWNED_QUERIES: dict[tuple[type, str], Any] = {}
 
 
 def not_found() -> HTTPException:
     return HTTPException(status_code=404, detail="Not found")
 
 
+@functools.cache
+def owned_query(model: type[Owned], owner: str) -> Any:
+    """Built once per model: SQLAlchemy then reuses the compiled statement."""
+    return select(model).where(model.id == bindparam("id"), getattr(model, owner) == bindparam("owner_id"))
+
+
 def owned(db: Session, model: type[Owned], object_id: int, owner: str, owner_id: int | None) -> Owned:
-    """The object with this id if `owner` names the one asking, else a 404: one query, built once per model."""
-    statement = OWNED_QUERIES.get((model, owner))
-    if statement is None:
-        id_column, owner_column = model.id, getattr(model, owner)
-        statement = select(model).where(id_column == bindparam("id"), owner_column == bindparam("owner_id"))
-        OWNED_QUERIES[(model, owner)] = statement
-    found = db.exec(statement, params={"id": object_id, "owner_id": owner_id}).first()
+    """The object with this id if `owner` names the one asking, else a 404: one query."""
+    found = db.exec(owned_query(model, owner), params={"id": object_id, "owner_id": owner_id}).first()
     if found is None:
         raise not_found()
     return cast(Owned, found)

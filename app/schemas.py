@@ -9,9 +9,9 @@ from app.models import NAME_MAX, NOTE_MAX, TEXT_MAX, Followed, Kind, Mode
 from app.security import password_problem
 
 
-def drop_nul(value: str | None) -> str | None:
+def drop_nul(value: str) -> str:
     """NUL characters mean nothing in a name or a note, and PostgreSQL cannot store them or compare with them."""
-    return value.replace("\x00", "") if value is not None else None
+    return value.replace("\x00", "")
 
 
 # A name asked for in a URL (a path or query parameter), not in a body.

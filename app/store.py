@@ -224,9 +224,9 @@ def record_flip(db: Session, habit: Habit, member: Member, rng: random.Random, k
         nonce=secret,
         commitment=coin.commitment(text),
     )
-    key = db.exec(INSERT_FLIP, params=flip.model_dump(exclude={"id"})).inserted_primary_key
-    assert key is not None
-    flip.id = key[0]
+    inserted = db.exec(INSERT_FLIP, params=flip.model_dump(exclude={"id"})).inserted_primary_key
+    assert inserted is not None
+    flip.id = inserted[0]
     rows = [
         FlipEnhancer(flip_id=flip.id, enhancer_id=c.id, name=c.name, spike=c.spike, allowed=allowed)
         for c, allowed in verdict.allowed
@@ -267,8 +267,8 @@ def flip_habit(
 def save_reflection(db: Session, flip: Flip, data: ReflectionIn) -> Reflection:
     """Save (or replace) the flip's reflection and close the flip: plain statements, one commit."""
     assert flip.id is not None
-    reflection = Reflection(flip_id=flip.id, **data.model_dump())
     fields = data.model_dump()
+    reflection = Reflection(flip_id=flip.id, **fields)
     if db.exec(UPDATE_REFLECTION, params={"key": flip.id, **fields}).rowcount == 0:
         db.exec(INSERT_REFLECTION, params=reflection.model_dump())
     closed_at = flip.closed_at or utcnow()
