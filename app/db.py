@@ -2,14 +2,15 @@
 
 import asyncio
 import functools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ParamSpec, TypeVar, cast
 
 from fastapi import Request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # A request holds its connection from its first query to its end, across thread-pool hops, and may open a
@@ -81,6 +82,40 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
         db.close()
         for gate in reversed(gates):
             gate.release()
+
+
+def reads_inline(request: Request) -> bool:
+    """Whether this request's database work runs on the event loop: only the reads of a safe request on SQLite.
+
+    Those take microseconds and never wait for a lock (WAL), so a thread-pool hop costs more than they do,
+    and under load the threads queue for the GIL. Writes stay in the pool: they wait for the write lock and
+    for fsync. So do PostgreSQL's queries, which wait for the network.
+    """
+    return request.method in SAFE_METHODS and bool(request.app.state.settings.is_sqlite)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+async def on_db(request: Request, work: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+    """Run database work from async code: inline where reads_inline allows, in the thread pool otherwise."""
+    if reads_inline(request):
+        return work(*args, **kwargs)
+    return await run_in_threadpool(work, *args, **kwargs)
+
+
+def reads_on_loop(handler: Callable[P, R]) -> Callable[P, Awaitable[R]]:
+    """A plain `def` handler (with a `request` parameter) that FastAPI runs through on_db, not in the pool.
+
+    Only for handlers that never write: a write inside would take the lock on the event loop.
+    """
+
+    @functools.wraps(handler)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        return await on_db(cast(Request, kwargs["request"]), handler, *args, **kwargs)
+
+    return run
 
 
 @contextmanager

@@ -9,11 +9,12 @@ from urllib.parse import urlsplit
 from fastapi import Depends, HTTPException, Path, Query, Request
 from sqlalchemy import bindparam
 from sqlmodel import Session, select
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from app import security
 from app.config import Settings
-from app.db import SAFE_METHODS, get_db, side_write
+from app.db import SAFE_METHODS, get_db, on_db, side_write
 from app.models import Enhancer, Flip, Habit, Household, LoginSession, Member
 
 DbSession = Annotated[Session, Depends(get_db)]
@@ -38,7 +39,7 @@ def get_settings(request: Request) -> Settings:
 
 
 # FastAPI runs every plain `def` dependency in the thread pool, a hop that costs more than these take: the
-# ones that never wait for anything are `async def`.
+# ones that never wait for anything are `async def`, and the lookups below go through app.db.on_db.
 
 
 async def get_rng() -> random.Random:
@@ -70,17 +71,22 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and request.url.path.startswith("/api/") else None
 
 
-def login_and_member(request: Request, db: Session) -> tuple[LoginSession, Member | None] | None:
-    found = security.find_login(db, cookie(request, security.LOGIN_COOKIE))
+async def login_and_member(request: Request, db: Session) -> tuple[LoginSession, Member | None] | None:
+    found = await on_db(request, security.find_login, db, cookie(request, security.LOGIN_COOKIE))
     if found is not None and security.needs_touch(found[0]):
-        with side_write(request, db) as writer:
-            security.touch_login(writer, found[0])
+        # A write, so never on the event loop, even for a page view.
+        await run_in_threadpool(touch_login, request, db, found[0])
     request.state.login = found[0] if found else None
     return found
 
 
-def optional_login(request: Request, db: DbSession) -> LoginSession | None:
-    found = login_and_member(request, db)
+def touch_login(request: Request, db: Session, login: LoginSession) -> None:
+    with side_write(request, db) as writer:
+        security.touch_login(writer, login)
+
+
+async def optional_login(request: Request, db: DbSession) -> LoginSession | None:
+    found = await login_and_member(request, db)
     return found[0] if found else None
 
 
@@ -96,8 +102,8 @@ async def require_login(login: OptionalLogin) -> LoginSession:
 CurrentLogin = Annotated[LoginSession, Depends(require_login)]
 
 
-def current_household(login: CurrentLogin, db: DbSession) -> Household:
-    household = db.get(Household, login.household_id)
+async def current_household(request: Request, login: CurrentLogin, db: DbSession) -> Household:
+    household = await on_db(request, db.get, Household, login.household_id)
     if household is None:
         raise LoginRequired
     return household
@@ -106,15 +112,15 @@ def current_household(login: CurrentLogin, db: DbSession) -> Household:
 CurrentHousehold = Annotated[Household, Depends(current_household)]
 
 
-def current_member(request: Request, db: DbSession) -> Member:
+async def current_member(request: Request, db: DbSession) -> Member:
     """The member acting: from a bearer token (API only) or the member picked on this device."""
     token = bearer_token(request)
     if token is not None:
-        member = security.find_token_member(db, token)
+        member = await on_db(request, security.find_token_member, db, token)
         if member is None:
             raise LoginRequired
     else:
-        found = login_and_member(request, db)
+        found = await login_and_member(request, db)
         if found is None:
             raise LoginRequired
         member = found[1]  # of the login's own household: the query joins on both
@@ -148,20 +154,20 @@ def owned(db: Session, model: type[Owned], object_id: int, owner: str, owner_id:
     return cast(Owned, found)
 
 
-def owned_member(member_id: IdPath, household: CurrentHousehold, db: DbSession) -> Member:
-    return owned(db, Member, member_id, "household_id", household.id)
+async def owned_member(request: Request, member_id: IdPath, household: CurrentHousehold, db: DbSession) -> Member:
+    return await on_db(request, owned, db, Member, member_id, "household_id", household.id)
 
 
-def owned_habit(habit_id: IdPath, member: CurrentMember, db: DbSession) -> Habit:
-    return owned(db, Habit, habit_id, "member_id", member.id)
+async def owned_habit(request: Request, habit_id: IdPath, member: CurrentMember, db: DbSession) -> Habit:
+    return await on_db(request, owned, db, Habit, habit_id, "member_id", member.id)
 
 
-def owned_enhancer(enhancer_id: IdPath, member: CurrentMember, db: DbSession) -> Enhancer:
-    return owned(db, Enhancer, enhancer_id, "member_id", member.id)
+async def owned_enhancer(request: Request, enhancer_id: IdPath, member: CurrentMember, db: DbSession) -> Enhancer:
+    return await on_db(request, owned, db, Enhancer, enhancer_id, "member_id", member.id)
 
 
-def owned_flip(flip_id: IdPath, member: CurrentMember, db: DbSession) -> Flip:
-    return owned(db, Flip, flip_id, "member_id", member.id)
+async def owned_flip(request: Request, flip_id: IdPath, member: CurrentMember, db: DbSession) -> Flip:
+    return await on_db(request, owned, db, Flip, flip_id, "member_id", member.id)
 
 
 OwnedMember = Annotated[Member, Depends(owned_member)]

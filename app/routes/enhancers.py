@@ -7,6 +7,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from app import forms, store
+from app.db import reads_on_loop
 from app.deps import CurrentMember, DbSession, Form, OwnedEnhancer
 from app.models import Enhancer, Kind, Member
 from app.schemas import EnhancerIn
@@ -42,6 +43,7 @@ def list_page(
 
 
 @router.get("/enhancers")
+@reads_on_loop
 def list_enhancers(request: Request, db: DbSession, member: CurrentMember) -> Response:
     return list_page(request, db, member)
 
@@ -58,6 +60,7 @@ def create_enhancer(request: Request, db: DbSession, member: CurrentMember, form
 
 
 @router.get("/enhancers/{enhancer_id}/edit")
+@reads_on_loop
 def edit_enhancer(request: Request, enhancer: OwnedEnhancer) -> Response:
     values = enhancer.model_dump(include={"name", "kind", "spike"})
     return render(request, "enhancers/edit.html", enhancer=enhancer, kinds=list(Kind), values=values, errors={})

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app import forms, insights, store
+from app.db import reads_on_loop
 from app.deps import CurrentMember, DbSession, Form, IdQuery, OwnedFlip, OwnedHabit, Rng
 from app.routes.pleasures import names_of as pleasure_names
 from app.schemas import ReflectionIn
@@ -15,6 +16,7 @@ HISTORY_PAGE = 20
 
 
 @router.get("/")
+@reads_on_loop
 def show_today(request: Request, db: DbSession, member: CurrentMember) -> Response:
     habits = store.habits_of_member(db, member)
     open_flips = store.open_flips_by_habit(db, member)
@@ -46,6 +48,7 @@ def flip_habit(request: Request, db: DbSession, habit: OwnedHabit, member: Curre
 
 
 @router.get("/flips/{flip_id}")
+@reads_on_loop
 def show_flip(request: Request, db: DbSession, flip: OwnedFlip) -> Response:
     view = store.view_of(db, flip)
     return render(request, "flips/show.html", partial="flips/_card.html", habit=view.habit, view=view)
@@ -79,6 +82,7 @@ def skip_flip(request: Request, db: DbSession, flip: OwnedFlip) -> Response:
 
 
 @router.get("/history")
+@reads_on_loop
 def show_history(request: Request, db: DbSession, member: CurrentMember, before: IdQuery = None) -> Response:
     flips = store.flips_of_member(db, member, before=before, limit=HISTORY_PAGE + 1)
     older = flips[HISTORY_PAGE - 1].id if len(flips) > HISTORY_PAGE else None

@@ -5,6 +5,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from app import forms, store
+from app.db import reads_on_loop
 from app.deps import CurrentMember, DbSession, Form, OwnedHabit
 from app.models import Habit, Member, Mode
 from app.schemas import HabitForm, HabitIn
@@ -55,11 +56,13 @@ def save_from_form(request: Request, db: Session, member: Member, habit: Habit |
 
 
 @router.get("/habits")
+@reads_on_loop
 def list_habits(request: Request, db: DbSession, member: CurrentMember) -> Response:
     return render(request, "habits/index.html", habits=store.habits_of_member(db, member))
 
 
 @router.get("/habits/new")
+@reads_on_loop
 def new_habit(request: Request, db: DbSession, member: CurrentMember) -> Response:
     values: dict[str, object] = {"chance": 50, "mode": Mode.all_or_nothing, "emoji": "🏃"}
     values["enhancer_ids"] = [str(e.id) for e in store.enhancers_of_member(db, member)]
@@ -72,6 +75,7 @@ def create_habit(request: Request, db: DbSession, member: CurrentMember, form: F
 
 
 @router.get("/habits/{habit_id}/edit")
+@reads_on_loop
 def edit_habit(request: Request, db: DbSession, member: CurrentMember, habit: OwnedHabit) -> Response:
     return form_page(request, db, member, habit, habit_values(db, habit), {})
 

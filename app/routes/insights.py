@@ -4,6 +4,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app import insights, store
+from app.db import reads_on_loop
 from app.deps import CurrentMember, DbSession, OwnedHabit
 from app.templating import render
 
@@ -11,6 +12,7 @@ router = APIRouter()
 
 
 @router.get("/insights")
+@reads_on_loop
 def show_insights(request: Request, db: DbSession, member: CurrentMember) -> Response:
     load = insights.stacking_load(db, member)
     return render(
@@ -25,5 +27,6 @@ def show_insights(request: Request, db: DbSession, member: CurrentMember) -> Res
 
 
 @router.get("/insights/habits/{habit_id}")
+@reads_on_loop
 def show_habit_insights(request: Request, db: DbSession, habit: OwnedHabit) -> Response:
     return render(request, "insights/habit.html", habit=habit, data=insights.habit_insights(db, habit))

@@ -5,6 +5,7 @@ from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
 from app import forms, security
+from app.db import reads_on_loop
 from app.deps import CurrentHousehold, CurrentLogin, DbSession, Form, OwnedMember
 from app.models import Household, LoginSession, Member
 from app.routes.auth import check_secret
@@ -31,11 +32,13 @@ def may_edit(login: LoginSession, member: Member) -> bool:
 
 
 @router.get("/members")
+@reads_on_loop
 def pick_member_page(request: Request, db: DbSession, household: CurrentHousehold, login: CurrentLogin) -> Response:
     return render(request, "members/index.html", household=household, members=members_of(db, household))
 
 
 @router.get("/members/{member_id}/pick")
+@reads_on_loop
 def show_pin(request: Request, member: OwnedMember) -> Response:
     return render(request, "members/pin.html", member=member, errors={})
 
@@ -58,6 +61,7 @@ def pick_member(request: Request, db: DbSession, member: OwnedMember, login: Cur
 
 
 @router.get("/members/new")
+@reads_on_loop
 def new_member(request: Request, household: CurrentHousehold) -> Response:
     return render(request, "members/form.html", member=None, emojis=EMOJIS, values={}, errors={})
 
@@ -85,6 +89,7 @@ def create_member(request: Request, db: DbSession, household: CurrentHousehold, 
 
 
 @router.get("/members/{member_id}/edit")
+@reads_on_loop
 def edit_member(request: Request, member: OwnedMember, login: CurrentLogin) -> Response:
     if not may_edit(login, member):
         raise HTTPException(403, "Pick this member (with their PIN) to change their settings.")

@@ -6,6 +6,7 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from app import forms, insights
+from app.db import reads_on_loop
 from app.deps import CurrentMember, DbSession, Form
 from app.models import NAME_MAX, Member, PleasureCheck
 from app.schemas import NameParam, PleasureIn
@@ -48,6 +49,7 @@ def log_pleasure(request: Request, db: DbSession, member: CurrentMember, form: F
 
 
 @router.get("/pleasures")
+@reads_on_loop
 def list_pleasures(request: Request, db: DbSession, member: CurrentMember) -> Response:
     return render(
         request, "pleasures/index.html", pleasures=insights.pleasures(db, member), since=insights.since,
@@ -56,6 +58,7 @@ def list_pleasures(request: Request, db: DbSession, member: CurrentMember) -> Re
 
 
 @router.get("/pleasures/{name:path}")
+@reads_on_loop
 def show_pleasure(request: Request, db: DbSession, member: CurrentMember, name: NameParam) -> Response:
     checks = db.exec(
         select(PleasureCheck)

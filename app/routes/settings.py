@@ -5,6 +5,7 @@ from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
 from app import archive, forms, security
+from app.db import reads_on_loop
 from app.deps import CurrentHousehold, CurrentLogin, CurrentMember, DbSession, Form, IdPath
 from app.models import Household, LoginSession
 from app.routes.auth import check_password
@@ -41,6 +42,7 @@ def settings_page(
 
 
 @router.get("/settings")
+@reads_on_loop
 def show_settings(
     request: Request, db: DbSession, household: CurrentHousehold, member: CurrentMember, changed: bool = False
 ) -> Response:
