@@ -1,11 +1,19 @@
 """The SQLite connection settings that keep data safe, and writers that take the lock up front."""
 
+import asyncio
+from collections.abc import Iterator
+from datetime import timedelta
+
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import event, text
+from sqlmodel import Session, select
 
 from app.db import open_session
-from tests.conftest import POSTGRES_URL
+from app.models import LoginSession
+from tests import factories
+from tests.conftest import POSTGRES_URL, Home
 
 pytestmark = pytest.mark.skipif(bool(POSTGRES_URL), reason="SQLite connection settings; this run is on PostgreSQL")
 
@@ -34,3 +42,49 @@ def test_writing_sessions_begin_immediate(app: FastAPI, write: bool, begin: str)
     finally:
         event.remove(engine, "before_cursor_execute", record)
     assert [s for s in statements if s.startswith("BEGIN")] == [begin, begin]
+
+
+def on_the_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+@pytest.fixture
+def statements(app: FastAPI) -> Iterator[list[tuple[str, bool]]]:
+    """Each SQL statement the app runs, and whether it ran on the event loop (else in a pool thread)."""
+    seen: list[tuple[str, bool]] = []
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        seen.append((statement.split()[0], on_the_event_loop()))
+
+    event.listen(app.state.engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(app.state.engine, "before_cursor_execute", record)
+
+
+def test_a_page_view_reads_on_the_event_loop_and_writes_off_it(
+    client: TestClient, home: Home, db: Session, statements: list[tuple[str, bool]]
+) -> None:
+    login = db.exec(select(LoginSession)).one()
+    login.last_seen_at -= timedelta(hours=1)  # so this view also notes the device as seen: a write
+    db.add(login)
+    db.commit()
+    statements.clear()
+    assert client.get("/").status_code == 200
+    reads = [on_loop for kind, on_loop in statements if kind == "SELECT"]
+    assert reads and all(reads)
+    # A write may wait for the lock, and the holder may need the loop to finish: never on the loop.
+    assert ("UPDATE", False) in statements and ("UPDATE", True) not in statements
+
+
+def test_a_flip_is_written_off_the_event_loop(
+    client: TestClient, home: Home, db: Session, statements: list[tuple[str, bool]]
+) -> None:
+    habit = factories.make_habit(db, home.member)
+    statements.clear()
+    assert client.post(f"/habits/{habit.id}/flips").status_code == 303
+    assert ("INSERT", False) in statements
+    assert not [kind for kind, on_loop in statements if on_loop]
