@@ -1,7 +1,9 @@
-"""The physical limit to compare against: a bare Starlette app answering a page of Today's size."""
+"""The physical limit to compare against: a bare Starlette app answering a page of Today's size; and the
+app's own stack answering the same page, to show what the framework costs before any database work."""
 
 import os
 
+from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -15,3 +17,13 @@ async def page(request: Request) -> HTMLResponse:
 
 
 app = Starlette(routes=[Route("/", page)])
+
+
+def stack_app() -> FastAPI:
+    """The real app (its middleware, routing and the CSRF dependency every route has), plus one route that
+    answers the constant page: no session, no login, no template."""
+    from app.main import create_app
+
+    stack = create_app()
+    stack.add_api_route("/constant", page, methods=["GET"])
+    return stack

@@ -1,5 +1,6 @@
-"""Against the limit, in one run: a bare Starlette page of Today's size, the real Today page, the flip +
-reflection cycle, and the insights page, at 1, 10 and 50 connections. Loopback only; bounded.
+"""Against the limit, in one run: a bare Starlette page of Today's size, the app's own stack answering that
+page (no database, no template), the real Today page, the flip + reflection cycle, and the insights page, at
+1, 10 and 50 connections. Loopback only; bounded.
 
     .venv/bin/python -m bench.load [--requests 2000] [--seconds 20] [--workers 1]
 """
@@ -148,13 +149,19 @@ def main() -> None:
         async def bare(conn: Connection, i: int) -> bool:
             return (await conn.request("GET", "/"))[0] == 200
 
-        with serving(["bench.bare_app:app"], {"BARE_PAGE_BYTES": str(size)}, args.workers) as url:
+        async def constant(conn: Connection, i: int) -> bool:
+            return (await conn.request("GET", "/constant"))[0] == 200
+
+        sized = {"BARE_PAGE_BYTES": str(size)}
+        with serving(["bench.bare_app:stack_app", "--factory"], {**env, **sized}, args.workers) as url:
+            results_stack = asyncio.run(measure(url, "app stack, constant page", constant, args.requests, args.seconds))
+        with serving(["bench.bare_app:app"], sized, args.workers) as url:
             results_bare = asyncio.run(measure(url, f"bare starlette ({size} B)", bare, args.requests, args.seconds))
 
     print(f"# bench.load: {args.workers} worker(s), up to {args.requests} requests or {args.seconds} s each")
     baseline = {r.connections: r.rate for r in results_bare}
     report = []
-    for group in (results_bare, results_today, results_cycle, results_insights):
+    for group in (results_bare, results_stack, results_today, results_cycle, results_insights):
         for r in group:
             print(r.line(baseline[r.connections]))
             report.append(
