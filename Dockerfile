@@ -10,9 +10,11 @@ COPY app ./app
 COPY templates ./templates
 COPY static ./static
 # Installed in place, so the app finds templates/ and static/ beside app/.
+# pip and setuptools are for building: 26 MB the running image never uses.
 RUN /opt/venv/bin/pip install --quiet --no-deps -e . \
     && /opt/venv/bin/python -m compileall -q app /opt/venv/lib \
-    && find /opt/venv -name '*.dist-info' -path '*pip-*' -prune -o -name 'tests' -type d -prune -print | xargs rm -rf
+    && find /opt/venv -name '*.dist-info' -path '*pip-*' -prune -o -name 'tests' -type d -prune -print | xargs rm -rf \
+    && /opt/venv/bin/pip uninstall --quiet --yes pip setuptools
 
 FROM python:3.11-slim
 ENV PATH=/opt/venv/bin:$PATH \
