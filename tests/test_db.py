@@ -1,4 +1,5 @@
-"""The SQLite connection settings that keep data safe, and writers that take the lock up front."""
+"""The SQLite connection settings that keep data safe, writers that take the lock up front, and which
+database work may run on the event loop."""
 
 import asyncio
 from collections.abc import Iterator
@@ -15,9 +16,10 @@ from app.models import LoginSession
 from tests import factories
 from tests.conftest import POSTGRES_URL, Home
 
-pytestmark = pytest.mark.skipif(bool(POSTGRES_URL), reason="SQLite connection settings; this run is on PostgreSQL")
+sqlite_only = pytest.mark.skipif(bool(POSTGRES_URL), reason="SQLite's settings; this run is on PostgreSQL")
 
 
+@sqlite_only
 def test_every_connection_has_the_safe_pragmas(app: FastAPI) -> None:
     with app.state.engine.connect() as conn:
         pragma = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in
@@ -25,6 +27,7 @@ def test_every_connection_has_the_safe_pragmas(app: FastAPI) -> None:
     assert pragma == {"journal_mode": "wal", "synchronous": 2, "busy_timeout": 30000, "foreign_keys": 1}
 
 
+@sqlite_only
 @pytest.mark.parametrize(("write", "begin"), [(True, "BEGIN IMMEDIATE"), (False, "BEGIN")])
 def test_writing_sessions_begin_immediate(app: FastAPI, write: bool, begin: str) -> None:
     statements: list[str] = []
@@ -65,6 +68,7 @@ def statements(app: FastAPI) -> Iterator[list[tuple[str, bool]]]:
     event.remove(app.state.engine, "before_cursor_execute", record)
 
 
+@sqlite_only
 def test_a_page_view_reads_on_the_event_loop_and_writes_off_it(
     client: TestClient, home: Home, db: Session, statements: list[tuple[str, bool]]
 ) -> None:
@@ -80,6 +84,7 @@ def test_a_page_view_reads_on_the_event_loop_and_writes_off_it(
     assert ("UPDATE", False) in statements and ("UPDATE", True) not in statements
 
 
+@sqlite_only
 def test_a_flip_is_written_off_the_event_loop(
     client: TestClient, home: Home, db: Session, statements: list[tuple[str, bool]]
 ) -> None:
@@ -88,3 +93,15 @@ def test_a_flip_is_written_off_the_event_loop(
     assert client.post(f"/habits/{habit.id}/flips").status_code == 303
     assert ("INSERT", False) in statements
     assert not [kind for kind, on_loop in statements if on_loop]
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="PostgreSQL's queries; this run is on SQLite")
+def test_on_postgresql_no_statement_runs_on_the_event_loop(
+    client: TestClient, home: Home, db: Session, statements: list[tuple[str, bool]]
+) -> None:
+    """PostgreSQL answers over the network: waiting for it on the loop would hold up every other request."""
+    habit = factories.make_habit(db, home.member)
+    statements.clear()
+    assert client.get("/").status_code == 200
+    assert client.post(f"/habits/{habit.id}/flips").status_code == 303
+    assert statements and not [kind for kind, on_loop in statements if on_loop]
