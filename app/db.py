@@ -2,6 +2,7 @@
 
 import asyncio
 import functools
+import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar, cast
@@ -110,6 +111,8 @@ def reads_on_loop(handler: Callable[P, R]) -> Callable[P, Awaitable[R]]:
 
     Only for handlers that never write: a write inside would take the lock on the event loop.
     """
+    if "request" not in inspect.signature(handler).parameters:
+        raise TypeError(f"{handler.__name__} needs a `request` parameter to be run by on_db")
 
     @functools.wraps(handler)
     async def run(*args: P.args, **kwargs: P.kwargs) -> R:
