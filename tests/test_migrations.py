@@ -34,6 +34,27 @@ def test_models_and_migrations_do_not_drift(settings: Settings) -> None:
     assert diff == []
 
 
+def test_no_index_is_the_start_of_another(settings: Settings) -> None:
+    """An index whose columns begin another index is never needed (the longer one serves its queries) and
+    costs a B-tree update for every row written."""
+    engine = create_engine(settings.db_url)
+    inspector = inspect(engine)
+    covered = []
+    for table in inspector.get_table_names():
+        indexes = [i for i in inspector.get_indexes(table) if not i["unique"]]
+        for short in indexes:
+            for long in indexes:
+                n = len(short["column_names"])
+                if (
+                    long is not short
+                    and len(long["column_names"]) > n
+                    and long["column_names"][:n] == short["column_names"]
+                ):
+                    covered.append((table, short["name"], long["name"]))
+    engine.dispose()
+    assert covered == []
+
+
 def test_downgrade_to_base_and_up_again(settings: Settings) -> None:
     url = f"sqlite:///{settings.data_dir / 'roundtrip.db'}"
     command.upgrade(alembic_config(url), "head")
