@@ -37,6 +37,13 @@ def generate(path: Path, households: int) -> int:
     # pages to the log again and again: gigabytes of log for a few hundred megabytes of data).
     for pragma in ("journal_mode=DELETE", "journal_mode=OFF", "synchronous=OFF", "cache_size=-500000"):
         conn.execute(f"PRAGMA {pragma}")
+    # Indexes are built once at the end, not row by row: past the cache's size, that is many times faster.
+    indexes = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+        "AND tbl_name IN ('flip', 'flipenhancer', 'reflection')"
+    ).fetchall()
+    for name, _ in indexes:
+        conn.execute(f"DROP INDEX {name}")
     stamp = start.strftime("%Y-%m-%d %H:%M:%S.%f")
     password = security.hash_secret("benchmark password")
     flip_id = enhancer_id = habit_id = member_id = 0
@@ -93,6 +100,8 @@ def generate(path: Path, households: int) -> int:
                 reflections,
             )
             flips, verdicts, reflections = [], [], []
+    for _, sql in indexes:
+        conn.execute(sql)
     conn.commit()
     conn.execute("ANALYZE")
     conn.execute("PRAGMA journal_mode=WAL")
@@ -166,9 +175,10 @@ def main() -> None:
     parser.add_argument("--factors", type=float, nargs="+", default=[0.01, 0.1, 1])
     parser.add_argument("--repeat", type=int, default=100)
     args = parser.parse_args()
-    results = [measure(f, args.repeat) for f in args.factors]
-    for r in results:
-        print("  ".join(f"{k}={v}" for k, v in r.items()))
+    results = []
+    for factor in args.factors:
+        results.append(measure(factor, args.repeat))
+        print("  ".join(f"{k}={v}" for k, v in results[-1].items()), flush=True)
     base = results[0]
     for r in results[1:]:
         for name in ("today", "history", "insights"):
