@@ -60,8 +60,11 @@ def inline_threadpool() -> None:
     async def direct(func: Any, *args: Any, **kwargs: Any) -> Any:
         return func(*args, **kwargs)
 
-    fastapi.routing.run_in_threadpool = direct  # type: ignore[assignment]
-    fastapi.dependencies.utils.run_in_threadpool = direct  # type: ignore[assignment]
+    import app.db
+    import app.deps
+
+    for module in (fastapi.routing, fastapi.dependencies.utils, app.db, app.deps):
+        module.run_in_threadpool = direct  # type: ignore[attr-defined]
 
 
 def main() -> None:
