@@ -26,4 +26,6 @@ def stack_app() -> FastAPI:
 
     stack = create_app()
     stack.add_api_route("/constant", page, methods=["GET"])
+    # First in line, as Today nearly is: FastAPI tries the routes in order, each try costs a little.
+    stack.router.routes.insert(0, stack.router.routes.pop())
     return stack
