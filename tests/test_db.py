@@ -2,6 +2,8 @@
 database work may run on the event loop."""
 
 import asyncio
+import fcntl
+import os
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -45,6 +47,36 @@ def test_writing_sessions_begin_immediate(app: FastAPI, write: bool, begin: str)
     finally:
         event.remove(engine, "before_cursor_execute", record)
     assert [s for s in statements if s.startswith("BEGIN")] == [begin, begin]
+
+
+def writer_queue_is_free(app: FastAPI) -> bool:
+    """Whether another process could take the writers' lock file now (app.db.WriterQueue)."""
+    fd = os.open(app.state.engine.url.database + "-writer", os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+    return True
+
+
+@sqlite_only
+def test_a_writer_holds_the_writer_queue_until_its_transaction_ends(app: FastAPI) -> None:
+    with open_session(app.state.engine) as db:
+        db.exec(text("SELECT 1"))  # type: ignore[call-overload]
+        assert not writer_queue_is_free(app)
+        db.commit()
+        assert writer_queue_is_free(app)
+        db.exec(text("SELECT 1"))  # type: ignore[call-overload]
+        assert not writer_queue_is_free(app)
+        db.rollback()
+        assert writer_queue_is_free(app)
+        db.exec(text("SELECT 1"))  # type: ignore[call-overload]
+    assert writer_queue_is_free(app)  # closing the session ends its transaction
+    with open_session(app.state.engine, write=False) as db:
+        db.exec(text("SELECT 1"))  # type: ignore[call-overload]
+        assert writer_queue_is_free(app)  # readers never queue
 
 
 def on_the_event_loop() -> bool:
