@@ -1,7 +1,6 @@
 """The database engine (SQLite with safe pragmas, or PostgreSQL) and the per-request session."""
 
 import asyncio
-import contextlib
 import fcntl
 import functools
 import inspect
@@ -9,7 +8,7 @@ import os
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, ParamSpec, TypeVar, cast
 
 from fastapi import Request
@@ -64,7 +63,7 @@ class WriterQueue:
 
     @staticmethod
     def release(fd: int) -> None:
-        with contextlib.suppress(OSError):
+        with suppress(OSError):
             fcntl.flock(fd, fcntl.LOCK_UN)
 
 
@@ -83,7 +82,7 @@ def make_engine(url: str) -> Engine:
         # pysqlite's own BEGIN handling is switched off so "begin" below decides how a transaction starts.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        for pragma in ("busy_timeout=30000", "synchronous=FULL", "foreign_keys=ON"):
+        for pragma in (f"busy_timeout={BUSY_TIMEOUT * 1000:.0f}", "synchronous=FULL", "foreign_keys=ON"):
             cursor.execute(f"PRAGMA {pragma}")
         # WAL is a property of the file: switch once, not on every connection (that needs a lock that a
         # long reader, such as a running backup, would hold up).
