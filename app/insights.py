@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Date, Float, and_, bindparam, case, cast, exists, func, literal_column, select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from app.models import Enhancer, Flip, FlipEnhancer, Followed, Habit, Member, PleasureCheck, Reflection, utcnow
@@ -203,10 +204,25 @@ def audit(db: Session, habit: Habit) -> Audit:
     )
 
 
+# The latest reflection of each habit is its newest reflected flip (a habit's flips close one after the other:
+# a new one cannot start while one is open), found on the (habit_id, id) index from the newest end. Ordering
+# all of a member's flips by when they closed instead sorted the whole history on every Today page.
+_REFLECTED = aliased(Flip, name="reflected")
+_NEWEST_REFLECTED_FLIP = (
+    select(_REFLECTED.id)
+    .join(Reflection, col(Reflection.flip_id) == _REFLECTED.id)
+    .where(_REFLECTED.habit_id == Habit.id)
+    .order_by(col(_REFLECTED.id).desc())
+    .limit(1)
+    .correlate(Habit)
+    .scalar_subquery()
+)
 LATEST_ENJOYMENT = (  # built once: asked on every Today page
     select(Reflection.enjoyment)
-    .join(Flip, col(Flip.id) == Reflection.flip_id)
-    .where(Flip.member_id == bindparam("member_id"))
+    .select_from(Habit)
+    .join(Flip, col(Flip.id) == _NEWEST_REFLECTED_FLIP)
+    .join(Reflection, col(Reflection.flip_id) == Flip.id)
+    .where(Habit.member_id == bindparam("member_id"))
     .order_by(col(Flip.closed_at).desc())
     .limit(1)
 )

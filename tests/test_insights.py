@@ -130,6 +130,20 @@ def test_after_a_peak_today_says_a_dip_is_normal(client: TestClient, db: Session
     assert "dip below baseline" in client.get("/").text
 
 
+@pytest.mark.parametrize(("run_enjoyment", "piano_enjoyment", "noted"), [(10, 5, True), (5, 10, False)])
+def test_after_a_peak_counts_the_latest_reflection_of_any_habit(
+    client: TestClient, db: Session, home: Home, run, run_enjoyment: int, piano_enjoyment: int, noted: bool
+) -> None:  # type: ignore[no-untyped-def]
+    """Run is flipped before Piano but reflected on after it: Run's reflection is the latest."""
+    piano = factories.make_habit(db, home.member, "Piano")
+    run_flip = factories.make_flip(db, run, "heads", {MUSIC: (2, True)}, (7, run_enjoyment, "yes"), MONDAY)
+    factories.make_flip(db, piano, "tails", {}, (7, piano_enjoyment, "yes"), MONDAY + timedelta(hours=1))
+    run_flip.closed_at = MONDAY + timedelta(hours=2)
+    db.add(run_flip)
+    db.commit()
+    assert ("dip below baseline" in client.get("/").text) is noted
+
+
 def test_a_high_week_gets_a_gentle_note(client: TestClient, db: Session, home: Home) -> None:
     run = factories.make_habit(db, home.member, "Run")
     now = datetime.now(UTC)
