@@ -118,7 +118,12 @@ ENHANCERS_OF_HABIT = (
     .order_by(col(Enhancer.id))
 )
 LATEST_FLIP = select(Flip).where(Flip.habit_id == bindparam("habit_id")).order_by(col(Flip.id).desc()).limit(1)
-OPEN_FLIPS = select(Flip).where(Flip.member_id == bindparam("member_id"), col(Flip.closed_at).is_(None))
+# By habit, so the database reads the small index of open flips (uq_flip_open_per_habit), not every flip
+# of the member's history.
+OPEN_FLIPS = select(Flip).where(
+    col(Flip.habit_id).in_(select(Habit.id).where(Habit.member_id == bindparam("member_id"))),
+    col(Flip.closed_at).is_(None),
+)
 VERDICTS = (
     select(FlipEnhancer)
     .where(col(FlipEnhancer.flip_id).in_(bindparam("ids", expanding=True)))
