@@ -3,11 +3,12 @@
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Query, Response
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from app import archive, insights, store
+from app.db import reads_on_loop
 from app.deps import CurrentMember, DbSession, IdQuery, OwnedEnhancer, OwnedFlip, OwnedHabit, Rng
 from app.models import Coin, Enhancer, Followed, Habit, Household, Kind, Mode, PleasureCheck, Reflection
 from app.routes import pleasures
@@ -105,7 +106,8 @@ def unknown_enhancer(exc: store.UnknownEnhancer) -> HTTPException:
 
 
 @router.get("/me")
-def get_me(member: CurrentMember, db: DbSession) -> MeOut:
+@reads_on_loop
+def get_me(request: Request, member: CurrentMember, db: DbSession) -> MeOut:
     household = db.get(Household, member.household_id)
     assert household is not None and member.id is not None and household.id is not None
     return MeOut(
@@ -118,7 +120,8 @@ def get_me(member: CurrentMember, db: DbSession) -> MeOut:
 
 
 @router.get("/enhancers")
-def list_enhancers_api(member: CurrentMember, db: DbSession) -> list[EnhancerOut]:
+@reads_on_loop
+def list_enhancers_api(request: Request, member: CurrentMember, db: DbSession) -> list[EnhancerOut]:
     return [enhancer_out(e) for e in store.enhancers_of_member(db, member)]
 
 
@@ -132,7 +135,8 @@ def create_enhancer_api(data: EnhancerIn, member: CurrentMember, db: DbSession) 
 
 
 @router.get("/enhancers/{enhancer_id}")
-def get_enhancer_api(enhancer: OwnedEnhancer) -> EnhancerOut:
+@reads_on_loop
+def get_enhancer_api(request: Request, enhancer: OwnedEnhancer) -> EnhancerOut:
     return enhancer_out(enhancer)
 
 
@@ -152,7 +156,8 @@ def delete_enhancer_api(enhancer: OwnedEnhancer, db: DbSession) -> Response:
 
 
 @router.get("/habits")
-def list_habits_api(member: CurrentMember, db: DbSession) -> list[HabitOut]:
+@reads_on_loop
+def list_habits_api(request: Request, member: CurrentMember, db: DbSession) -> list[HabitOut]:
     return [habit_out(db, h) for h in store.habits_of_member(db, member)]
 
 
@@ -166,7 +171,8 @@ def create_habit_api(data: HabitIn, member: CurrentMember, db: DbSession) -> Hab
 
 
 @router.get("/habits/{habit_id}")
-def get_habit_api(habit: OwnedHabit, db: DbSession) -> HabitOut:
+@reads_on_loop
+def get_habit_api(request: Request, habit: OwnedHabit, db: DbSession) -> HabitOut:
     return habit_out(db, habit)
 
 
@@ -213,7 +219,9 @@ def flip_habit_api(
 
 
 @router.get("/flips")
+@reads_on_loop
 def list_flips_api(
+    request: Request,
     member: CurrentMember,
     db: DbSession,
     habit_id: IdQuery = None,
@@ -225,7 +233,8 @@ def list_flips_api(
 
 
 @router.get("/flips/{flip_id}")
-def get_flip_api(flip: OwnedFlip, db: DbSession) -> FlipOut:
+@reads_on_loop
+def get_flip_api(request: Request, flip: OwnedFlip, db: DbSession) -> FlipOut:
     return flip_out(store.view_of(db, flip))
 
 
@@ -258,7 +267,9 @@ def log_pleasure_api(data: PleasureIn, member: CurrentMember, db: DbSession) -> 
 
 
 @router.get("/pleasures")
+@reads_on_loop
 def list_pleasures_api(
+    request: Request,
     member: CurrentMember,
     db: DbSession,
     name: Annotated[NameParam | None, Query(max_length=60)] = None,
@@ -273,6 +284,7 @@ def list_pleasures_api(
 
 
 @router.get("/insights/habits/{habit_id}")
-def habit_insights_api(habit: OwnedHabit, db: DbSession) -> insights.HabitInsights:
+@reads_on_loop
+def habit_insights_api(request: Request, habit: OwnedHabit, db: DbSession) -> insights.HabitInsights:
     """The numbers the habit's insights page shows."""
     return insights.habit_insights(db, habit)
