@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, text
 from sqlmodel import Session, select
 
+from app import security
 from app.db import open_session
 from app.models import LoginSession
 from tests import factories
@@ -114,6 +115,19 @@ def test_a_page_view_reads_on_the_event_loop_and_writes_off_it(
     assert reads and all(reads)
     # A write may wait for the lock, and the holder may need the loop to finish: never on the loop.
     assert ("UPDATE", False) in statements and ("UPDATE", True) not in statements
+
+
+@sqlite_only
+def test_an_api_read_runs_on_the_event_loop(
+    client: TestClient, home: Home, db: Session, statements: list[tuple[str, bool]]
+) -> None:
+    factories.make_habit(db, home.member)
+    token = security.create_api_token(db, home.member)
+    db.commit()
+    statements.clear()
+    response = client.get("/api/v1/habits", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200 and len(response.json()) == 1
+    assert statements and all(on_loop for _, on_loop in statements)
 
 
 @sqlite_only
