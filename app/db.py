@@ -62,9 +62,10 @@ class WriterQueue:
                 return  # a file system without locks: SQLite's busy handler alone, as before
 
     @staticmethod
-    def release(fd: int) -> None:
-        with suppress(OSError):
-            fcntl.flock(fd, fcntl.LOCK_UN)
+    def release(fd: int | None) -> None:
+        if fd is not None:
+            with suppress(OSError):
+                fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def make_engine(url: str) -> Engine:
@@ -90,10 +91,6 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
-    def writer_fd(conn: Connection) -> int | None:
-        fd: int | None = conn.connection.info.get("writer_fd")
-        return fd
-
     @event.listens_for(engine, "begin")
     def begin(conn: Connection) -> None:
         # Writers take the lock up front: a deferred BEGIN that later upgrades to a write can lose
@@ -101,14 +98,13 @@ def make_engine(url: str) -> Engine:
         if not conn.get_execution_options().get("write"):
             conn.exec_driver_sql("BEGIN")
             return
-        fd = writer_fd(conn)
+        fd = conn.connection.info.get("writer_fd")
         if fd is not None:
             WriterQueue.acquire(fd)
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
-            if fd is not None:
-                WriterQueue.release(fd)
+            WriterQueue.release(fd)
             raise
 
     # Both fire just before the transaction ends: a waiter let in that soon may find SQLite's lock held for
@@ -116,16 +112,12 @@ def make_engine(url: str) -> Engine:
     @event.listens_for(engine, "commit")
     @event.listens_for(engine, "rollback")
     def end(conn: Connection) -> None:
-        fd = writer_fd(conn)
-        if fd is not None:
-            WriterQueue.release(fd)
+        WriterQueue.release(conn.connection.info.get("writer_fd"))
 
     @event.listens_for(engine, "checkin")
     def checkin(_dbapi_connection: Any, record: Any) -> None:
         # Whatever way a connection comes back to the pool, it holds no place in the queue.
-        fd = record.info.get("writer_fd")
-        if fd is not None:
-            WriterQueue.release(fd)
+        WriterQueue.release(record.info.get("writer_fd"))
 
     @event.listens_for(engine, "close")
     def close(_dbapi_connection: Any, record: Any) -> None:

@@ -75,12 +75,12 @@ async def login_and_member(request: Request, db: Session) -> tuple[LoginSession,
     found = await on_db(request, security.find_login, db, cookie(request, security.LOGIN_COOKIE))
     if found is not None and security.needs_touch(found[0]):
         # A write, so never on the event loop, even for a page view.
-        await run_in_threadpool(touch_login, request, db, found[0])
+        await run_in_threadpool(touch_login_aside, request, db, found[0])
     request.state.login = found[0] if found else None
     return found
 
 
-def touch_login(request: Request, db: Session, login: LoginSession) -> None:
+def touch_login_aside(request: Request, db: Session, login: LoginSession) -> None:
     with side_write(request, db) as writer:
         security.touch_login(writer, login)
 
