@@ -1,6 +1,7 @@
-"""Against the limit, in one run: a bare Starlette page of Today's size, the app's own stack answering that
-page (no database, no template), the real Today page, the flip + reflection cycle, and the insights page, at
-1, 10 and 50 connections. Loopback only; bounded.
+"""Against the limit, in one run, at 1, 10 and 50 connections: the limits (a bare Starlette page of Today's
+size; a bare cycle of two durable SQLite writes), the app's own stack doing no work of the app's (the constant
+page; a one-statement write cycle from the thread pool and from the event loop), then the real Today page, the
+flip + reflection cycle and the insights page. Every row is a ratio to the bare page. Loopback only; bounded.
 
     .venv/bin/python -m bench.load [--requests 2000] [--seconds 20] [--workers 1]
 """
@@ -15,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -119,31 +120,16 @@ def main() -> None:
         async def insights_page(conn: Connection, i: int) -> bool:
             return (await conn.request("GET", f"/insights/habits/{rich}", cookie))[0] == 200
 
-        flip_latencies: dict[int, list[float]] = {}
-
-        async def cycle(conn: Connection, i: int) -> bool:
-            loop = asyncio.get_running_loop()
-            start = loop.time()
+        def app_cycle(i: int) -> tuple[str, str, dict[str, str]]:
             habit_id, token = habits[i % len(habits)]
             bearer = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-            status, body = await conn.request("POST", f"/api/v1/habits/{habit_id}/flips", bearer)
-            flip_latencies.setdefault(current[0], []).append(loop.time() - start)
-            if status not in (200, 201):
-                return False
-            flip_id = json.loads(body)["id"]
-            status, _ = await conn.request("PUT", f"/api/v1/flips/{flip_id}/reflection", bearer, reflection)
-            return status == 200
+            return f"/api/v1/habits/{habit_id}/flips", "/api/v1/flips/{}/reflection", bearer
 
+        flip_p99: dict[tuple[str, int], float] = {}
         with serving(["app.main:create_app", "--factory"], env, args.workers) as url:
             size = len(asyncio.run(first_page(url, cookie)))
             results_today = asyncio.run(measure(url, "today page", today, args.requests, args.seconds))
-            current = [0]
-            results_cycle = []
-            for c in CONNECTIONS:
-                current[0] = c
-                results_cycle.append(
-                    asyncio.run(run("flip + reflect cycle", url, cycle, c, args.requests, args.seconds))
-                )
+            results_cycle = measure_cycle(url, "flip + reflect cycle", app_cycle, reflection, args, flip_p99)
             results_insights = asyncio.run(measure(url, "insights page", insights_page, args.requests, args.seconds))
 
         async def bare(conn: Connection, i: int) -> bool:
@@ -152,16 +138,30 @@ def main() -> None:
         async def constant(conn: Connection, i: int) -> bool:
             return (await conn.request("GET", "/constant"))[0] == 200
 
-        sized = {"BARE_PAGE_BYTES": str(size)}
+        def same_requests(flips: str, headers: dict[str, str]) -> Callable[[int], tuple[str, str, dict[str, str]]]:
+            return lambda i: (flips, flips + "/{}", headers)
+
+        # A bearer header, as the app's cycle sends: the CSRF check lets API calls through without a form token.
+        bearer = {"Authorization": "Bearer -"}
+        sized = {"BARE_PAGE_BYTES": str(size), "BARE_DB": str(Path(tmp) / "bare.db")}
         with serving(["bench.bare_app:stack_app", "--factory"], {**env, **sized}, args.workers) as url:
             results_stack = asyncio.run(measure(url, "app stack, constant page", constant, args.requests, args.seconds))
+            results_stack += measure_cycle(
+                url, "app stack, write cycle", same_requests("/api/constant/flips", bearer), b"", args, flip_p99
+            )
+            results_stack += measure_cycle(
+                url, "app stack, write on loop", same_requests("/api/loop/flips", bearer), b"", args, flip_p99
+            )
         with serving(["bench.bare_app:app"], sized, args.workers) as url:
             results_bare = asyncio.run(measure(url, f"bare starlette ({size} B)", bare, args.requests, args.seconds))
+            results_bare_writes = measure_cycle(
+                url, "bare write cycle", same_requests("/flips", {}), b"", args, flip_p99
+            )
 
     print(f"# bench.load: {args.workers} worker(s), up to {args.requests} requests or {args.seconds} s each")
     baseline = {r.connections: r.rate for r in results_bare}
     report = []
-    for group in (results_bare, results_stack, results_today, results_cycle, results_insights):
+    for group in (results_bare, results_bare_writes, results_stack, results_today, results_cycle, results_insights):
         for r in group:
             print(r.line(baseline[r.connections]))
             report.append(
@@ -175,11 +175,47 @@ def main() -> None:
                     "errors": r.errors,
                 }
             )
-    for c, latencies in flip_latencies.items():
-        ordered = sorted(latencies)
-        print(f"flip POST alone             c={c:<3} p99 {ordered[int(0.99 * (len(ordered) - 1))] * 1000:7.2f} ms")
+    for (name, c), p99 in flip_p99.items():
+        print(f"{name + ', POST alone':<40} c={c:<3} p99 {p99:7.2f} ms")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
+
+
+def measure_cycle(
+    url: str,
+    name: str,
+    requests_of: Callable[[int], tuple[str, str, dict[str, str]]],
+    reflection: bytes,
+    args: argparse.Namespace,
+    flip_p99: dict[tuple[str, int], float],
+) -> list[Result]:
+    """A POST that creates a flip, then a PUT of its reflection, as one unit; at each connection count. The
+    POST's own p99 goes into flip_p99."""
+    results = []
+    for c in CONNECTIONS:
+        posts: list[float] = []
+        cycle = write_cycle(requests_of, reflection, posts)
+        results.append(asyncio.run(run(name, url, cycle, c, args.requests, args.seconds)))
+        flip_p99[name, c] = sorted(posts)[int(0.99 * (len(posts) - 1))] * 1000
+    return results
+
+
+def write_cycle(
+    requests_of: Callable[[int], tuple[str, str, dict[str, str]]], reflection: bytes, posts: list[float]
+) -> Callable[[Connection, int], Awaitable[bool]]:
+    async def cycle(conn: Connection, i: int) -> bool:
+        flip_path, reflection_path, headers = requests_of(i)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        status, body = await conn.request("POST", flip_path, headers)
+        posts.append(loop.time() - start)
+        if status not in (200, 201):
+            return False
+        flip_id = json.loads(body)["id"]
+        status, _ = await conn.request("PUT", reflection_path.format(flip_id), headers, reflection)
+        return status == 200
+
+    return cycle
 
 
 async def first_page(url: str, headers: dict[str, str]) -> bytes:
