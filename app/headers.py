@@ -23,12 +23,11 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         path = scope["path"].removeprefix(scope.get("root_path", ""))
-        is_static, is_docs = path.startswith("/static/"), path == "/docs"
+        is_static = path.startswith("/static/")
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                # Swagger UI at /docs comes from FastAPI with its own inline script and CDN files.
-                headers = list(message.get("headers", [])) + (HEADERS[1:] if is_docs else HEADERS)
+                headers = list(message.get("headers", [])) + HEADERS
                 if scope["scheme"] == "https":
                     headers.append((b"strict-transport-security", b"max-age=31536000"))
                 if not is_static:

@@ -15,7 +15,20 @@ from app.config import Settings
 from app.db import PG_REQUESTS, make_engine
 from app.deps import check_csrf
 from app.headers import SecurityHeaders, SubPath
-from app.routes import api, auth, enhancers, flips, habits, health, insights, manifest, members, pleasures, settings
+from app.routes import (
+    api,
+    auth,
+    docs,
+    enhancers,
+    flips,
+    habits,
+    health,
+    insights,
+    manifest,
+    members,
+    pleasures,
+    settings,
+)
 from app.templating import STATIC_DIR
 
 
@@ -35,7 +48,10 @@ def create_app(config: Settings | None = None) -> FastAPI:
         backups.stop()
         app.state.engine.dispose()
 
-    app = FastAPI(title="Coinflip", lifespan=lifespan, dependencies=[Depends(check_csrf)])
+    # /docs is the app's own page (app/routes/docs.py): FastAPI's loads Swagger UI from a CDN.
+    app = FastAPI(
+        title="Coinflip", lifespan=lifespan, dependencies=[Depends(check_csrf)], docs_url=None, redoc_url=None
+    )
     app.state.settings = config
     app.state.engine = make_engine(config.db_url)
     # Compression is safe with the CSRF token in pages: SameSite=Lax keeps cookies off the cross-site
@@ -45,7 +61,7 @@ def create_app(config: Settings | None = None) -> FastAPI:
     app.add_middleware(SubPath, root_path=config.root_path)
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=config.forwarded_allow_ips)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, members, flips, habits, enhancers, insights, pleasures, settings, api, health, manifest):
+    for module in (auth, members, flips, habits, enhancers, insights, pleasures, settings, api, docs, health, manifest):
         app.include_router(module.router)
     errors.install(app)
     return app

@@ -158,3 +158,18 @@ def test_no_page_breaks_the_content_security_policy(browser: Browser, live_url: 
     unexpected = [p for p in problems if "status of 404" not in p]  # /nothing-here is a 404 on purpose
     assert unexpected == [], unexpected
     assert not [p for p in problems if "Content Security Policy" in p]
+
+
+def test_the_api_docs_work_offline_under_the_policy(browser: Browser, live_url: str) -> None:
+    """/docs is Swagger UI from the app's own static files: a household's LAN may have no internet."""
+    page, problems = new_page(browser)
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(live_url + "/docs")
+    expect(page.get_by_role("heading", name=re.compile("^Coinflip"))).to_be_visible()
+    flip = page.locator(".opblock-summary-path", has_text=re.compile(r"^/api/v1/habits/\{habit_id\}/flips$"))
+    flip.first.click()
+    expect(page.get_by_role("button", name="Try it out")).to_be_visible()
+    shot(page, "api-docs")
+    assert requested and all(url.startswith(live_url + "/") for url in requested), requested
+    assert problems == [], problems  # no script errors and no CSP violations

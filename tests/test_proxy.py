@@ -97,7 +97,7 @@ def test_every_page_under_a_sub_path_links_inside_it(under_subpath: TestClient) 
     flipped = browser.post("/coinflip/habits/1/flips", data={"csrf_token": csrf})
     assert flipped.headers["location"] == "/coinflip/flips/1"
     pages = ["/", "/history", "/habits", "/habits/new", "/habits/1/edit", "/enhancers", "/enhancers/1/edit",
-             "/members", "/members/new", "/members/1/edit", "/settings", "/flips/1"]  # fmt: skip
+             "/members", "/members/new", "/members/1/edit", "/settings", "/flips/1", "/docs"]  # fmt: skip
     checked = 0
     for page in pages:
         response = browser.get(f"/coinflip{page}")
@@ -108,6 +108,8 @@ def test_every_page_under_a_sub_path_links_inside_it(under_subpath: TestClient) 
         for asset in re.findall(r'(?:href|src)="(/coinflip/static/[^"]+)"', response.text):
             assert browser.get(asset).status_code == 200, asset
     assert checked > 100
+    assert 'data-openapi="/coinflip/openapi.json"' in browser.get("/coinflip/docs").text
+    assert browser.get("/coinflip/openapi.json").json()["info"]["title"] == "Coinflip"
 
 
 def test_a_proxy_that_strips_the_sub_path_works_too(under_subpath: TestClient) -> None:

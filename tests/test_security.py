@@ -146,7 +146,7 @@ def test_logins_expire(client: TestClient, db: Session, home: Home, field: str, 
 
 
 def test_security_headers_on_every_response(client: TestClient, home: Home) -> None:
-    for url in ("/", "/login", "/history", "/api/v1/me", "/static/app.css", "/nope", "/healthz"):
+    for url in ("/", "/login", "/history", "/api/v1/me", "/static/app.css", "/nope", "/healthz", "/docs"):
         headers = client.get(url).headers
         csp = headers["content-security-policy"]
         for directive in ("default-src 'self'", "script-src 'self'", "object-src 'none'", "base-uri 'none'",
