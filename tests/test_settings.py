@@ -62,3 +62,11 @@ def test_an_api_token_is_shown_once_and_works(app: FastAPI, client: TestClient, 
     assert "cf_" not in client.get("/settings").text
     me = TestClient(app).get("/api/v1/me", headers={"Authorization": f"Bearer {token.group(1)}"})
     assert me.json()["member"] == "Ana"
+
+
+def test_the_password_form_names_whose_password_it_is(client: TestClient, home: Home) -> None:
+    """A password manager updates the household's saved login instead of saving a nameless new one."""
+    page = client.get("/settings").text
+    form = page[page.index('action="/settings/password"') : page.index("</form>", page.index("/settings/password"))]
+    assert f'name="username" value="{home.household.name}" autocomplete="username"' in form
+    assert 'autocomplete="current-password"' in form and 'autocomplete="new-password"' in form
