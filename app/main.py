@@ -31,6 +31,11 @@ from app.routes import (
 )
 from app.templating import STATIC_DIR
 
+# The OpenAPI document (and /docs) describes what scripts may rely on: the JSON API and the health check.
+# The pages' form posts are the browser's business and may change with any release.
+PAGES = (auth, members, flips, habits, enhancers, insights, pleasures, settings, docs, manifest)
+INTERFACES = (api, health)
+
 
 def create_app(config: Settings | None = None) -> FastAPI:
     config = config or Settings()
@@ -61,7 +66,9 @@ def create_app(config: Settings | None = None) -> FastAPI:
     app.add_middleware(SubPath, root_path=config.root_path)
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=config.forwarded_allow_ips)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, members, flips, habits, enhancers, insights, pleasures, settings, api, docs, health, manifest):
+    for module in PAGES:
+        app.include_router(module.router, include_in_schema=False)
+    for module in INTERFACES:
         app.include_router(module.router)
     errors.install(app)
     return app

@@ -179,10 +179,12 @@ def test_healthz_answers_503_when_the_database_does_not(app: FastAPI) -> None:
     assert response.status_code == 503 and response.json() == {"status": "unavailable"}
 
 
-def test_openapi_documents_the_api(client: TestClient) -> None:
+def test_openapi_documents_the_api_and_nothing_else(client: TestClient) -> None:
+    """What /docs shows is what scripts may rely on: the JSON API and the health check, not the pages' forms."""
     paths = client.get("/openapi.json").json()["paths"]
-    for path in ("/api/v1/me", "/api/v1/habits/{habit_id}/flips", "/api/v1/flips/{flip_id}/reflection"):
+    for path in ("/api/v1/me", "/api/v1/habits/{habit_id}/flips", "/api/v1/flips/{flip_id}/reflection", "/healthz"):
         assert path in paths
+    assert [path for path in paths if not path.startswith("/api/v1/") and path != "/healthz"] == []
 
 
 def test_nul_characters_are_dropped_not_stored(api: TestClient) -> None:

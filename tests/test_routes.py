@@ -5,18 +5,20 @@ from dataclasses import dataclass
 
 import pytest
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app import security
 from app.config import Settings
+from app.main import INTERFACES, PAGES
 from app.models import Flip, Household, LoginSession, Member, PleasureCheck
 from tests import factories
 from tests.conftest import Home
 
-PARAM = re.compile(r"{(\w+)}")
-PUBLIC = {"/healthz", "/signup", "/login"}
-DOWNLOADS = (".json", ".csv")
+PARAM = re.compile(r"{(\w+)(?::\w+)?}")  # {name} or {name:path}
+PUBLIC = {"/healthz", "/signup", "/login", "/docs", "/manifest.webmanifest"}
+DOWNLOADS = (".json", ".csv", ".webmanifest")
 PARTIAL_PAGES = {"/history", "/flips/{flip_id}"}  # htmx asks these for the piece it swaps
 
 
@@ -31,8 +33,14 @@ class Ids:
 
 
 def routes(app: FastAPI) -> list[tuple[str, str]]:
-    """Every (method, path) the app serves, read from its OpenAPI schema, which lists all its routes."""
-    return [(method.upper(), path) for path, item in app.openapi()["paths"].items() for method in item]
+    """Every (method, path) of the app's routers, pages and API alike (its OpenAPI schema lists only the API)."""
+    return [
+        (method, route.path)
+        for module in PAGES + INTERFACES
+        for route in module.router.routes
+        if isinstance(route, APIRoute)
+        for method in sorted(route.methods)
+    ]
 
 
 def fill(path: str, ids: Ids) -> str:
