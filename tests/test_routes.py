@@ -32,7 +32,7 @@ class Ids:
     name: str  # a pleasure's name
 
 
-def routes(app: FastAPI) -> list[tuple[str, str]]:
+def routes() -> list[tuple[str, str]]:
     """Every (method, path) of the app's routers, pages and API alike (its OpenAPI schema lists only the API)."""
     return [
         (method, route.path)
@@ -74,16 +74,16 @@ def foreign(db: Session) -> Ids:
     return populate(db, household, factories.make_member(db, household, "Obi"), "Foreign sweets")
 
 
-def test_the_walk_covers_the_whole_app(app: FastAPI) -> None:
-    walked = routes(app)
+def test_the_walk_covers_the_whole_app() -> None:
+    walked = routes()
     assert len(walked) >= 40
     assert ("POST", "/habits/{habit_id}/flips") in walked and ("PUT", "/api/v1/flips/{flip_id}/reflection") in walked
 
 
 @pytest.mark.parametrize("hx", [False, True])
-def test_every_page_renders_with_and_without_htmx(app: FastAPI, client: TestClient, own: Ids, hx: bool) -> None:
+def test_every_page_renders_with_and_without_htmx(client: TestClient, own: Ids, hx: bool) -> None:
     headers = {"HX-Request": "true"} if hx else {}
-    for method, path in routes(app):
+    for method, path in routes():
         if method != "GET" or path.startswith("/api/") or path == "/healthz" or path.endswith(DOWNLOADS):
             continue
         response = client.get(fill(path, own), headers=headers)
@@ -114,8 +114,8 @@ def test_history_restore_gets_the_whole_page(client: TestClient, own: Ids) -> No
     assert "<html" in response.text
 
 
-def test_another_households_ids_do_not_exist(app: FastAPI, client: TestClient, own: Ids, foreign: Ids) -> None:
-    for method, path in routes(app):
+def test_another_households_ids_do_not_exist(client: TestClient, own: Ids, foreign: Ids) -> None:
+    for method, path in routes():
         if "{" not in path:
             continue
         kwargs: dict[str, object] = (
@@ -149,7 +149,7 @@ def test_every_unsafe_route_refuses_cross_site_requests(
     if without_token:
         del client.headers[security.CSRF_HEADER]
     walked = 0
-    for method, path in routes(app):
+    for method, path in routes():
         if method == "GET":
             continue
         data = {"name": "x"} if method == "POST" else None
@@ -163,7 +163,7 @@ def test_every_unsafe_route_refuses_cross_site_requests(
 
 def test_the_login_required_pages_send_visitors_to_the_login(app: FastAPI, db: Session, own: Ids) -> None:
     with TestClient(app, follow_redirects=False) as visitor:
-        for method, path in routes(app):
+        for method, path in routes():
             if method != "GET" or path in PUBLIC or path.startswith("/api/"):
                 continue
             response = visitor.get(fill(path, own))
@@ -207,7 +207,7 @@ def test_stored_xss_is_shown_as_text_on_every_page_and_partial(
     ids = Ids(home.member.id or 0, music.id or 0, habit.id or 0, flip_id, 1, SCRIPT)
     second = factories.make_habit(db, home.member, SCRIPT, [music])
     responses = [client.post(f"/habits/{second.id}/flips", headers={"HX-Request": "true"})]
-    for method, path in routes(app):
+    for method, path in routes():
         if method == "GET" and not path.startswith("/api/") and not path.endswith(DOWNLOADS):
             responses += [client.get(fill(path, ids)), client.get(fill(path, ids), headers={"HX-Request": "true"})]
     shown = 0
