@@ -13,5 +13,4 @@ SWAGGER_UI = "swagger-ui-5.35.0"  # the folder in static/: swagger-ui-dist from 
 
 @router.get("/docs", include_in_schema=False)
 async def show_api_docs(request: Request) -> HTMLResponse:
-    openapi_url = request.scope.get("root_path", "") + request.app.openapi_url
-    return render(request, "docs.html", swagger_ui=SWAGGER_UI, openapi_url=openapi_url)
+    return render(request, "docs.html", swagger_ui=SWAGGER_UI)
