@@ -9,6 +9,7 @@ from sqlmodel import Field, SQLModel
 NAME_MAX = 60
 TEXT_MAX = 300
 NOTE_MAX = 2000
+TIMEZONE_MAX = 64
 
 
 def utcnow() -> datetime:
@@ -49,6 +50,8 @@ class Household(SQLModel, table=True):
     name: str = Field(max_length=NAME_MAX)
     login: str = Field(max_length=NAME_MAX, unique=True)
     password_hash: str
+    # IANA name; every time shown to the household, and the day a session lasts, are in it.
+    timezone: str = Field(default="UTC", max_length=TIMEZONE_MAX)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -107,6 +110,10 @@ class Habit(SQLModel, table=True):
     mode: Mode = Mode.all_or_nothing
     chance: float = 0.5
     max_stack: int | None = None
+    # None: one session per local calendar day; N: the next flip is possible N hours after the last one.
+    every_hours: int | None = None
+    # Archived habits are off Today, their history kept; only they can be deleted for good.
+    archived_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -118,7 +125,8 @@ class HabitEnhancer(SQLModel, table=True):
 
 
 class Flip(SQLModel, table=True):
-    """One session of a habit. Open until its reflection is saved or it is marked skipped."""
+    """One session of a habit: its verdict, drawn once. Open (waiting for its reflection) until it is reflected
+    on, skipped, or its session is over; the session itself always lasts until `next_flip_at`."""
 
     __table_args__ = (
         # The database itself refuses a second open flip of a habit: the verdict cannot be re-rolled.
@@ -138,7 +146,12 @@ class Flip(SQLModel, table=True):
     habit_id: int = Field(sa_column=owner("habit", index=False))
     member_id: int = Field(sa_column=owner("member", index=False))
     flipped_at: datetime = Field(default_factory=utcnow)
+    # Fixed when the coin falls, so no later change of the habit or the time zone can shorten a session.
+    next_flip_at: datetime
     coin: Coin
+    # The policy the coin was drawn under, for an honest audit after the habit's policy changes.
+    mode: Mode
+    chance: float
     prompt: str = Field(max_length=TEXT_MAX)
     idempotency_key: str | None = Field(default=None, max_length=200)
     closed_at: datetime | None = None
@@ -157,6 +170,8 @@ class FlipEnhancer(SQLModel, table=True):
     name: str = Field(max_length=NAME_MAX)
     spike: int
     allowed: bool
+    # The enhancer's coin said yes, but max_stack left it home (so `allowed` is False).
+    capped: bool = False
 
 
 class Reflection(SQLModel, table=True):
@@ -165,6 +180,8 @@ class Reflection(SQLModel, table=True):
     enjoyment: int
     followed: Followed
     note: str = Field(default="", max_length=NOTE_MAX)
+    # Grows with every change; an edit names the version it saw, so nothing is overwritten unseen.
+    version: int = 1
     created_at: datetime = Field(default_factory=utcnow)
 
 
