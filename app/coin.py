@@ -36,6 +36,8 @@ class Candidate:
 class Verdict:
     coin: Coin
     allowed: tuple[tuple[Candidate, bool], ...]
+    # Enhancers whose coin said yes but which max_stack left home: the audit counts the coin, not the cap.
+    capped: frozenset[Candidate] = frozenset()
 
     @property
     def brought(self) -> list[Candidate]:
@@ -50,23 +52,25 @@ def draw(policy: Policy, enhancers: list[Candidate], rng: random.Random) -> Verd
     """Draw the verdict.
 
     `all_or_nothing`: one coin; heads brings every enhancer. `each`: one coin per enhancer; the verdict's
-    coin is heads when all come, tails when none do, mixed otherwise. A habit without enhancers still
-    draws its one coin, so the flip audit stays honest. `max_stack` then keeps a random subset of those
-    allowed (in `all_or_nothing` the coin stays heads: the coin said yes, the cap trimmed the stack).
+    coin is heads when all come, tails when none do, mixed otherwise. `max_stack` then keeps a random subset
+    of those allowed (in `all_or_nothing` the coin stays heads: the coin said yes, the cap trimmed the stack).
+    There is nothing to draw without an enhancer.
     """
-    one_coin = policy.mode is Mode.all_or_nothing or not enhancers
-    heads = one_coin and rng.random() < policy.chance
-    if one_coin:
+    if not enhancers:
+        raise ValueError("a flip needs at least one enhancer")
+    if policy.mode is Mode.all_or_nothing:
+        heads = rng.random() < policy.chance
         allowed = [heads] * len(enhancers)
     else:
         allowed = [rng.random() < policy.chance for _ in enhancers]
 
+    said_yes = list(allowed)
     chosen = [i for i, ok in enumerate(allowed) if ok]
     if policy.max_stack is not None and len(chosen) > policy.max_stack:
         kept = set(rng.sample(chosen, policy.max_stack))
         allowed = [i in kept for i in range(len(enhancers))]
 
-    if one_coin:
+    if policy.mode is Mode.all_or_nothing:
         coin = Coin.heads if heads else Coin.tails
     elif all(allowed):
         coin = Coin.heads
@@ -74,7 +78,8 @@ def draw(policy: Policy, enhancers: list[Candidate], rng: random.Random) -> Verd
         coin = Coin.tails
     else:
         coin = Coin.mixed
-    return Verdict(coin=coin, allowed=tuple(zip(enhancers, allowed, strict=True)))
+    capped = frozenset(c for c, yes, ok in zip(enhancers, said_yes, allowed, strict=True) if yes and not ok)
+    return Verdict(coin=coin, allowed=tuple(zip(enhancers, allowed, strict=True)), capped=capped)
 
 
 def commitment_text(coin: str, allowed: Iterable[tuple[str, bool]], nonce: str) -> str:

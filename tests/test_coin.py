@@ -79,10 +79,16 @@ def test_max_stack_above_the_number_allowed_changes_nothing() -> None:
 
 
 @pytest.mark.parametrize("mode", list(Mode))
-def test_a_habit_without_enhancers_still_flips(mode: Mode) -> None:
-    assert draw(Policy(mode, 0.5), [], Scripted(0.2)).coin is Coin.heads
-    assert draw(Policy(mode, 0.5), [], Scripted(0.7)).coin is Coin.tails
-    assert draw(Policy(mode, 0.5), [], Scripted(0.7)).allowed == ()
+def test_there_is_no_verdict_without_an_enhancer(mode: Mode) -> None:
+    with pytest.raises(ValueError, match="at least one enhancer"):
+        draw(Policy(mode, 0.5), [], Scripted(0.2))
+
+
+def test_the_verdict_names_what_the_cap_left_home() -> None:
+    """The coin said yes to all three; a cap of one kept Coffee: the other two are capped, not refused."""
+    verdict = draw(Policy(Mode.each, 0.5, max_stack=1), ALL, Scripted(0.1, 0.1, 0.1))
+    assert verdict.capped == frozenset(verdict.left_out) and len(verdict.capped) == 2
+    assert draw(Policy(Mode.each, 0.5), ALL, Scripted(0.1, 0.9, 0.1)).capped == frozenset()
 
 
 @pytest.mark.parametrize("chance", [0.0, 0.05, 0.95, 1.0])
