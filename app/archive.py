@@ -4,10 +4,13 @@ import csv
 import io
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
+from app import coin
+from app.flips import session_end
 from app.models import (
     Coin,
     Enhancer,
@@ -22,9 +25,12 @@ from app.models import (
     Mode,
     Reflection,
 )
+from app.schemas import EveryHours, TimeZoneName
 
 FORMAT = "coinflip-export"
-VERSION = 1
+# 2 added time zones, sessions, archived habits and reflection versions; a version 1 file still imports.
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 class MemberData(BaseModel):
@@ -53,6 +59,8 @@ class HabitData(BaseModel):
     mode: Mode
     chance: float = Field(ge=0.1, le=0.9)
     max_stack: int | None
+    every_hours: EveryHours | None = None
+    archived_at: datetime | None = None
     created_at: datetime
     enhancer_ids: list[int]
 
@@ -62,6 +70,7 @@ class VerdictData(BaseModel):
     name: str
     spike: int
     allowed: bool
+    capped: bool = False
 
 
 class ReflectionData(BaseModel):
@@ -69,6 +78,7 @@ class ReflectionData(BaseModel):
     enjoyment: int = Field(ge=1, le=10)
     followed: Followed
     note: str
+    version: int = Field(default=1, ge=1)
     created_at: datetime
 
 
@@ -77,7 +87,10 @@ class FlipData(BaseModel):
     habit_id: int
     member_id: int
     flipped_at: datetime
+    next_flip_at: datetime | None = None  # None in version 1 files: the next local midnight, as then
     coin: Coin
+    mode: Mode | None = None  # None in version 1 files: the habit's
+    chance: float | None = Field(default=None, ge=0.1, le=0.9)
     prompt: str
     idempotency_key: str | None
     closed_at: datetime | None
@@ -91,6 +104,7 @@ class FlipData(BaseModel):
 class HouseholdData(BaseModel):
     name: str
     password_hash: str | None = None
+    timezone: TimeZoneName | None = None  # None in version 1 files: COINFLIP_TIMEZONE
     created_at: datetime
 
 
@@ -128,11 +142,12 @@ def export_household(db: Session, household: Household, *, secrets: bool) -> Exp
     ):
         verdicts[row.flip_id].append(VerdictData.model_validate(row, from_attributes=True))
     reflections = {r.flip_id: r for r in db.exec(select(Reflection).where(col(Reflection.flip_id).in_(flip_ids)))}
-    return Export(
+    data = Export(
         exported_at=datetime.now(UTC),
         household=HouseholdData(
             name=household.name,
             password_hash=household.password_hash if secrets else None,
+            timezone=household.timezone,
             created_at=household.created_at,
         ),
         members=[
@@ -153,13 +168,57 @@ def export_household(db: Session, household: Household, *, secrets: bool) -> Exp
             for f in flips
         ],
     )
+    in_zone(data, ZoneInfo(household.timezone))
+    return data
 
 
-def import_household(db: Session, data: Export, *, name: str, login: str, password_hash: str) -> Household:
-    """Create a new household from an export; every id is given anew and references are mapped."""
-    if data.format != FORMAT or data.version != VERSION:
-        raise ArchiveError(f"This is not a Coinflip export of version {VERSION}.")
-    household = Household(name=name, login=login, password_hash=password_hash, created_at=data.household.created_at)
+def in_zone(model: BaseModel, zone: ZoneInfo) -> None:
+    """Every time in the export as the household reads it: its local time, with the offset that makes it exact."""
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, datetime):
+            setattr(model, name, value.astimezone(zone))
+        elif isinstance(value, BaseModel):
+            in_zone(value, zone)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, BaseModel):
+                    in_zone(item, zone)
+
+
+def seal_problems(data: Export) -> list[str]:
+    """Every flip whose verdict no longer matches the commitment it was sealed with, or that has no seal."""
+    habits = {h.id: h.name for h in data.habits}
+    problems = []
+    for f in data.flips:
+        where = f"Flip {f.id} ({habits.get(f.habit_id, 'unknown habit')}, {f.flipped_at:%Y-%m-%d %H:%M})"
+        if f.nonce is None or f.commitment is None:
+            problems.append(f"{where} has no seal (nonce and commitment), so its verdict can't be checked.")
+            continue
+        text = coin.commitment_text(f.coin, ((v.name, v.allowed) for v in f.verdict), f.nonce)
+        if coin.commitment(text) != f.commitment:
+            problems.append(f"{where}: its verdict does not match its seal; the file was changed after the flip.")
+    return problems
+
+
+def import_household(
+    db: Session, data: Export, *, name: str, login: str, password_hash: str, timezone: str
+) -> Household:
+    """Create a new household from an export; every id is given anew and references are mapped.
+
+    Every flip's seal is checked first: a file whose verdicts were changed is refused with every such flip
+    named, and nothing is written. `timezone` is for a version 1 file, which has none.
+    """
+    if data.format != FORMAT or data.version not in READABLE_VERSIONS:
+        raise ArchiveError(f"This is not a Coinflip export of version {' or '.join(map(str, READABLE_VERSIONS))}.")
+    problems = seal_problems(data)
+    if problems:
+        raise ArchiveError("Nothing was imported:\n" + "\n".join(problems))
+    zone_name = data.household.timezone or timezone
+    zone = ZoneInfo(zone_name)
+    household = Household(
+        name=name, login=login, password_hash=password_hash, timezone=zone_name, created_at=data.household.created_at
+    )
     db.add(household)
     db.flush()
     members: dict[int, int] = {}
@@ -183,10 +242,15 @@ def import_household(db: Session, data: Export, *, name: str, login: str, passwo
         habits[h.id] = habit.id or 0
         for enhancer_id in h.enhancer_ids:
             db.add(HabitEnhancer(habit_id=habit.id or 0, enhancer_id=mapped(enhancers, enhancer_id, "enhancer")))
+    policies = {h.id: (h.mode, h.chance) for h in data.habits}
     for f in data.flips:
+        mode, chance = policies.get(f.habit_id, (Mode.all_or_nothing, 0.5))
         fields = f.model_dump(exclude={"id", "verdict", "reflection"}) | {
             "habit_id": mapped(habits, f.habit_id, "habit"),
             "member_id": mapped(members, f.member_id, "member"),
+            "next_flip_at": f.next_flip_at or session_end(f.flipped_at, None, zone),
+            "mode": f.mode or mode,
+            "chance": f.chance or chance,
         }
         flip = Flip(**fields)
         db.add(flip)
@@ -221,7 +285,8 @@ def cell(value: Any) -> Any:
 
 
 def flips_csv(data: Export) -> str:
-    """One row per flip and enhancer (one row for a flip without enhancers), its reflection repeated."""
+    """One row per flip and enhancer (one row for a flip without enhancers), its reflection repeated. Times
+    are the household's local times, to the second, with their offset."""
     members = {m.id: m.name for m in data.members}
     habits = {h.id: h.name for h in data.habits}
     out = io.StringIO()
@@ -229,10 +294,16 @@ def flips_csv(data: Export) -> str:
     writer.writerow(CSV_COLUMNS)
     for f in data.flips:
         r = f.reflection
-        common: list[Any] = [f.id, members[f.member_id], habits[f.habit_id], f.flipped_at.isoformat(), f.coin.value]
+        common: list[Any] = [
+            f.id,
+            members[f.member_id],
+            habits[f.habit_id],
+            f.flipped_at.isoformat("T", "seconds"),
+            f.coin.value,
+        ]
         verdict: list[VerdictData | None] = list(f.verdict) or [None]
         after = [
-            f.closed_at.isoformat() if f.closed_at else "",
+            f.closed_at.isoformat("T", "seconds") if f.closed_at else "",
             f.skipped,
             r.effort if r else "",
             r.enjoyment if r else "",

@@ -1,12 +1,15 @@
 """The `coinflip` command: serve, migrate, and household, member and token administration."""
 
 import argparse
+import random
 import secrets
 import socket
 import sys
 import urllib.request
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from alembic import command
 from alembic.config import Config
@@ -17,6 +20,7 @@ from sqlmodel import Session, select
 from app import archive, backup, security
 from app.config import Settings
 from app.db import make_engine, open_session
+from app.demo import DemoError, add_demo
 from app.models import NAME_MAX, Household, LoginSession, Member
 from app.routes.auth import login_name
 
@@ -49,14 +53,27 @@ def migrate(settings: Settings) -> None:
         if locked:
             connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
             connection.commit()
+        else:
+            # SQLite changes a column by rebuilding its table (copy, drop, rename). With foreign keys on, the
+            # drop would cascade-delete every row that refers to the table. The pragma only takes effect
+            # outside a transaction, so it goes to the driver's connection before SQLAlchemy begins one.
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
         try:
             config.attributes["connection"] = connection
+            config.attributes["timezone"] = settings.timezone  # for households that predate time zones
             command.upgrade(config, "head")
             connection.commit()
+            if not locked:
+                problems = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                connection.commit()
+                if problems:
+                    raise CliError(f"The migration left rows that refer to nothing: {problems[:5]}")
         finally:
             if locked:
                 connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
                 connection.commit()
+            else:
+                connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
     engine.dispose()
     assert settings.key
 
@@ -134,6 +151,30 @@ def token_create(engine: Engine, household_name: str, member_name: str) -> str:
     return token
 
 
+def demo(engine: Engine, household_name: str, member_name: str, days: int, seed: int | None) -> str:
+    """Sample history for a member, drawn by the real coin (seeded: the same seed gives the same history)."""
+    # Seeded on request only: sample data, never a real flip.
+    rng: random.Random = random.Random(seed) if seed is not None else secrets.SystemRandom()  # noqa: S311
+    with open_session(engine) as db:
+        household = find_household(db, household_name)
+        found = db.exec(select(Member).where(Member.household_id == household.id, Member.name == member_name))
+        member = found.first()
+        if member is None:
+            member = Member(household_id=household.id or 0, name=check_name(member_name))
+            db.add(member)
+            db.flush()
+        zone = ZoneInfo(household.timezone)
+        try:
+            made, summary = add_demo(db, member, zone, days, rng, datetime.now(zone).date())
+        except DemoError as exc:
+            raise CliError(str(exc)) from exc
+    return (
+        f"Gave {member.name} {len(made)} habits ({', '.join(h.name for h in made)}) and {summary.sessions} sessions "
+        f"over {days} days: {summary.reflected} reflected, {summary.skipped} skipped; "
+        f"{summary.pleasure_checks} pleasure checks."
+    )
+
+
 def serve(settings: Settings, host: str | None, port: int | None, workers: int | None) -> None:
     migrate(settings)
     # Proxy headers are handled inside the app, trusted only from COINFLIP_FORWARDED_ALLOW_IPS.
@@ -181,7 +222,7 @@ def export(engine: Engine, household_name: str) -> str:
     return data.model_dump_json(indent=2)
 
 
-def import_file(engine: Engine, path: str, name: str | None) -> str:
+def import_file(engine: Engine, path: str, name: str | None, timezone: str) -> str:
     """Import an export file (or `-`, standard input) as a new household."""
     try:
         raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
@@ -198,7 +239,9 @@ def import_file(engine: Engine, path: str, name: str | None) -> str:
         if db.exec(select(Household).where(Household.login == login_name(name))).first():
             raise CliError(f"A household named {name!r} exists already; import it under another name with --name.")
         try:
-            archive.import_household(db, data, name=name, login=login_name(name), password_hash=password_hash)
+            archive.import_household(
+                db, data, name=name, login=login_name(name), password_hash=password_hash, timezone=timezone
+            )
         except archive.ArchiveError as exc:
             raise CliError(str(exc)) from exc
     return f"Imported household {name!r}: {len(data.members)} members, {len(data.flips)} flips.{note}"
@@ -235,6 +278,11 @@ def parser() -> argparse.ArgumentParser:
     i = sub.add_parser("import", help="restore an export as a new household")
     i.add_argument("file", help="an export file, or - to read standard input")
     i.add_argument("--name", help="import under this household name instead")
+    d = sub.add_parser("demo", help="give a member sample history: habits and N days of sessions by the real coin")
+    d.add_argument("--household", required=True)
+    d.add_argument("--member", required=True, help="added to the household if it has no member of that name")
+    d.add_argument("--days", type=int, required=True)
+    d.add_argument("--seed", type=int, help="the same seed gives the same history")
     return p
 
 
@@ -264,7 +312,9 @@ def run(argv: Sequence[str], settings: Settings) -> str | None:
         if args.command == "export":
             return export(engine, args.household)
         if args.command == "import":
-            return import_file(engine, args.file, args.name)
+            return import_file(engine, args.file, args.name, settings.timezone)
+        if args.command == "demo":
+            return demo(engine, args.household, args.member, args.days, args.seed)
         return token_create(engine, args.household, args.member)
     finally:
         engine.dispose()

@@ -9,12 +9,14 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar, cast
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel, select
 from starlette.concurrency import run_in_threadpool
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -82,6 +84,8 @@ def make_engine(url: str) -> Engine:
             record.info["writer_fd"] = queue.open()
         # pysqlite's own BEGIN handling is switched off so "begin" below decides how a transaction starts.
         dbapi_connection.isolation_level = None
+        # Local calendar dates for the insights' SQL: SQLite knows no time zones (PostgreSQL's timezone() does).
+        dbapi_connection.create_function("local_date", 2, local_date, deterministic=True)
         cursor = dbapi_connection.cursor()
         for pragma in (f"busy_timeout={BUSY_TIMEOUT * 1000:.0f}", "synchronous=FULL", "foreign_keys=ON"):
             cursor.execute(f"PRAGMA {pragma}")
@@ -126,6 +130,14 @@ def make_engine(url: str) -> Engine:
             os.close(fd)  # which also releases its lock
 
     return engine
+
+
+def local_date(stored: str | None, zone: str) -> str | None:
+    """SQL local_date(timestamp, zone): the date, in that IANA zone, of a UTC time as SQLite stores it."""
+    if stored is None:
+        return None
+    moment = datetime.fromisoformat(stored).replace(tzinfo=UTC)
+    return moment.astimezone(ZoneInfo(zone)).date().isoformat()
 
 
 @functools.lru_cache(maxsize=64)
@@ -196,6 +208,17 @@ def reads_on_loop(handler: Callable[P, R]) -> Callable[P, Awaitable[R]]:
         return await on_db(cast(Request, kwargs["request"]), handler, *args, **kwargs)
 
     return run
+
+
+def lock(db: Session, table: type[SQLModel], row_id: int | None) -> None:
+    """Make writers that change what hangs on this row take turns until the transaction ends.
+
+    SQLite needs nothing: a writing transaction holds the whole database from its BEGIN IMMEDIATE. PostgreSQL
+    locks the row FOR NO KEY UPDATE, which still lets other transactions insert rows that refer to it.
+    """
+    if db.get_bind().dialect.name == "postgresql":
+        column = table.id  # type: ignore[attr-defined]
+        db.exec(select(column).where(column == row_id).with_for_update(key_share=True))
 
 
 @contextmanager

@@ -3,8 +3,10 @@
 import functools
 import random
 import secrets
+from datetime import datetime
 from typing import Annotated, Any, TypeVar, cast
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, HTTPException, Path, Query, Request
 from sqlalchemy import bindparam
@@ -15,7 +17,7 @@ from starlette.datastructures import FormData
 from app import security
 from app.config import Settings
 from app.db import SAFE_METHODS, get_db, on_db, side_write
-from app.models import Enhancer, Flip, Habit, Household, LoginSession, Member
+from app.models import Enhancer, Flip, Habit, Household, LoginSession, Member, utcnow
 
 DbSession = Annotated[Session, Depends(get_db)]
 # Ids fit a 32-bit integer column on every database: a larger one would be a database error, not a 404.
@@ -51,8 +53,16 @@ async def app_settings(request: Request) -> Settings:
     return get_settings(request)
 
 
+async def get_now(request: Request) -> datetime:
+    """The clock: now, in UTC. Tests override it to cross a midnight without waiting for one. Pages read it
+    from the request too, so "today" and "tomorrow" on them mean the same moment as the rule that ran."""
+    now = request.state.now = utcnow()
+    return now
+
+
 AppSettings = Annotated[Settings, Depends(app_settings)]
 Rng = Annotated[random.Random, Depends(get_rng)]
+Now = Annotated[datetime, Depends(get_now)]
 
 
 def cookie_name(request: Request, base: str) -> str:
@@ -73,11 +83,16 @@ def bearer_token(request: Request) -> str | None:
 
 async def login_and_member(request: Request, db: Session) -> tuple[LoginSession, Member | None] | None:
     found = await on_db(request, security.find_login, db, cookie(request, security.LOGIN_COOKIE))
-    if found is not None and security.needs_touch(found[0]):
+    if found is None:
+        request.state.login = None
+        return None
+    login, member, timezone = found
+    if security.needs_touch(login):
         # A write, so never on the event loop, even for a page view.
-        await run_in_threadpool(touch_login_aside, request, db, found[0])
-    request.state.login = found[0] if found else None
-    return found
+        await run_in_threadpool(touch_login_aside, request, db, login)
+    request.state.login = login
+    request.state.timezone = timezone
+    return login, member
 
 
 def touch_login_aside(request: Request, db: Session, login: LoginSession) -> None:
@@ -116,21 +131,31 @@ async def current_member(request: Request, db: DbSession) -> Member:
     """The member acting: from a bearer token (API only) or the member picked on this device."""
     token = bearer_token(request)
     if token is not None:
-        member = await on_db(request, security.find_token_member, db, token)
-        if member is None:
-            raise LoginRequired
-    else:
-        found = await login_and_member(request, db)
+        found = await on_db(request, security.find_token_member, db, token)
         if found is None:
             raise LoginRequired
-        member = found[1]  # of the login's own household: the query joins on both
-        if member is None:
+        member, request.state.timezone = found
+    else:
+        login = await login_and_member(request, db)
+        if login is None:
+            raise LoginRequired
+        picked = login[1]  # of the login's own household: the query joins on both
+        if picked is None:
             raise MemberRequired
+        member = picked
     request.state.member = member
     return member
 
 
 CurrentMember = Annotated[Member, Depends(current_member)]
+
+
+async def household_zone(request: Request, member: CurrentMember) -> ZoneInfo:
+    """The acting member's household's time zone: the day a session lasts, and every time shown."""
+    return ZoneInfo(request.state.timezone)
+
+
+HouseholdZone = Annotated[ZoneInfo, Depends(household_zone)]
 
 
 Owned = TypeVar("Owned", Member, Habit, Enhancer, Flip)

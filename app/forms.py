@@ -51,3 +51,12 @@ def parse(model: type[M], form: FormData) -> tuple[M | None, dict[str, str]]:
             field = str(error["loc"][0]) if error["loc"] else "__all__"
             errors.setdefault(field, message(error["type"], error["msg"], error.get("ctx")))
         return None, errors
+
+
+def version_of(form: FormData) -> int | None:
+    """The version of a record the form was filled from (a hidden field), or None for a new one. Anything
+    unreadable counts as None: the save then refuses to replace what it cannot have seen."""
+    value = form.get("version")
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10:
+        return int(value)
+    return None

@@ -1,15 +1,28 @@
 """The statistics behind the insights pages: SQL aggregates, and small pure functions over their rows."""
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Date, Float, and_, bindparam, case, cast, exists, func, literal_column, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
-from app.models import Enhancer, Flip, FlipEnhancer, Followed, Habit, Member, PleasureCheck, Reflection, utcnow
+from app.models import (
+    Enhancer,
+    Flip,
+    FlipEnhancer,
+    Followed,
+    Habit,
+    Member,
+    Mode,
+    PleasureCheck,
+    Reflection,
+    utcnow,
+)
 
 MIN_SAMPLE = 3  # below this many sessions a mean is not shown, only "not enough flips yet"
 AUDIT_STRIP = 60  # the latest outcomes drawn as a strip
@@ -50,11 +63,18 @@ class Comparison:
     enjoyment: Mean
 
 
-def week_start(column: ColumnElement[datetime], dialect: str) -> ColumnElement[date]:
-    """The Monday of a timestamp's week, in the database's own dialect."""
+def local_day(column: ColumnElement[datetime], dialect: str, zone: ZoneInfo) -> ColumnElement[date]:
+    """The household's calendar date of a timestamp (SQLite through app.db's local_date function)."""
     if dialect == "sqlite":
-        return func.date(column, "weekday 0", "-6 days")
-    return cast(func.date_trunc("week", column), Date)
+        return func.local_date(column, zone.key)
+    return cast(func.timezone(zone.key, column), Date)
+
+
+def week_start(column: ColumnElement[datetime], dialect: str, zone: ZoneInfo) -> ColumnElement[date]:
+    """The Monday of a timestamp's week, in the household's time zone."""
+    if dialect == "sqlite":
+        return func.date(func.local_date(column, zone.key), "weekday 0", "-6 days")
+    return cast(func.date_trunc("week", func.timezone(zone.key, column)), Date)
 
 
 def seconds_between(
@@ -143,9 +163,9 @@ class WeekPoint:
     enjoyment: float
 
 
-def bare_weeks(db: Session, habit: Habit) -> list[WeekPoint]:
+def bare_weeks(db: Session, habit: Habit, zone: ZoneInfo) -> list[WeekPoint]:
     """Mean enjoyment of the effort in followed sessions without enhancers, by week."""
-    week = week_start(col(Flip.flipped_at), dialect_of(db)).label("week")
+    week = week_start(col(Flip.flipped_at), dialect_of(db), zone).label("week")
     query = (
         select(week, func.count(), func.avg(Reflection.enjoyment))
         .select_from(Flip)
@@ -161,46 +181,151 @@ def as_date(value: date | str) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
+# The flip audit. A "usual" range holds 99 of 100 outcomes of a fair coin: an audit checks several numbers at
+# once (a count and a run per coin), and at 95 % a fair coin with three enhancers would look odd one time in four.
+FAIR = 0.99
+MIN_AUDIT = 10  # below this many flips a coin's record is shown, not judged
+Z95 = 1.96
+
+
+def binomial_range(n: int, p: float, level: float = FAIR) -> tuple[int, int]:
+    """The central range of the number of yeses in n flips at chance p that holds `level` of outcomes."""
+    tail = (1 - level) / 2
+    log_p, log_q, total = math.log(p), math.log1p(-p), math.lgamma(n + 1)
+    cumulative, low = 0.0, None
+    for k in range(n + 1):
+        cumulative += math.exp(total - math.lgamma(k + 1) - math.lgamma(n - k + 1) + k * log_p + (n - k) * log_q)
+        if low is None and cumulative > tail:
+            low = k
+        if cumulative >= 1 - tail:
+            return low or 0, k
+    return low or 0, n
+
+
+def longest_run_at_most(n: int, p: float, k: int) -> float:
+    """The probability that n flips at chance p have no run (of yes or of no) longer than k."""
+    q = 1 - p
+    yes, no = [0.0, p] + [0.0] * (k - 1), [0.0, q] + [0.0] * (k - 1)  # [r]: ends in a run of exactly r
+    for _ in range(n - 1):
+        all_yes, all_no = sum(yes), sum(no)
+        yes = [0.0, all_no * p] + [x * p for x in yes[1:k]]
+        no = [0.0, all_yes * q] + [x * q for x in no[1:k]]
+    return sum(yes) + sum(no)
+
+
+@functools.lru_cache(maxsize=512)
+def run_range(n: int, p: float, level: float = FAIR) -> tuple[int, int]:
+    """The central range of the longest run in n flips at chance p that holds `level` of outcomes."""
+    tail = (1 - level) / 2
+    low = None
+    for k in range(1, n + 1):
+        at_most = longest_run_at_most(n, p, k)
+        if low is None and at_most > tail:
+            low = k
+        if at_most >= 1 - tail:
+            return low or k, k
+    return low or n, n
+
+
+def longest_run(outcomes: Sequence[bool]) -> tuple[int, bool | None]:
+    best, of, length = 0, None, 0
+    for i, outcome in enumerate(outcomes):
+        length = length + 1 if i and outcomes[i - 1] == outcome else 1
+        if length > best:
+            best, of = length, outcome
+    return best, of
+
+
+@dataclass(frozen=True)
+class CoinRecord:
+    """One coin's record: the habit's single coin (all-or-nothing: yes is heads) or one enhancer's own coin
+    (each mode: yes is "its coin said come along", whether or not max_stack then kept it home)."""
+
+    name: str  # "coin", or the enhancer's name
+    n: int
+    yes: int
+    chance: float  # the mean chance these flips were drawn at
+    low: float | None  # the 95 % interval of the share of yes
+    high: float | None
+    usual_yes: tuple[int, int] | None  # what a fair coin gives in 99 of 100 cases; None below MIN_AUDIT
+    longest_run: int
+    longest_run_yes: bool | None
+    usual_run: tuple[int, int] | None
+    recent: list[bool]  # oldest first
+    share: float | None
+    fair: bool | None  # within both usual ranges; None below MIN_AUDIT
+
+
+def coin_record(name: str, draws: Sequence[tuple[bool, float]]) -> CoinRecord:
+    n = len(draws)
+    outcomes = [yes for yes, _ in draws]
+    yes = sum(outcomes)
+    chance = round(sum(p for _, p in draws) / n, 2) if n else 0.5
+    low = high = None
+    if n:
+        centre = (yes + Z95**2 / 2) / (n + Z95**2)
+        half = Z95 * math.sqrt(yes * (n - yes) / n + Z95**2 / 4) / (n + Z95**2)
+        low, high = round(max(0.0, centre - half), 3), round(min(1.0, centre + half), 3)
+    run, run_yes = longest_run(outcomes)
+    usual_yes = usual_run = None
+    fair = None
+    if n >= MIN_AUDIT:
+        usual_yes, usual_run = binomial_range(n, chance), run_range(n, chance)
+        fair = usual_yes[0] <= yes <= usual_yes[1] and usual_run[0] <= run <= usual_run[1]
+    return CoinRecord(
+        name=name, n=n, yes=yes, chance=chance, low=low, high=high, usual_yes=usual_yes, longest_run=run,
+        longest_run_yes=run_yes, usual_run=usual_run, recent=outcomes[-AUDIT_STRIP:],
+        share=round(yes / n, 3) if n else None, fair=fair,
+    )  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Audit:
+    """Is the coin fair? Flips drawn one coin for all are judged as one coin (heads against the chance);
+    flips drawn a coin for each, per enhancer. "Mixed" is a summary of several coins, never an outcome of one."""
+
     total: int
     heads: int
     tails: int
     mixed: int
-    longest_run: int
-    longest_run_of: str | None
+    heads_share: float | None
+    coins: list[CoinRecord]
+    looks_fair: bool | None  # every coin with enough flips within its usual ranges; None if none has enough
     recent: list[str]  # oldest first
-
-    @property
-    def heads_share(self) -> float | None:
-        return round(self.heads / self.total, 3) if self.total else None
 
 
 def audit(db: Session, habit: Habit) -> Audit:
-    """Share of heads, the longest run of one outcome (gaps and islands, in SQL), the latest outcomes."""
-    counts: dict[object, int] = dict(
-        db.exec(select(Flip.coin, func.count()).where(Flip.habit_id == habit.id).group_by(Flip.coin)).all()
-    )
-    order = func.row_number().over(order_by=Flip.id) - func.row_number().over(partition_by=Flip.coin, order_by=Flip.id)
-    islands = select(Flip.coin, order.label("island")).where(Flip.habit_id == habit.id).subquery()
-    longest = db.exec(
-        select(islands.c.coin, func.count().label("length"))
-        .group_by(islands.c.coin, islands.c.island)
-        .order_by(func.count().desc())
-        .limit(1)
-    ).first()
-    recent = db.scalars(
-        select(Flip.coin).where(Flip.habit_id == habit.id).order_by(col(Flip.id).desc()).limit(AUDIT_STRIP)
+    """Every flip of the habit, oldest first: its coin, and for each-mode flips each enhancer's own coin."""
+    flips = db.exec(
+        select(Flip.id, Flip.mode, Flip.chance, Flip.coin).where(Flip.habit_id == habit.id).order_by(col(Flip.id))
     ).all()
-    values = {str(getattr(k, "value", k)): v for k, v in counts.items()}
+    single = [
+        (str(getattr(c, "value", c)) == "heads", p) for _, m, p, c in flips if str(getattr(m, "value", m)) != "each"
+    ]
+    each_chance = {i: p for i, m, p, _ in flips if str(getattr(m, "value", m)) == "each"}
+    per_enhancer: dict[str, list[tuple[bool, float]]] = {}
+    if each_chance:
+        verdicts = db.exec(
+            select(FlipEnhancer.flip_id, FlipEnhancer.name, FlipEnhancer.allowed, FlipEnhancer.capped)
+            .join(Flip, col(Flip.id) == FlipEnhancer.flip_id)
+            .where(Flip.habit_id == habit.id, Flip.mode == Mode.each)
+            .order_by(col(FlipEnhancer.flip_id), col(FlipEnhancer.id))
+        )
+        for flip_id, name, allowed, capped in verdicts:
+            per_enhancer.setdefault(name, []).append((bool(allowed or capped), each_chance[flip_id]))
+    coins = [coin_record("coin", single)] if single else []
+    coins += [coin_record(name, draws) for name, draws in sorted(per_enhancer.items())]
+    outcomes = [str(getattr(c, "value", c)) for *_, c in flips]
+    judged = [c.fair for c in coins if c.fair is not None]
     return Audit(
-        total=sum(values.values()),
-        heads=values.get("heads", 0),
-        tails=values.get("tails", 0),
-        mixed=values.get("mixed", 0),
-        longest_run=longest[1] if longest else 0,
-        longest_run_of=str(getattr(longest[0], "value", longest[0])) if longest else None,
-        recent=[str(getattr(c, "value", c)) for c in reversed(recent)],
+        total=len(outcomes),
+        heads=outcomes.count("heads"),
+        tails=outcomes.count("tails"),
+        mixed=outcomes.count("mixed"),
+        heads_share=round(outcomes.count("heads") / len(outcomes), 3) if outcomes else None,
+        coins=coins,
+        looks_fair=all(judged) if judged else None,
+        recent=outcomes[-AUDIT_STRIP:],
     )
 
 
@@ -242,11 +367,11 @@ class LoadWeek:
     high: bool
 
 
-def stacking_load(db: Session, member: Member) -> list[LoadWeek]:
+def stacking_load(db: Session, member: Member, zone: ZoneInfo) -> list[LoadWeek]:
     """Per week: the spikes of the enhancers actually used (allowed and followed) across all of the member's
     habits, plus pleasure checks named like one of the member's enhancers."""
     dialect = dialect_of(db)
-    week = week_start(col(Flip.flipped_at), dialect).label("week")
+    week = week_start(col(Flip.flipped_at), dialect, zone).label("week")
     used = (
         select(Flip.id.label("flip_id"), week, func.sum(FlipEnhancer.spike).label("spikes"), func.count().label("n"))
         .select_from(Flip)
@@ -262,7 +387,7 @@ def stacking_load(db: Session, member: Member) -> list[LoadWeek]:
     )
     for w, load, stacked in db.exec(per_week):
         weeks[as_date(w)] = [int(load or 0), int(stacked or 0)]
-    pleasure_week = week_start(col(PleasureCheck.logged_at), dialect).label("week")
+    pleasure_week = week_start(col(PleasureCheck.logged_at), dialect, zone).label("week")
     like_enhancer = (
         select(pleasure_week, func.sum(Enhancer.spike))
         .select_from(PleasureCheck)
@@ -340,8 +465,8 @@ class DayPoint:
     craving: float
 
 
-def pleasure_days(db: Session, member: Member, name: str) -> list[DayPoint]:
-    day = func.date(PleasureCheck.logged_at) if dialect_of(db) == "sqlite" else cast(PleasureCheck.logged_at, Date)
+def pleasure_days(db: Session, member: Member, name: str, zone: ZoneInfo) -> list[DayPoint]:
+    day = local_day(col(PleasureCheck.logged_at), dialect_of(db), zone)
     query = (
         select(day.label("day"), func.avg(PleasureCheck.enjoyment), func.avg(PleasureCheck.craving))
         .where(PleasureCheck.member_id == member.id, PleasureCheck.name == name)
@@ -400,13 +525,14 @@ class HabitInsights:
     bare_weeks: list[WeekPoint]
     audit: Audit
     min_sample: int = MIN_SAMPLE
+    min_audit: int = MIN_AUDIT
 
 
-def habit_insights(db: Session, habit: Habit) -> HabitInsights:
+def habit_insights(db: Session, habit: Habit, zone: ZoneInfo) -> HabitInsights:
     return HabitInsights(
         habit_id=habit.id or 0,
         comparisons=with_without(db, habit),
         enhancers=per_enhancer(db, habit),
-        bare_weeks=bare_weeks(db, habit),
+        bare_weeks=bare_weeks(db, habit, zone),
         audit=audit(db, habit),
     )

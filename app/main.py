@@ -13,7 +13,7 @@ from app import errors
 from app.backup import DailyBackups
 from app.config import Settings
 from app.db import PG_REQUESTS, make_engine
-from app.deps import check_csrf
+from app.deps import check_csrf, get_now
 from app.headers import SecurityHeaders, SubPath
 from app.routes import (
     api,
@@ -54,8 +54,13 @@ def create_app(config: Settings | None = None) -> FastAPI:
         app.state.engine.dispose()
 
     # /docs is the app's own page (app/routes/docs.py): FastAPI's loads Swagger UI from a CDN.
+    # Every request reads the clock once (get_now): the rules it runs and the page it shows see the same moment.
     app = FastAPI(
-        title="Coinflip", lifespan=lifespan, dependencies=[Depends(check_csrf)], docs_url=None, redoc_url=None
+        title="Coinflip",
+        lifespan=lifespan,
+        dependencies=[Depends(check_csrf), Depends(get_now)],
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = config
     app.state.engine = make_engine(config.db_url)

@@ -1,11 +1,13 @@
 """What people may send: one set of checked input models, shared by the forms and the JSON API."""
 
+import functools
 from typing import Annotated
+from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from app.coin import CHANCE_MAX, CHANCE_MIN
-from app.models import NAME_MAX, NOTE_MAX, TEXT_MAX, Followed, Kind, Mode
+from app.models import NAME_MAX, NOTE_MAX, TEXT_MAX, TIMEZONE_MAX, Followed, Kind, Mode
 from app.security import password_problem
 
 
@@ -20,6 +22,30 @@ NameParam = Annotated[str, AfterValidator(drop_nul)]
 Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX)]
 Emoji = Annotated[str, Field(min_length=1, max_length=16)]
 Text = Annotated[str, Field(max_length=TEXT_MAX)]
+# A session of N hours instead of the local day; never more than a day, so a day never goes unflipped.
+EveryHours = Annotated[int, Field(ge=1, le=24)]
+
+
+@functools.cache
+def all_time_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+@functools.cache
+def time_zones() -> tuple[str, ...]:
+    """The zones Settings offers, by place ("Europe/Berlin"; no "Etc/GMT+5" or "posixrules"). A browser may
+    name any zone the IANA database knows, aliases included; all of them are accepted."""
+    places = sorted(z for z in all_time_zones() if "/" in z and not z.startswith(("Etc/", "posix", "right/")))
+    return ("UTC", *places)
+
+
+def known_time_zone(value: str) -> str:
+    if value not in all_time_zones():
+        raise ValueError("Please pick a time zone from the list, for example Europe/Berlin.")
+    return value
+
+
+TimeZoneName = Annotated[str, Field(max_length=TIMEZONE_MAX), AfterValidator(known_time_zone)]
 
 
 class Input(BaseModel):
@@ -51,6 +77,7 @@ class HabitIn(Input):
     mode: Mode = Mode.all_or_nothing
     chance: float = Field(default=0.5, ge=CHANCE_MIN, le=CHANCE_MAX)
     max_stack: int | None = Field(default=None, ge=1, le=20)
+    every_hours: EveryHours | None = None
     enhancer_ids: list[int] = Field(default_factory=list, max_length=50)
 
 
@@ -71,6 +98,7 @@ class HabitPatch(Input):
     mode: Mode | None = None
     chance: float | None = Field(default=None, ge=CHANCE_MIN, le=CHANCE_MAX)
     max_stack: int | None = Field(default=None, ge=1, le=20)
+    every_hours: EveryHours | None = None
     enhancer_ids: list[int] | None = Field(default=None, max_length=50)
 
 
@@ -129,6 +157,10 @@ class HouseholdIn(RepeatedPassword):
 
 class PasswordChange(RepeatedPassword):
     current: str = Field(min_length=1, max_length=200)
+
+
+class TimeZoneIn(Input):
+    timezone: TimeZoneName
 
 
 class LoginIn(Input):

@@ -13,7 +13,7 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import and_, bindparam, update
 from sqlmodel import Session, col, select
 
-from app.models import ApiToken, LoginSession, Member, Throttle, utcnow
+from app.models import ApiToken, Household, LoginSession, Member, Throttle, utcnow
 
 LOGIN_COOKIE = "coinflip_login"
 ANON_COOKIE = "coinflip_anon"
@@ -84,33 +84,36 @@ def start_login(db: Session, household_id: int, user_agent: str, member_id: int 
 
 
 # Asked on every request: built once, so SQLAlchemy reuses the compiled statement instead of building it anew.
+# The household's time zone comes along: every page shows times in it.
 LOGIN_BY_HASH = (
-    select(LoginSession, Member)
+    select(LoginSession, Member, Household.timezone)
+    .join(Household, col(Household.id) == LoginSession.household_id)
     .outerjoin(
         Member, and_(col(Member.id) == LoginSession.member_id, col(Member.household_id) == LoginSession.household_id)
     )
     .where(LoginSession.token_hash == bindparam("token_hash"))
 )
 MEMBER_BY_TOKEN_HASH = (
-    select(Member)
+    select(Member, Household.timezone)
     .join(ApiToken, col(ApiToken.member_id) == Member.id)
+    .join(Household, col(Household.id) == Member.household_id)
     .where(ApiToken.token_hash == bindparam("token_hash"))
 )
 
 
-def find_login(db: Session, token: str | None) -> tuple[LoginSession, Member | None] | None:
-    """The login of this cookie and the member picked on it, unless it has expired (idle too long, or simply
-    too old). One query: every page asks this."""
+def find_login(db: Session, token: str | None) -> tuple[LoginSession, Member | None, str] | None:
+    """The login of this cookie, the member picked on it and the household's time zone, unless the login has
+    expired (idle too long, or simply too old). One query: every page asks this."""
     if not token:
         return None
     found = db.exec(LOGIN_BY_HASH, params={"token_hash": digest(token)}).first()
     if found is None:
         return None
-    login, member = found
+    login, member, timezone = found
     now = utcnow()
     if now - login.last_seen_at > IDLE_EXPIRY or now - login.created_at > ABSOLUTE_EXPIRY:
         return None
-    return login, member
+    return login, member, timezone
 
 
 def needs_touch(login: LoginSession) -> bool:
@@ -133,8 +136,10 @@ def create_api_token(db: Session, member: Member) -> str:
     return token
 
 
-def find_token_member(db: Session, token: str) -> Member | None:
-    return db.exec(MEMBER_BY_TOKEN_HASH, params={"token_hash": digest(token)}).first()
+def find_token_member(db: Session, token: str) -> tuple[Member, str] | None:
+    """The member a bearer token belongs to, and their household's time zone."""
+    found = db.exec(MEMBER_BY_TOKEN_HASH, params={"token_hash": digest(token)}).first()
+    return (found[0], found[1]) if found else None
 
 
 def csrf_token(key: bytes, binding: str) -> str:

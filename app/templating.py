@@ -2,7 +2,7 @@
 
 import functools
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from app import security
 from app.deps import cookie_name, csrf_binding, get_settings
+from app.models import utcnow
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC_DIR = ROOT / "static"
@@ -49,14 +50,27 @@ def common_context(request: Request) -> dict[str, Any]:
     def static(path: str) -> str:
         return f"{root}/static/{path}?v={static_version(path)}"
 
+    zone = ZoneInfo(getattr(request.state, "timezone", None) or settings.timezone)
+    now: datetime = getattr(request.state, "now", None) or utcnow()
+
     def when(moment: datetime) -> str:
-        local = moment.astimezone(ZoneInfo(settings.timezone))
-        return local.strftime("%a %-d %b %Y, %H:%M")
+        return moment.astimezone(zone).strftime("%a %-d %b %Y, %H:%M")
+
+    def from_time(moment: datetime) -> str:
+        """When something becomes possible, as a person says it: "18:30 today", "00:00 tomorrow"."""
+        local, today = moment.astimezone(zone), now.astimezone(zone).date()
+        if local.date() == today:
+            return f"{local:%H:%M} today"
+        if local.date() == today + timedelta(days=1):
+            return f"{local:%H:%M} tomorrow"
+        return when(moment)
 
     return {
         "url": url,
         "static": static,
         "when": when,
+        "from_time": from_time,
+        "now": now,
         "htmx": HTMX,
         "csrf_token": security.csrf_token(settings.key, csrf_binding(request)),
         "theme": theme_of(request),

@@ -18,15 +18,16 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-
-from sqlmodel import Session
+from zoneinfo import ZoneInfo
 
 from app import security
 from app.cli import migrate
 from app.config import Settings
-from app.db import make_engine
+from app.db import make_engine, open_session
+from app.demo import add_demo
+from app.models import Habit, HabitEnhancer
 from bench.httpload import Connection, Result, run
 from tests import factories
 
@@ -57,44 +58,32 @@ def serving(target: list[str], env: dict[str, str], workers: int) -> Iterator[st
         process.wait(timeout=30)
 
 
-def prepare(data_dir: Path, members: int = 50, habits_each: int = 12) -> tuple[str, str, list[tuple[int, str]], int]:
-    """Ana, whose Today shows two habits, one with a year of reflected flips; and other members whose
-    habits the flip cycle uses, one per request, so no two concurrent cycles share a habit."""
+def prepare(data_dir: Path, cycles: int, members: int = 50) -> tuple[str, int, list[tuple[int, str]]]:
+    """Ana, whose Today shows the demo's two habits with a year of sessions drawn by the real coin (as
+    `coinflip demo` gives them); and `cycles` flippable habits of other members, one per flip cycle: a habit
+    is flipped once a day, so no cycle can reuse one (and no two concurrent cycles share one)."""
     settings = Settings(data_dir=data_dir, secret_key=SECRET, backup_keep=0)
     migrate(settings)
     engine = make_engine(settings.db_url)
-    with Session(engine) as db:
+    with open_session(engine) as db:
         household = factories.make_household(db, "Bench")
         ana = factories.make_member(db, household, "Ana")
-        music = factories.make_enhancer(db, ana, "Music")
-        coffee = factories.make_enhancer(db, ana, "Coffee")
-        rich = factories.make_habit(db, ana, "Morning run", [music, coffee])
-        factories.make_habit(db, ana, "Piano", [music])
-        rng = random.Random(1)
-        start = datetime.now(UTC) - timedelta(days=365)
-        for day in range(365):
-            heads = rng.random() < 0.5
-            verdict = {"Music": (2, heads), "Coffee": (2, heads)}
-            factories.make_flip(
-                db,
-                rich,
-                "heads" if heads else "tails",
-                verdict,
-                (rng.randint(4, 9), rng.randint(3, 10), "yes"),
-                start + timedelta(days=day),
-            )
-        cycle_habits = []
+        made, _ = add_demo(db, ana, ZoneInfo("UTC"), 365, random.Random(1), datetime.now(UTC).date())
+        cycle_habits: list[tuple[int, str]] = []
         for m in range(members):
             member = factories.make_member(db, household, f"Member {m}")
             enhancers = [factories.make_enhancer(db, member, name) for name in ("Music", "Coffee")]
             token = security.create_api_token(db, member)
-            for h in range(habits_each):
-                cycle_habits.append((factories.make_habit(db, member, f"Habit {h}", enhancers).id or 0, token))
+            habits = [Habit(member_id=member.id or 0, name=f"Habit {h}") for h in range(cycles // members + 1)]
+            db.add_all(habits)
+            db.flush()
+            db.add_all(HabitEnhancer(habit_id=h.id or 0, enhancer_id=e.id or 0) for h in habits for e in enhancers)
+            cycle_habits += [(h.id or 0, token) for h in habits]
         login = security.start_login(db, household.id or 0, "bench", ana.id)
-        rich_id = rich.id or 0
         db.commit()
+        rich_id = made[0].id or 0
     engine.dispose()
-    return login, rich_id, cycle_habits, 0
+    return login, rich_id, cycle_habits
 
 
 async def measure(url: str, name: str, work: object, requests: int, seconds: float) -> list[Result]:
@@ -109,7 +98,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        login, rich, habits, _ = prepare(Path(tmp))
+        login, rich, habits = prepare(Path(tmp), cycles=args.requests * len(CONNECTIONS))
+        unused = iter(habits)
         env = {"COINFLIP_DATA_DIR": tmp, "COINFLIP_SECRET_KEY": SECRET, "COINFLIP_BACKUP_KEEP": "0"}
         cookie = {"Cookie": f"{security.LOGIN_COOKIE}={login}"}
         reflection = json.dumps({"effort": 7, "enjoyment": 8, "followed": "yes", "note": "bench"}).encode()
@@ -121,7 +111,7 @@ def main() -> None:
             return (await conn.request("GET", f"/insights/habits/{rich}", cookie))[0] == 200
 
         def app_cycle(i: int) -> tuple[str, str, dict[str, str]]:
-            habit_id, token = habits[i % len(habits)]
+            habit_id, token = next(unused)  # a habit not flipped yet: its session is open
             bearer = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
             return f"/api/v1/habits/{habit_id}/flips", "/api/v1/flips/{}/reflection", bearer
 

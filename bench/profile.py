@@ -75,7 +75,7 @@ def main() -> None:
     parser.add_argument("--inline", action="store_true", help="run sync handlers on the loop, so the profile sees them")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        login, rich, habits, _ = prepare(Path(tmp))
+        login, rich, habits = prepare(Path(tmp), cycles=20 + 2 * args.count)
         os.environ.update(COINFLIP_DATA_DIR=tmp, COINFLIP_SECRET_KEY=SECRET, COINFLIP_BACKUP_KEEP="0")
         from app.main import create_app
 
@@ -94,7 +94,7 @@ def main() -> None:
                 status, _ = await call(app, "GET", f"/insights/habits/{rich}", cookie)
                 assert status == 200, status
             else:
-                habit_id, token = habits[i % len(habits)]
+                habit_id, token = habits[i]  # one habit per cycle: each is flipped once a day
                 bearer = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
                 status, body = await call(app, "POST", f"/api/v1/habits/{habit_id}/flips", bearer)
                 assert status in (200, 201), (status, body)

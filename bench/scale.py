@@ -50,7 +50,8 @@ def generate(path: Path, households: int) -> int:
     flips, verdicts, reflections = [], [], []
     for h in range(1, households + 1):
         conn.execute(
-            "INSERT INTO household (id, name, login, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO household (id, name, login, password_hash, timezone, created_at) "
+            "VALUES (?, ?, ?, ?, 'UTC', ?)",
             (h, f"House {h}", f"house {h}", password, stamp),
         )
         for _ in range(MEMBERS):
@@ -81,22 +82,29 @@ def generate(path: Path, households: int) -> int:
                 for day in range(DAYS):
                     flip_id += 1
                     heads = rng.random() < 0.5
-                    at = (start + timedelta(days=day, minutes=rng.randint(0, 600))).strftime("%Y-%m-%d %H:%M:%S.%f")
-                    flips.append((flip_id, habit_id, member_id, at, "heads" if heads else "tails", "How was it?", at))
+                    moment = start + timedelta(days=day, minutes=rng.randint(0, 600))
+                    at = moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+                    ends = datetime.combine(moment.date() + timedelta(days=1), datetime.min.time()).strftime(
+                        "%Y-%m-%d %H:%M:%S.%f"
+                    )
+                    coin = "heads" if heads else "tails"
+                    flips.append((flip_id, habit_id, member_id, at, ends, coin, "How was it?", at))
                     verdicts += [(flip_id, e[0], e[1], e[2], heads) for e in enhancers]
                     reflections.append((flip_id, rng.randint(3, 10), rng.randint(2, 10), "yes", "", at))
         if len(flips) > 50_000 or h == households:
             conn.executemany(
-                "INSERT INTO flip (id, habit_id, member_id, flipped_at, coin, prompt, closed_at, skipped) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+                "INSERT INTO flip (id, habit_id, member_id, flipped_at, next_flip_at, coin, mode, chance, prompt, "
+                "closed_at, skipped) VALUES (?, ?, ?, ?, ?, ?, 'all_or_nothing', 0.5, ?, ?, 0)",
                 flips,
             )
             conn.executemany(
-                "INSERT INTO flipenhancer (flip_id, enhancer_id, name, spike, allowed) VALUES (?, ?, ?, ?, ?)", verdicts
+                "INSERT INTO flipenhancer (flip_id, enhancer_id, name, spike, allowed, capped) "
+                "VALUES (?, ?, ?, ?, ?, 0)",
+                verdicts,
             )
             conn.executemany(
-                "INSERT INTO reflection (flip_id, effort, enjoyment, followed, note, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO reflection (flip_id, effort, enjoyment, followed, note, version, created_at) "
+                "VALUES (?, ?, ?, ?, ?, 1, ?)",
                 reflections,
             )
             flips, verdicts, reflections = [], [], []

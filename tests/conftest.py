@@ -12,19 +12,21 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, event, text
 from sqlmodel import Session, SQLModel
 
 from app.cli import migrate
 from app.config import Settings
-from app.deps import get_rng
+from app.db import local_date
+from app.deps import get_now, get_rng
 from app.main import create_app
 from app.models import Household, Member
 from tests import factories
@@ -78,6 +80,41 @@ def app(settings: Settings) -> Iterator[FastAPI]:
     application.state.engine.dispose()
 
 
+def prepare_test_connection(connection: Any, _record: Any) -> None:
+    """What the app's connections have that the test's own need too: foreign keys, and the local_date function
+    the insights ask for (app.db)."""
+    connection.execute("PRAGMA foreign_keys=ON")
+    connection.create_function("local_date", 2, local_date, deterministic=True)
+
+
+class Clock:
+    """The app's clock in a test: it stands still until the test moves it (no sleeping to cross a midnight)."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+    def set(self, now: datetime) -> datetime:
+        self.now = now
+        return now
+
+
+@pytest.fixture
+def clock(app: FastAPI) -> Clock:
+    """Tuesday 24 November 2026, 09:00 UTC, until the test says otherwise."""
+    clock = Clock(datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
+
+    async def now(request: Request) -> datetime:
+        request.state.now = clock.now
+        return clock.now
+
+    app.dependency_overrides[get_now] = now
+    return clock
+
+
 @pytest.fixture
 def db(app: FastAPI, settings: Settings) -> Iterator[Session]:
     """The test's own view of the database.
@@ -89,7 +126,7 @@ def db(app: FastAPI, settings: Settings) -> Iterator[Session]:
         engine = app.state.engine
     else:
         engine = create_engine(settings.db_url, connect_args={"timeout": 30})
-        event.listen(engine, "connect", lambda conn, _: conn.execute("PRAGMA foreign_keys=ON"))
+        event.listen(engine, "connect", prepare_test_connection)
     with Session(engine) as session:
         yield session
     if not POSTGRES_URL:

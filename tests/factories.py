@@ -1,12 +1,15 @@
 """Plain factory functions that put rows straight into the database, and log a test client in."""
 
+import secrets
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from app import security
+from app import coin, security
 from app.config import Settings
+from app.flips import session_end
 from app.models import (
     Coin,
     Enhancer,
@@ -28,8 +31,8 @@ PASSWORD = "correct horse battery"
 PASSWORD_HASH = security.hash_secret(PASSWORD)
 
 
-def make_household(db: Session, name: str = "Rivera") -> Household:
-    household = Household(name=name, login=login_name(name), password_hash=PASSWORD_HASH)
+def make_household(db: Session, name: str = "Rivera", timezone: str = "UTC") -> Household:
+    household = Household(name=name, login=login_name(name), password_hash=PASSWORD_HASH, timezone=timezone)
     db.add(household)
     db.commit()
     return household
@@ -70,6 +73,11 @@ def make_habit(
     return habit
 
 
+def make_flippable_habit(db: Session, member: Member, name: str = "Morning run") -> Habit:
+    """A habit with an enhancer linked: what it takes for the coin to have something to decide."""
+    return make_habit(db, member, name, [make_enhancer(db, member, f"Music for {name}")])
+
+
 def log_in(client: TestClient, db: Session, settings: Settings, household: Household, member: Member | None) -> str:
     """Give the client a login cookie as the login form would, and the CSRF header htmx would send."""
     assert household.id is not None
@@ -87,19 +95,24 @@ def csrf_for(settings: Settings, login_token: str) -> str:
 def make_flip(
     db: Session,
     habit: Habit,
-    coin: str,
+    coin_side: str,
     verdict: dict[str, tuple[int, bool]] | None = None,
     reflection: tuple[int, int, str] | None = None,
     at: datetime | None = None,
 ) -> Flip:
-    """A past flip: its verdict as {enhancer name: (spike, allowed)}, and (effort, enjoyment, followed)."""
+    """A past flip, sealed as the app seals one: its verdict as {enhancer name: (spike, allowed)}, and
+    (effort, enjoyment, followed). Its session is the UTC day it was drawn on."""
     when = at or datetime.now(UTC)
-    flip = Flip(habit_id=habit.id or 0, member_id=habit.member_id, coin=Coin(coin), prompt="How was it?",
-                flipped_at=when, closed_at=when if reflection else None)  # fmt: skip
+    allowed = [(name, ok) for name, (_, ok) in (verdict or {}).items()]
+    nonce = secrets.token_hex(16)
+    flip = Flip(habit_id=habit.id or 0, member_id=habit.member_id, coin=Coin(coin_side), prompt="How was it?",
+                flipped_at=when, next_flip_at=session_end(when, habit.every_hours, ZoneInfo("UTC")),
+                mode=habit.mode, chance=habit.chance, closed_at=when if reflection else None, nonce=nonce,
+                commitment=coin.commitment(coin.commitment_text(coin_side, allowed, nonce)))  # fmt: skip
     db.add(flip)
     db.flush()
-    for name, (spike, allowed) in (verdict or {}).items():
-        db.add(FlipEnhancer(flip_id=flip.id or 0, name=name, spike=spike, allowed=allowed))
+    for name, (spike, ok) in (verdict or {}).items():
+        db.add(FlipEnhancer(flip_id=flip.id or 0, name=name, spike=spike, allowed=ok))
     if reflection:
         effort, enjoyment, followed = reflection
         db.add(Reflection(flip_id=flip.id or 0, effort=effort, enjoyment=enjoyment, followed=Followed(followed)))

@@ -15,7 +15,7 @@ from app import cli, security
 from app.config import Settings
 from app.models import Household
 from tests import factories
-from tests.conftest import Home
+from tests.conftest import Clock, Home
 
 IDS = {"id", "member_id", "habit_id", "enhancer_id", "enhancer_ids", "exported_at"}
 
@@ -30,12 +30,12 @@ def without_ids(value: Any) -> Any:
 
 
 @pytest.fixture
-def lived_in(client: TestClient, db: Session, home: Home) -> Home:
-    """A household with two members, enhancers, habits, and flips open, reflected, skipped."""
+def lived_in(client: TestClient, db: Session, home: Home, clock: Clock) -> Home:
+    """A household with two members, enhancers, habits, and flips reflected, skipped and open."""
     music = factories.make_enhancer(db, home.member, "Music")
     coffee = factories.make_enhancer(db, home.member, "=cmd|' /C calc'!A0")
     run = factories.make_habit(db, home.member, "Run", [music, coffee])
-    gym = factories.make_habit(db, home.member, "Gym")
+    gym = factories.make_habit(db, home.member, "Gym", [coffee])
     ben = factories.make_member(db, home.household, "Ben", pin="1234")
     factories.make_habit(db, ben, "Piano")
     client.post(f"/habits/{run.id}/flips")
@@ -46,9 +46,16 @@ def lived_in(client: TestClient, db: Session, home: Home) -> Home:
     )
     client.post(f"/habits/{gym.id}/flips")
     client.post(f"/flips/{client.get('/api/v1/flips').json()[0]['id']}/skip")
+    clock.advance(days=1)
     client.post(f"/habits/{run.id}/flips")
     client.post(f"/enhancers/{music.id}/delete")  # history keeps its name
     return home
+
+
+def export_file(settings: Settings, tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    path = tmp_path / "rivera.json"
+    path.write_text(cli.run(["export", "--household", "Rivera"], settings) or "")
+    return path, json.loads(path.read_text())
 
 
 def test_export_import_export_is_identical(
@@ -57,7 +64,7 @@ def test_export_import_export_is_identical(
     first = cli.run(["export", "--household", "Rivera"], settings)
     assert first
     exported = json.loads(first)
-    assert exported["format"] == "coinflip-export" and exported["version"] == 1
+    assert exported["format"] == "coinflip-export" and exported["version"] == 2
     assert len(exported["flips"]) == 3 and exported["household"]["password_hash"]
     path = tmp_path / "rivera.json"
     path.write_text(first)
@@ -112,7 +119,7 @@ def test_the_csv_has_a_row_per_flip_and_enhancer(client: TestClient, lived_in: H
     response = client.get("/settings/export.csv")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.text)))
-    assert len(rows) == 2 + 1 + 2  # two enhancers, no enhancers, two enhancers
+    assert len(rows) == 2 + 1 + 2  # Run's two enhancers, Gym's one, Run's two
     reflected = [r for r in rows if r["note"] == "Hills, 🌄"]
     assert {r["enhancer"] for r in reflected} == {"Music", "'=cmd|' /C calc'!A0"}  # no formula runs
     assert {(r["effort"], r["enjoyment"], r["followed"]) for r in reflected} == {("7", "9", "partly")}
@@ -135,3 +142,58 @@ def test_import_reads_standard_input(lived_in: Home, settings: Settings, monkeyp
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(exported.encode())))
     out = cli.run(["import", "-", "--name", "From stdin"], settings)
     assert out and "Imported household 'From stdin'" in out
+
+
+def test_times_in_exports_are_the_households_local_times(
+    client: TestClient, db: Session, lived_in: Home, settings: Settings, tmp_path: Path
+) -> None:
+    household = db.get(Household, lived_in.household.id)
+    assert household is not None
+    household.timezone = "America/New_York"
+    db.add(household)
+    db.commit()
+    _, exported = export_file(settings, tmp_path)
+    assert exported["household"]["timezone"] == "America/New_York"
+    # The test clock's 09:00 UTC on 24 November is 04:00 in New York (UTC-5).
+    assert exported["flips"][0]["flipped_at"] == "2026-11-24T04:00:00-05:00"
+    # Drawn while the household was on UTC: its session ends at UTC midnight, whatever the zone is now.
+    assert exported["flips"][0]["next_flip_at"] == "2026-11-24T19:00:00-05:00"
+    rows = list(csv.DictReader(io.StringIO(client.get("/settings/export.csv").text)))
+    assert rows[0]["flipped_at"] == "2026-11-24T04:00:00-05:00"
+
+
+def test_an_altered_export_is_refused_naming_every_changed_flip(
+    lived_in: Home, db: Session, settings: Settings, tmp_path: Path
+) -> None:
+    path, exported = export_file(settings, tmp_path)
+    first, second = exported["flips"][0], exported["flips"][1]
+    first["coin"] = "tails" if first["coin"] == "heads" else "heads"  # a re-roll after the fact
+    first["verdict"][0]["allowed"] = not first["verdict"][0]["allowed"]
+    second["nonce"] = None
+    path.write_text(json.dumps(exported))
+    with pytest.raises(cli.CliError) as refused:
+        cli.run(["import", str(path), "--name", "Altered"], settings)
+    message = str(refused.value)
+    assert f"Flip {first['id']} (Run" in message and "does not match its seal" in message
+    assert f"Flip {second['id']} (Gym" in message and "has no seal" in message
+    db.commit()
+    assert db.exec(select(Household).where(Household.name == "Altered")).first() is None  # nothing written
+
+
+def test_a_version_1_export_still_imports(lived_in: Home, db: Session, settings: Settings, tmp_path: Path) -> None:
+    """Files written before sessions and time zones: the day's session and the habit's policy are filled in."""
+    path, exported = export_file(settings, tmp_path)
+    exported["version"] = 1
+    exported["household"].pop("timezone")
+    for habit in exported["habits"]:
+        habit.pop("every_hours"), habit.pop("archived_at")
+    for flip in exported["flips"]:
+        flip.pop("next_flip_at"), flip.pop("mode"), flip.pop("chance")
+        for row in flip["verdict"]:
+            row.pop("capped")
+        if flip["reflection"]:
+            flip["reflection"].pop("version")
+    path.write_text(json.dumps(exported))
+    assert "3 flips" in (cli.run(["import", str(path), "--name", "Old file"], settings) or "")
+    copy = db.exec(select(Household).where(Household.name == "Old file")).one()
+    assert copy.timezone == settings.timezone

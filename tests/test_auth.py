@@ -46,6 +46,27 @@ def test_setup_creates_household_and_member_and_logs_in(client: TestClient, db: 
     assert f"{member.name}" in today.text
 
 
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("America/Argentina/Buenos_Aires", "America/Argentina/Buenos_Aires"),
+        ("Asia/Calcutta", "Asia/Calcutta"),  # an alias some browsers still name
+        ("", "Europe/Lisbon"),  # no JavaScript: the server's default
+        ("Mars/Olympus_Mons", "Europe/Lisbon"),
+        ("../../etc/passwd", "Europe/Lisbon"),
+    ],
+)
+def test_the_households_time_zone_comes_from_the_browser_at_sign_up(
+    app: FastAPI, db: Session, sent: str, kept: str
+) -> None:
+    app.state.settings = app.state.settings.model_copy(update={"timezone": "Europe/Lisbon"})
+    with TestClient(app, follow_redirects=False) as client:
+        page = client.get("/signup").text
+        assert '<input type="hidden" name="timezone" value="" data-browser-time-zone>' in page
+        assert sign_up(client, timezone=sent).status_code == 303  # type: ignore[attr-defined]
+    assert db.exec(select(Household)).one().timezone == kept
+
+
 def test_setup_closes_after_the_first_household(client: TestClient) -> None:
     sign_up(client)
     client.cookies.clear()
@@ -143,7 +164,7 @@ def test_login_cookie_is_httponly_and_lax(client: TestClient) -> None:
 
 
 def test_unsafe_requests_without_the_csrf_token_are_refused(client: TestClient, home: Home, db: Session) -> None:
-    habit = factories.make_habit(db, home.member)
+    habit = factories.make_flippable_habit(db, home.member)
     del client.headers[security.CSRF_HEADER]
     assert client.post(f"/habits/{habit.id}/flips").status_code == 403
     assert client.post(f"/habits/{habit.id}/flips", data={"csrf_token": "0" * 64}).status_code == 403
@@ -153,7 +174,7 @@ def test_unsafe_requests_without_the_csrf_token_are_refused(client: TestClient, 
 def test_a_csrf_token_of_another_login_is_refused(
     client: TestClient, app: FastAPI, home: Home, db: Session, settings: Settings
 ) -> None:
-    habit = factories.make_habit(db, home.member)
+    habit = factories.make_flippable_habit(db, home.member)
     other = security.start_login(db, home.household.id or 0, "other")
     db.commit()
     client.headers[security.CSRF_HEADER] = factories.csrf_for(settings, other)
@@ -167,14 +188,14 @@ def test_a_csrf_token_of_another_login_is_refused(
 def test_cross_site_requests_are_refused_even_with_the_token(
     client: TestClient, home: Home, db: Session, headers: dict[str, str]
 ) -> None:
-    habit = factories.make_habit(db, home.member)
+    habit = factories.make_flippable_habit(db, home.member)
     response = client.post(f"/habits/{habit.id}/flips", headers=headers)
     assert response.status_code == 403
     assert db.exec(select(LoginSession)).first() is not None
 
 
 def test_same_origin_requests_with_the_token_pass(client: TestClient, home: Home, db: Session) -> None:
-    habit = factories.make_habit(db, home.member)
+    habit = factories.make_flippable_habit(db, home.member)
     headers = {"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"}
     assert client.post(f"/habits/{habit.id}/flips", headers=headers).status_code == 303
 

@@ -26,7 +26,7 @@ def flip_count(path: Path) -> int:
 def test_backup_includes_rows_that_are_still_in_the_wal(
     client: TestClient, db: Session, home: Home, settings: Settings, tmp_path: Path
 ) -> None:
-    habit = factories.make_habit(db, home.member)
+    habit = factories.make_flippable_habit(db, home.member)
     # Keep a reader open so SQLite cannot checkpoint: the flip's row stays in the -wal file.
     reader = sqlite3.connect(settings.data_dir / "coinflip.db")
     reader.execute("BEGIN")

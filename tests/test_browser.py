@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from app import cli
+from app.config import Settings
+
 pytestmark = pytest.mark.browser
 
 CHROMIUM = os.environ.get("COINFLIP_CHROMIUM", "/usr/bin/chromium")
@@ -102,7 +105,11 @@ def test_flip_and_reflect_on_a_phone(browser: Browser, live_url: str) -> None:
     expect(page.get_by_role("button", name="Flip for Morning run")).to_have_count(0)
     reflect(page)
     expect(page.get_by_role("status")).to_contain_text("Reflection saved")
-    expect(page.get_by_role("button", name="Flip for Morning run")).to_be_visible()
+    # The reflection closes the flip, not the session: no Flip button until the next one.
+    expect(page.locator(".next-flip")).to_contain_text("Next flip of Morning run from 00:00 tomorrow")
+    expect(page.get_by_role("button", name="Flip for Morning run")).to_have_count(0)
+    expect(page.locator(".verdict")).to_have_text(words)
+    shot(page, "reflected")
     page.get_by_role("navigation").get_by_role("link", name="History").click()
     expect(page.locator(".past")).to_contain_text("The last hill: I leaned in.")
     expect(page.locator(".past")).to_contain_text("Effort 8/10")
@@ -110,6 +117,31 @@ def test_flip_and_reflect_on_a_phone(browser: Browser, live_url: str) -> None:
     page.go_back()
     expect(page.get_by_role("heading", name="Morning run")).to_be_visible()
     assert problems == [], problems  # no script errors and no CSP violations
+
+
+def test_skip_asks_once_and_can_be_undone_with_the_same_verdict(browser: Browser, live_url: str) -> None:
+    page, problems = new_page(browser)
+    set_up_household(page, live_url)
+    page.get_by_role("button", name="Flip for Morning run").click()
+    words = page.locator(".verdict").text_content() or ""
+    skip = page.get_by_role("button", name="Yes, skip today for Morning run")
+    expect(skip).to_be_hidden()  # behind its question: one mis-tap doesn't skip
+    page.get_by_text("Not today? Skip this session").click()
+    expect(page.get_by_text("Skip today? The coin's verdict stays in history.")).to_be_visible()
+    shot(page, "skip-question")
+    skip.click()
+    expect(page.get_by_role("status")).to_contain_text("Skipped. The coin's verdict stays in your history.")
+    page.reload()
+    expect(page.locator(".verdict")).to_have_text(words)
+    expect(page.get_by_role("button", name="Flip for Morning run")).to_have_count(0)
+    expect(page.locator(".next-flip")).to_contain_text("from 00:00 tomorrow")
+    shot(page, "skipped")
+    page.get_by_role("button", name="Undo skip of Morning run").click()
+    expect(page.get_by_role("heading", name="After your session")).to_be_visible()
+    page.reload()
+    expect(page.locator(".verdict")).to_have_text(words)  # the same flip, the same verdict: nothing drawn
+    expect(page.get_by_role("button", name="Flip for Morning run")).to_have_count(0)
+    assert problems == [], problems
 
 
 def test_a_form_error_keeps_the_typed_text(browser: Browser, live_url: str) -> None:
@@ -173,3 +205,24 @@ def test_the_api_docs_work_offline_under_the_policy(browser: Browser, live_url: 
     shot(page, "api-docs")
     assert requested and all(url.startswith(live_url + "/") for url in requested), requested
     assert problems == [], problems  # no script errors and no CSP violations
+
+
+def test_the_insights_of_sample_history_read_well_on_a_phone(
+    browser: Browser, live_url: str, settings: Settings
+) -> None:
+    """Sixty days from `coinflip demo`: every chart drawn, the audit in words, nothing wider than the phone."""
+    page, problems = new_page(browser)
+    set_up_household(page, live_url)
+    cli.run(["demo", "--household", "Rivera", "--member", "Ana", "--days", "60", "--seed", "7"], settings)
+    for name, shot_name in (("Morning run (sample)", "insights-one-coin"), ("Gym (sample)", "insights-each-coin")):
+        page.goto(f"{live_url}/insights")
+        page.get_by_role("link", name=name, exact=True).click()
+        expect(page.get_by_role("heading", name="Flip audit")).to_be_visible()
+        expect(page.locator(".audit-verdict")).to_contain_text(re.compile("looks fair|unusual"))
+        assert page.locator("figure.chart svg").count() >= 4
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= PHONE["width"]
+        shot(page, shot_name)
+    page.goto(f"{live_url}/insights")
+    expect(page.locator("figure.chart")).to_contain_text("Weekly stacking load")
+    shot(page, "insights")
+    assert problems == [], problems

@@ -1,21 +1,22 @@
-"""The `coinflip` command: migrate, households, members, tokens."""
+"""The `coinflip` command: migrate, households, members, tokens, sample history."""
 
 import io
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from app import cli, security
+from app import cli, coin, security
 from app.config import Settings
 from app.main import create_app
-from app.models import Household, LoginSession, Member
+from app.models import Flip, Household, LoginSession, Member
 from tests import factories
-from tests.conftest import serving
+from tests.conftest import Home, serving
 
 
 def run(settings: Settings, monkeypatch: pytest.MonkeyPatch, *argv: str, stdin: str = "") -> str | None:
@@ -113,3 +114,46 @@ def test_the_worker_socket_is_labelled_tcp_so_nagle_is_switched_off() -> None:
         assert fixed.proto == socket.IPPROTO_TCP and fixed.getsockname() == address and fixed.get_inheritable()
     finally:
         fixed.close()
+
+
+def test_demo_fills_every_insight_with_sessions_drawn_by_the_coin(
+    client: TestClient, db: Session, home: Home, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = run(settings, monkeypatch, "demo", "--household", "Rivera", "--member", "Ana", "--days", "60", "--seed", "7")
+    assert out and "Gave Ana 2 habits (Morning run (sample), Gym (sample))" in out
+    habits = {h["name"]: h for h in client.get("/api/v1/habits").json()}
+    assert (habits["Morning run (sample)"]["mode"], habits["Gym (sample)"]["mode"]) == ("all_or_nothing", "each")
+    flips = client.get("/api/v1/flips?limit=200").json()
+    assert 60 <= len(flips) <= 120 and str(len(flips)) + " sessions" in out
+    days = {f["flipped_at"][:10] for f in flips}
+    assert len(days) > 40 and max(days) < datetime.now(UTC).date().isoformat()  # back-dated, today left free
+    for flip in flips:  # each sealed like any flip: its commitment matches its verdict
+        text = coin.commitment_text(flip["coin"], ((e["name"], e["allowed"]) for e in flip["enhancers"]), flip["nonce"])
+        assert coin.commitment(text) == flip["commitment"]
+    reflections = [f["reflection"] for f in flips if f["reflection"]]
+    assert {r["followed"] for r in reflections} == {"yes", "partly", "no"}
+    assert len({r["effort"] for r in reflections}) > 3 and any(f["skipped"] for f in flips)
+    for habit in habits.values():
+        data = client.get(f"/api/v1/insights/habits/{habit['id']}").json()
+        assert all(c["enjoyment"]["value"] is not None for c in data["comparisons"][:2])  # with and without
+        assert data["bare_weeks"] and data["audit"]["looks_fair"] is not None
+    assert "Weekly stacking load" in client.get("/insights").text
+    assert client.get("/api/v1/pleasures?name=Coffee").json()
+    today = client.get("/").text
+    assert today.count("Flip<span") == 2  # both habits can be flipped today
+
+
+def test_the_same_seed_gives_the_same_demo(
+    client: TestClient, db: Session, home: Home, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    factories.make_member(db, home.household, "Ben")
+    for member in ("Ana", "Ben"):
+        run(settings, monkeypatch, "demo", "--household", "Rivera", "--member", member, "--days", "20", "--seed", "3")
+    flips = db.exec(select(Flip).order_by(col(Flip.id))).all()
+    coins = {m: [(f.flipped_at, f.coin) for f in flips if f.member_id == m] for m in {f.member_id for f in flips}}
+    first, second = coins.values()
+    assert first == second and len(first) > 20
+    with pytest.raises(cli.CliError, match="demo habits already"):
+        run(settings, monkeypatch, "demo", "--household", "Rivera", "--member", "Ana", "--days", "5")
+    with pytest.raises(cli.CliError, match="No household"):
+        run(settings, monkeypatch, "demo", "--household", "Nobody", "--member", "Ana", "--days", "5")

@@ -127,7 +127,7 @@ def test_an_api_read_runs_on_the_event_loop(
 def test_a_flip_is_written_off_the_event_loop(
     client: TestClient, home: Home, db: Session, statements: list[tuple[str, bool]]
 ) -> None:
-    habit = factories.make_habit(db, home.member)
+    habit = factories.make_flippable_habit(db, home.member)
     statements.clear()
     assert client.post(f"/habits/{habit.id}/flips").status_code == 303
     assert any(sql.startswith("INSERT") for sql, _ in statements)
@@ -139,7 +139,7 @@ def test_on_postgresql_no_statement_runs_on_the_event_loop(
     client: TestClient, home: Home, db: Session, statements: list[tuple[str, bool]]
 ) -> None:
     """PostgreSQL answers over the network: waiting for it on the loop would hold up every other request."""
-    habit = factories.make_habit(db, home.member)
+    habit = factories.make_flippable_habit(db, home.member)
     statements.clear()
     assert client.get("/").status_code == 200
     assert client.post(f"/habits/{habit.id}/flips").status_code == 303

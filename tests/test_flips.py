@@ -1,7 +1,10 @@
-"""Today, the flip and its final verdict, the reflection that closes it, skipping, and history."""
+"""Today, the flip and its final verdict, sessions, reflections that are never overwritten unseen, skipping and
+its undo, and history: through the pages, with and without htmx."""
 
+import random
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi import FastAPI
@@ -9,20 +12,22 @@ from fastapi.testclient import TestClient
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app import flips
 from app.config import Settings
-from app.models import Coin, Flip, FlipEnhancer, Reflection
-from app.store import PROMPTS, SKIP_COOLDOWN
+from app.copy import PROMPTS
+from app.models import Coin, Flip, FlipEnhancer, Habit, Household, Reflection
 from tests import factories
-from tests.conftest import Home
+from tests.conftest import Clock, Home
 
 HX = {"HX-Request": "true"}
 FRESH = re.compile(r'class="verdict[^"]*\bfresh\b')
+FLIP_BUTTON = "Flip<span"
 REFLECTION = {"effort": "8", "enjoyment": "7", "followed": "yes", "note": "The last hill, I leaned in."}
 
 
 def flips_in(db: Session) -> list[Flip]:
     db.commit()  # ends the test's read transaction, so the next read sees what the app wrote
-    return list(db.exec(select(Flip).order_by(col(Flip.id))))
+    return list(db.exec(select(Flip).order_by(col(Flip.id)).execution_options(populate_existing=True)))
 
 
 def verdict_html(html: str) -> str:
@@ -32,13 +37,20 @@ def verdict_html(html: str) -> str:
 
 
 @pytest.fixture
-def habit(db: Session, home: Home):  # type: ignore[no-untyped-def]
+def habit(db: Session, home: Home) -> Habit:
     music = factories.make_enhancer(db, home.member, "Music")
     coffee = factories.make_enhancer(db, home.member, "Coffee")
     return factories.make_habit(db, home.member, "Morning run", [music, coffee])
 
 
-def test_today_shows_each_habit_with_a_flip_button(client: TestClient, habit) -> None:  # type: ignore[no-untyped-def]
+def flip_and_reflect(client: TestClient, db: Session, habit: Habit, note: str = "") -> Flip:
+    client.post(f"/habits/{habit.id}/flips")
+    flip = flips_in(db)[-1]
+    client.post(f"/flips/{flip.id}/reflection", data={**REFLECTION, "note": note})
+    return flip
+
+
+def test_today_shows_each_habit_with_a_flip_button(client: TestClient, habit: Habit) -> None:
     page = client.get("/")
     assert page.status_code == 200
     assert "Morning run" in page.text and "The hills." in page.text
@@ -51,23 +63,25 @@ def test_today_without_habits_shows_how_to_start(client: TestClient, home: Home)
     assert "Start in a minute" in page.text and 'href="/habits/new"' in page.text
 
 
-def test_flip_with_htmx_swaps_the_card_in_place(client: TestClient, db: Session, habit) -> None:  # type: ignore[no-untyped-def]
+def test_flip_with_htmx_swaps_the_card_in_place(client: TestClient, db: Session, habit: Habit) -> None:
     response = client.post(f"/habits/{habit.id}/flips", headers=HX)
     assert response.status_code == 200
     assert response.text.lstrip().startswith(f'<article class="card habit" id="habit-{habit.id}">')
     assert "<html" not in response.text
     assert FRESH.search(response.text)  # the coin animates only right after the draw
     assert "After your session" in response.text
+    assert "<strong>Low day?</strong> Walk 5 minutes" in response.text  # the minimum stays in sight
     [flip] = flips_in(db)
     assert flip.prompt in PROMPTS
     verdict = db.exec(select(FlipEnhancer).where(FlipEnhancer.flip_id == flip.id)).all()
     assert {v.name for v in verdict} == {"Music", "Coffee"}
     assert flip.coin in (Coin.heads, Coin.tails)
     assert len({v.allowed for v in verdict}) == 1  # one coin for all
+    assert (flip.mode, flip.chance) == (habit.mode, habit.chance)  # the policy it was drawn under
     assert response.headers["vary"].startswith("HX-Request")
 
 
-def test_flip_without_javascript_redirects_to_the_verdict(client: TestClient, db: Session, habit) -> None:  # type: ignore[no-untyped-def]
+def test_flip_without_javascript_redirects_to_the_verdict(client: TestClient, db: Session, habit: Habit) -> None:
     response = client.post(f"/habits/{habit.id}/flips")
     [flip] = flips_in(db)
     assert response.status_code == 303 and response.headers["location"] == f"/flips/{flip.id}"
@@ -76,7 +90,7 @@ def test_flip_without_javascript_redirects_to_the_verdict(client: TestClient, db
     assert not FRESH.search(page.text)
 
 
-def test_the_verdict_is_final_double_tap_reload_and_back(client: TestClient, db: Session, habit) -> None:  # type: ignore[no-untyped-def]
+def test_the_verdict_is_final_double_tap_reload_and_back(client: TestClient, db: Session, habit: Habit) -> None:
     first = client.post(f"/habits/{habit.id}/flips", headers=HX)
     second = client.post(f"/habits/{habit.id}/flips", headers=HX)
     third = client.post(f"/habits/{habit.id}/flips")
@@ -87,16 +101,11 @@ def test_the_verdict_is_final_double_tap_reload_and_back(client: TestClient, db:
     assert third.headers["location"] == f"/flips/{flip.id}"
     for page in (client.get("/"), client.get(f"/flips/{flip.id}"), client.get("/", headers=HX)):
         assert verdict_html(page.text) == verdict_html(first.text)
-        assert "Flip<span" not in page.text  # no flip button while a flip is open
+        assert FLIP_BUTTON not in page.text  # no flip button while a flip is open
 
 
 def test_the_verdict_is_final_from_a_second_phone(
-    app: FastAPI,
-    client: TestClient,
-    db: Session,
-    settings: Settings,
-    home: Home,
-    habit,  # type: ignore[no-untyped-def]
+    app: FastAPI, client: TestClient, db: Session, settings: Settings, home: Home, habit: Habit
 ) -> None:
     first = client.post(f"/habits/{habit.id}/flips", headers=HX)
     with TestClient(app, follow_redirects=False) as phone:
@@ -106,34 +115,44 @@ def test_the_verdict_is_final_from_a_second_phone(
     assert len(flips_in(db)) == 1
 
 
-def test_the_database_refuses_a_second_open_flip(db: Session, home: Home, habit) -> None:  # type: ignore[no-untyped-def]
-    db.add(Flip(habit_id=habit.id, member_id=home.member.id, coin=Coin.heads, prompt="p"))
-    db.commit()
-    db.add(Flip(habit_id=habit.id, member_id=home.member.id, coin=Coin.tails, prompt="p"))
+def test_the_database_refuses_a_second_open_flip(db: Session, habit: Habit) -> None:
+    factories.make_flip(db, habit, "heads")
     with pytest.raises(IntegrityError):
-        db.commit()
+        factories.make_flip(db, habit, "tails")
     db.rollback()
 
 
-def test_reflection_closes_the_flip_and_lets_the_next_one_be_drawn(
-    client: TestClient,
-    db: Session,
-    habit,  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("headers", [HX, {}])
+def test_a_reflection_closes_the_flip_but_not_the_session(
+    client: TestClient, db: Session, habit: Habit, clock: Clock, headers: dict[str, str]
 ) -> None:
+    """The re-roll that was: reflect at once (here the least a reflection can be), then tap Flip again."""
     client.post(f"/habits/{habit.id}/flips")
     flip = flips_in(db)[0]
-    response = client.post(f"/flips/{flip.id}/reflection", data=REFLECTION, headers=HX)
-    assert response.status_code == 200
-    assert "Reflection saved" in response.text and "Flip<span" in response.text
-    db.commit()
-    reflection = db.get(Reflection, flip.id)
-    assert reflection is not None and (reflection.effort, reflection.enjoyment, reflection.followed) == (8, 7, "yes")
-    assert flips_in(db)[0].closed_at is not None
-    client.post(f"/habits/{habit.id}/flips")
+    minimal = {"effort": "1", "enjoyment": "1", "followed": "no"}
+    response = client.post(f"/flips/{flip.id}/reflection", data=minimal, headers=headers)
+    if headers:
+        assert response.status_code == 200 and "Reflection saved" in response.text
+        assert FLIP_BUTTON not in response.text
+        assert "Next flip of Morning run from <strong>00:00 tomorrow" in response.text
+    else:
+        assert response.status_code == 303
+    verdict = verdict_html(client.get(f"/flips/{flip.id}").text)
+    for _ in range(8):
+        again = client.post(f"/habits/{habit.id}/flips", headers=HX)
+        assert again.status_code == 409 and verdict_html(again.text) == verdict
+    assert client.post(f"/habits/{habit.id}/flips").status_code == 409  # without htmx: the same card, whole page
+    today = client.get("/").text
+    assert verdict_html(today) == verdict and FLIP_BUTTON not in today
+    assert "Effort <strong>1</strong>/10" in today  # the closed session keeps its reflection in sight
+    assert len(flips_in(db)) == 1
+    clock.advance(days=1)
+    assert FLIP_BUTTON in client.get("/").text
+    assert client.post(f"/habits/{habit.id}/flips").status_code == 303
     assert len(flips_in(db)) == 2
 
 
-def test_reflection_without_javascript_redirects_to_the_flip(client: TestClient, db: Session, habit) -> None:  # type: ignore[no-untyped-def]
+def test_reflection_without_javascript_redirects_to_the_flip(client: TestClient, db: Session, habit: Habit) -> None:
     client.post(f"/habits/{habit.id}/flips")
     flip = flips_in(db)[0]
     response = client.post(f"/flips/{flip.id}/reflection", data=REFLECTION)
@@ -157,11 +176,11 @@ def test_reflection_without_javascript_redirects_to_the_flip(client: TestClient,
 def test_a_bad_reflection_keeps_what_was_typed(
     client: TestClient,
     db: Session,
-    habit,
+    habit: Habit,
     change: dict[str, str],
     field: str,
     message: str,
-    headers: dict[str, str],  # type: ignore[no-untyped-def]
+    headers: dict[str, str],
 ) -> None:
     client.post(f"/habits/{habit.id}/flips")
     flip = flips_in(db)[0]
@@ -174,42 +193,187 @@ def test_a_bad_reflection_keeps_what_was_typed(
     assert flips_in(db)[0].closed_at is None and db.get(Reflection, flip.id) is None
 
 
-def test_skip_keeps_the_flip_in_history_and_does_not_allow_a_redraw(
-    client: TestClient,
-    db: Session,
-    habit,  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("headers", [HX, {}])
+def test_a_save_from_an_older_tab_shows_what_was_saved_and_keeps_the_typed_text(
+    client: TestClient, db: Session, habit: Habit, headers: dict[str, str]
 ) -> None:
     client.post(f"/habits/{habit.id}/flips")
     flip = flips_in(db)[0]
-    response = client.post(f"/flips/{flip.id}/skip", headers=HX)
-    assert "Skipped: it stays in your history" in response.text and "Flip<span" not in response.text
+    old_tab = client.get(f"/flips/{flip.id}").text
+    assert 'name="version" value=""' in old_tab
+    saved_elsewhere = {**REFLECTION, "note": "Saved from the other phone."}
+    assert client.post(f"/flips/{flip.id}/reflection", data={**saved_elsewhere, "version": ""}).status_code == 303
+    typed = {**REFLECTION, "effort": "3", "note": "Typed in the old tab.", "version": ""}
+    stale = client.post(f"/flips/{flip.id}/reflection", data=typed, headers=headers)
+    assert stale.status_code == 409 and ("<html" in stale.text) is (headers == {})
+    assert "saved from another tab or phone" in stale.text
+    assert "Saved from the other phone." in stale.text  # what is saved, shown
+    assert ">Typed in the old tab.</textarea>" in stale.text  # what was typed, kept
+    assert 'name="version" value="1"' in stale.text  # a second save means it
+    db.commit()
+    assert db.get(Reflection, flip.id).note == "Saved from the other phone."  # type: ignore[union-attr]
+    resent = client.post(f"/flips/{flip.id}/reflection", data={**typed, "version": "1"}, headers=headers)
+    assert resent.status_code in (200, 303)
+    db.commit()
+    saved = db.exec(select(Reflection).execution_options(populate_existing=True)).one()
+    assert (saved.note, saved.effort, saved.version) == ("Typed in the old tab.", 3, 2)
+
+
+def test_the_same_reflection_twice_is_a_double_tap_not_a_conflict(
+    client: TestClient, db: Session, habit: Habit
+) -> None:
+    client.post(f"/habits/{habit.id}/flips")
+    flip = flips_in(db)[0]
+    for _ in range(2):
+        response = client.post(f"/flips/{flip.id}/reflection", data={**REFLECTION, "version": ""}, headers=HX)
+        assert response.status_code == 200 and "Reflection saved" in response.text
+
+
+@pytest.mark.parametrize("headers", [HX, {}])
+def test_a_reflection_can_be_edited(client: TestClient, db: Session, habit: Habit, headers: dict[str, str]) -> None:
+    flip = flip_and_reflect(client, db, habit, "First words.")
+    form = client.get(f"/flips/{flip.id}/reflection", headers=headers)
+    assert form.status_code == 200 and ("<html" in form.text) is (headers == {})
+    assert ">First words.</textarea>" in form.text and 'name="version" value="1"' in form.text
+    client.post(f"/flips/{flip.id}/reflection", data={**REFLECTION, "note": "Better words.", "version": "1"})
+    assert "Better words." in client.get(f"/flips/{flip.id}").text
+
+
+@pytest.mark.parametrize("headers", [HX, {}])
+def test_skip_asks_first_and_keeps_the_session_closed(
+    client: TestClient, db: Session, habit: Habit, headers: dict[str, str]
+) -> None:
+    open_card = client.post(f"/habits/{habit.id}/flips", headers=HX).text
+    # Skipping sits behind a question, above the reflection form, away from "Save reflection".
+    assert "<summary>Not today? Skip this session</summary>" in open_card
+    assert "Skip today? The coin's verdict stays in history." in open_card
+    assert open_card.index("Skip this session") < open_card.index("Save reflection")
+    flip = flips_in(db)[0]
+    response = client.post(f"/flips/{flip.id}/skip", headers=headers)
+    assert response.status_code == (200 if headers else 303)
+    today = client.get("/").text
+    assert "Skipped. The coin's verdict stays in your history." in today
+    assert FLIP_BUTTON not in today and "Undo skip" in today and "from <strong>00:00 tomorrow" in today
+    assert verdict_html(today) == verdict_html(open_card)
     again = client.post(f"/habits/{habit.id}/flips", headers=HX)
-    assert again.status_code == 409 and "The coin has spoken" in again.text
+    assert again.status_code == 409 and "Undo skip" in again.text
     assert len(flips_in(db)) == 1 and flips_in(db)[0].skipped
     assert "Skipped." in client.get("/history").text
-    # Once the cool-down has passed, the habit flips again.
+
+
+@pytest.mark.parametrize("headers", [HX, {}])
+def test_undo_skip_reopens_the_same_flip(
+    client: TestClient, db: Session, habit: Habit, clock: Clock, headers: dict[str, str]
+) -> None:
+    opened = client.post(f"/habits/{habit.id}/flips", headers=HX).text
     flip = flips_in(db)[0]
-    assert flip.closed_at is not None
-    flip.closed_at -= SKIP_COOLDOWN + timedelta(minutes=1)
-    db.add(flip)
+    client.post(f"/flips/{flip.id}/skip")
+    response = client.post(f"/flips/{flip.id}/unskip", headers=headers)
+    assert response.status_code == (200 if headers else 303)
+    today = client.get("/").text
+    assert verdict_html(today) == verdict_html(opened) and "After your session" in today
+    [reopened] = flips_in(db)
+    assert (reopened.id, reopened.closed_at, reopened.skipped) == (flip.id, None, False)
+    client.post(f"/flips/{flip.id}/skip")
+    clock.advance(days=1)
+    late = client.post(f"/flips/{flip.id}/unskip", headers=HX)
+    assert late.status_code == 409 and "session is over" in late.text
+    assert flips_in(db)[0].skipped
+
+
+def test_a_reflection_on_a_skipped_flip_does_not_end_the_session(client: TestClient, db: Session, habit: Habit) -> None:
+    client.post(f"/habits/{habit.id}/flips")
+    flip = flips_in(db)[0]
+    client.post(f"/flips/{flip.id}/skip")
+    assert client.post(f"/flips/{flip.id}/reflection", data=REFLECTION).status_code == 303
+    assert not flips_in(db)[0].skipped  # done after all
+    assert client.post(f"/habits/{habit.id}/flips").status_code == 409
+    assert len(flips_in(db)) == 1
+
+
+def test_archive_and_restore_inside_a_session_draw_nothing(client: TestClient, db: Session, habit: Habit) -> None:
+    flip = flip_and_reflect(client, db, habit)
+    assert client.post(f"/habits/{habit.id}/archive").status_code == 303
+    assert "Morning run" not in client.get("/").text
+    assert client.post(f"/habits/{habit.id}/flips").status_code == 409
+    assert client.post(f"/habits/{habit.id}/restore").status_code == 303
+    today = client.get("/").text
+    assert FLIP_BUTTON not in today and "Next flip of Morning run" in today
+    assert client.post(f"/habits/{habit.id}/flips").status_code == 409
+    assert [f.id for f in flips_in(db)] == [flip.id]
+
+
+@pytest.mark.parametrize("headers", [HX, {}])
+def test_a_habit_without_enhancers_says_what_to_do_instead_of_flip(
+    client: TestClient, db: Session, home: Home, headers: dict[str, str]
+) -> None:
+    bare = factories.make_habit(db, home.member, "Stretch")
+    today = client.get("/").text
+    assert FLIP_BUTTON not in today and "Link an enhancer to flip" in today
+    assert f'href="/habits/{bare.id}/edit"' in today
+    response = client.post(f"/habits/{bare.id}/flips", headers=headers)
+    assert response.status_code == 409 and "Link an enhancer to flip" in response.text
+    assert "Heads" not in response.text and "follow the coin" not in response.text
+    assert flips_in(db) == []
+
+
+def test_the_session_is_the_households_local_day(
+    client: TestClient, db: Session, home: Home, habit: Habit, clock: Clock
+) -> None:
+    """In Auckland (UTC+13 in November) the day turns at 11:00 UTC: flips follow the household's midnight."""
+    household = db.get(Household, home.household.id)
+    assert household is not None
+    household.timezone = "Pacific/Auckland"
+    db.add(household)
     db.commit()
+    zone = ZoneInfo("Pacific/Auckland")
+    clock.set(datetime(2026, 11, 24, 23, 50, tzinfo=zone))
+    flip_and_reflect(client, db, habit)
+    page = client.get("/").text
+    assert "from <strong>00:00 tomorrow" in page
+    assert "Tue 24 Nov 2026, 23:50" in page  # shown in the household's time, not the server's
+    clock.set(datetime(2026, 11, 24, 23, 59, 59, tzinfo=zone))
+    assert client.post(f"/habits/{habit.id}/flips").status_code == 409
+    clock.set(datetime(2026, 11, 25, 0, 0, tzinfo=zone))  # 11:00 UTC: still the 24th in London
     assert client.post(f"/habits/{habit.id}/flips").status_code == 303
-    assert len(flips_in(db)) == 2
+    assert [f.next_flip_at for f in flips_in(db)] == [
+        datetime(2026, 11, 25, 0, 0, tzinfo=zone),
+        datetime(2026, 11, 26, 0, 0, tzinfo=zone),
+    ]
 
 
-def test_history_lists_flips_newest_first_with_reflections(client: TestClient, db: Session, habit) -> None:  # type: ignore[no-untyped-def]
+def test_an_unreflected_session_waits_on_today_and_closes_with_the_next_flip(
+    client: TestClient, db: Session, habit: Habit, clock: Clock
+) -> None:
+    client.post(f"/habits/{habit.id}/flips")
+    first = flips_in(db)[0]
+    clock.advance(days=1)
+    today = client.get("/").text
+    assert FLIP_BUTTON in today and "has no reflection yet" in today and f'href="/flips/{first.id}"' in today
+    client.post(f"/habits/{habit.id}/flips")
+    earlier, latest = flips_in(db)
+    assert earlier.closed_at == earlier.next_flip_at and latest.closed_at is None
+    # Its reflection can still be written, later.
+    assert client.post(f"/flips/{first.id}/reflection", data=REFLECTION).status_code == 303
+    db.commit()
+    assert db.get(Reflection, first.id) is not None
+
+
+def test_history_lists_flips_newest_first_with_reflections(
+    client: TestClient, db: Session, habit: Habit, clock: Clock
+) -> None:
     for note in ("first session", "second session"):
-        client.post(f"/habits/{habit.id}/flips")
-        client.post(f"/flips/{flips_in(db)[-1].id}/reflection", data={**REFLECTION, "note": note})
+        flip_and_reflect(client, db, habit, note)
+        clock.advance(days=1)
     page = client.get("/history")
     assert page.text.index("second session") < page.text.index("first session")
     assert "Effort <strong>8</strong>/10" in page.text
 
 
-def test_history_is_paginated(client: TestClient, db: Session, home: Home, habit) -> None:  # type: ignore[no-untyped-def]
+def test_history_is_paginated(client: TestClient, db: Session, habit: Habit, clock: Clock) -> None:
     for i in range(25):
-        client.post(f"/habits/{habit.id}/flips")
-        client.post(f"/flips/{flips_in(db)[-1].id}/reflection", data={**REFLECTION, "note": f"session {i:02d}"})
+        flip_and_reflect(client, db, habit, f"session {i:02d}")
+        clock.advance(days=1)
     first = client.get("/history")
     assert "session 24" in first.text and "session 05" in first.text and "session 04" not in first.text
     older = re.search(r'href="(/history\?before=\d+)"', first.text)
@@ -220,40 +384,34 @@ def test_history_is_paginated(client: TestClient, db: Session, home: Home, habit
     assert "Older flips" not in second.text
 
 
-def test_no_points_streaks_or_badges_anywhere(client: TestClient, db: Session, habit) -> None:  # type: ignore[no-untyped-def]
-    client.post(f"/habits/{habit.id}/flips")
-    client.post(f"/flips/{flips_in(db)[0].id}/reflection", data=REFLECTION)
-    for url in ("/", "/history", f"/flips/{flips_in(db)[0].id}", "/habits", "/enhancers"):
+def test_no_points_streaks_or_badges_anywhere(client: TestClient, db: Session, habit: Habit) -> None:
+    flip = flip_and_reflect(client, db, habit)
+    for url in ("/", "/history", f"/flips/{flip.id}", "/habits", "/enhancers"):
         text = client.get(url).text.lower()
         for word in ("points", "streak", "badge", "confetti", "you earned", "level up"):
             assert word not in text, f"{word!r} on {url}"
 
 
 def test_a_racing_second_draw_shows_the_first_verdict(
-    app: FastAPI,
-    db: Session,
-    home: Home,
-    habit,
-    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+    app: FastAPI, db: Session, home: Home, habit: Habit, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Two taps that both see no open flip: the database refuses the second insert, and it shows the first."""
-    import random
-
-    from app import store
+    """Two taps that both see no open flip (as if the lock were missing): the database refuses the second
+    insert, and the tap is answered with the first verdict."""
     from app.db import open_session
 
+    now, zone = datetime.now(UTC), ZoneInfo("UTC")
     with open_session(app.state.engine) as first:
-        winner, _ = store.flip_habit(first, habit, home.member, random.Random(1))
-    real_latest_flip = store.latest_flip
+        winner, _ = flips.flip_habit(first, habit, home.member, random.Random(1), now, zone)
+    real_latest_flip = flips.latest_flip
     calls = iter([None])
-    monkeypatch.setattr(store, "latest_flip", lambda d, h: next(calls, real_latest_flip(d, h)))
+    monkeypatch.setattr(flips, "latest_flip", lambda d, h: next(calls, real_latest_flip(d, h)))
     with open_session(app.state.engine) as second:
-        shown, fresh = store.flip_habit(second, habit, home.member, random.Random(2))
+        shown, fresh = flips.flip_habit(second, habit, home.member, random.Random(2), now + timedelta(seconds=1), zone)
     assert (shown.flip.id, fresh) == (winner.flip.id, False)
     assert len(flips_in(db)) == 1
 
 
-def test_anyone_can_check_the_flips_commitment(client: TestClient, db: Session, habit) -> None:  # type: ignore[no-untyped-def]
+def test_anyone_can_check_the_flips_commitment(client: TestClient, db: Session, habit: Habit) -> None:
     import hashlib
 
     page = client.post(f"/habits/{habit.id}/flips", headers=HX).text

@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from app.models import Flip, Habit, HabitEnhancer, Mode
 from tests import factories
-from tests.conftest import Home
+from tests.conftest import Clock, Home
 
 HABIT = {"name": "Gym", "emoji": "🏋️", "why": "Strong legs.", "minimum": "One set", "mode": "each", "chance": "30"}
 
@@ -40,6 +40,8 @@ def test_create_a_habit_with_its_policy_and_enhancers(client: TestClient, db: Se
         ({"max_stack": "0"}, "max_stack", "at least 1"),
         ({"why": "w" * 301}, "why", "300 characters"),
         ({"enhancer_ids": ["999"]}, "enhancer_ids", "your own list"),
+        ({"every_hours": "0"}, "every_hours", "at least 1"),
+        ({"every_hours": "25"}, "every_hours", "at most 24"),
     ],
 )
 def test_habit_form_errors_keep_the_input(
@@ -74,10 +76,56 @@ def test_edit_a_habit(client: TestClient, db: Session, home: Home) -> None:
     assert db.exec(select(HabitEnhancer)).all() == []  # unchecked means unlinked
 
 
-def test_delete_a_habit_with_its_history(client: TestClient, db: Session, home: Home) -> None:
+def test_every_hours_is_set_in_the_form_and_shown(client: TestClient, db: Session, home: Home) -> None:
+    music = factories.make_enhancer(db, home.member, "Music")
+    client.post("/habits", data={**HABIT, "every_hours": "8", "enhancer_ids": [str(music.id)]})
+    habit = db.exec(select(Habit)).one()
+    assert habit.every_hours == 8
+    assert "every 8 h" in client.get("/habits").text
+    assert 'name="every_hours" type="number"' in client.get(f"/habits/{habit.id}/edit").text
+    client.post(f"/habits/{habit.id}/edit", data={**HABIT, "every_hours": "", "enhancer_ids": [str(music.id)]})
+    db.refresh(habit)
+    assert habit.every_hours is None
+
+
+def test_the_form_says_a_habit_needs_an_enhancer_to_flip(client: TestClient, db: Session, home: Home) -> None:
+    form = client.get("/habits/new").text
+    assert "Link at least one enhancer to flip this habit" in form  # shown by CSS while no box is ticked
+    assert ".enhancer-choice:not(:has(input:checked)) .none-linked" in client.get("/static/app.css").text
+
+
+def test_a_habit_never_flipped_is_deleted_at_once(client: TestClient, db: Session, home: Home) -> None:
     habit = factories.make_habit(db, home.member, "Run")
+    form = client.get(f"/habits/{habit.id}/edit").text
+    assert "Delete Run" in form and "Archive Run" not in form
+    assert client.post(f"/habits/{habit.id}/delete").status_code == 303
+    db.commit()
+    assert db.exec(select(Habit)).all() == []
+
+
+def test_a_habit_with_history_is_archived_restored_and_only_then_deleted(
+    client: TestClient, db: Session, home: Home, clock: Clock
+) -> None:
+    habit = factories.make_flippable_habit(db, home.member, "Run")
     client.post(f"/habits/{habit.id}/flips")
-    assert "and its history" in client.get(f"/habits/{habit.id}/edit").text
+    flip = db.exec(select(Flip)).one()
+    form = client.get(f"/habits/{habit.id}/edit").text
+    assert "Archive Run" in form and "Delete Run" not in form
+    busy = client.post(f"/habits/{habit.id}/archive")
+    assert busy.status_code == 409 and "waiting for its reflection" in busy.text
+    assert client.post(f"/habits/{habit.id}/delete").status_code == 409
+    client.post(f"/flips/{flip.id}/reflection", data={"effort": "6", "enjoyment": "6", "followed": "yes"})
+    assert client.post(f"/habits/{habit.id}/archive").status_code == 303
+    listing = client.get("/habits").text
+    assert "Archived" in listing and "Restore<span" in listing and "Delete Run for good" in listing
+    assert "Run" not in client.get("/").text.split("<main")[1]
+    assert "Run" in client.get("/history").text and client.get(f"/insights/habits/{habit.id}").status_code == 200
+    too_soon = client.post(f"/habits/{habit.id}/delete")
+    assert too_soon.status_code == 409 and "once it is over" in too_soon.text and "00:00 tomorrow" in too_soon.text
+    assert client.post(f"/habits/{habit.id}/restore").status_code == 303
+    assert "Run" in client.get("/").text.split("<main")[1]
+    client.post(f"/habits/{habit.id}/archive")
+    clock.advance(days=1)
     assert client.post(f"/habits/{habit.id}/delete").status_code == 303
     db.commit()
     assert db.exec(select(Habit)).all() == [] and db.exec(select(Flip)).all() == []

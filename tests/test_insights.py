@@ -1,18 +1,21 @@
 """The insights, against numbers worked out by hand; the pages and the API show the same numbers."""
 
+import random
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from app import insights
-from app.models import PleasureCheck
+from app import flips, insights
+from app.models import Mode, PleasureCheck
 from tests import factories
 from tests.conftest import Home
 
 MONDAY = datetime(2026, 11, 2, 7, 0, tzinfo=UTC)
 MUSIC = "Music"
+UTC_ZONE = ZoneInfo("UTC")
 
 
 def test_mean_and_interval_by_hand() -> None:
@@ -62,20 +65,77 @@ def test_bare_sessions_by_week(db: Session, run) -> None:  # type: ignore[no-unt
     for days, enjoyment in [(0, 4), (2, 6), (8, 7), (13, 9)]:
         factories.make_flip(db, run, "tails", {MUSIC: (2, False)}, (5, enjoyment, "yes"), MONDAY + timedelta(days=days))
     factories.make_flip(db, run, "heads", {MUSIC: (2, True)}, (5, 1, "yes"), MONDAY)  # with music: not bare
-    weeks = insights.bare_weeks(db, run)
+    weeks = insights.bare_weeks(db, run, UTC_ZONE)
     assert weeks == [
         insights.WeekPoint(MONDAY.date(), 2, 5.0),
         insights.WeekPoint((MONDAY + timedelta(days=7)).date(), 2, 8.0),
     ]
 
 
-def test_the_flip_audit(db: Session, run) -> None:  # type: ignore[no-untyped-def]
+def test_weeks_follow_the_households_time_zone(db: Session, run) -> None:  # type: ignore[no-untyped-def]
+    """Sunday 23:30 UTC is already Monday in Berlin: the session belongs to the next week there."""
+    sunday_night = MONDAY + timedelta(days=6, hours=16, minutes=30)
+    factories.make_flip(db, run, "tails", {MUSIC: (2, False)}, (5, 6, "yes"), sunday_night)
+    assert [w.week for w in insights.bare_weeks(db, run, UTC_ZONE)] == [MONDAY.date()]
+    assert [w.week for w in insights.bare_weeks(db, run, ZoneInfo("Europe/Berlin"))] == [
+        (MONDAY + timedelta(days=7)).date()
+    ]
+
+
+def test_the_flip_audit_of_one_coin(db: Session, run) -> None:  # type: ignore[no-untyped-def]
     for coin in ["heads", "heads", "tails", "tails", "tails", "heads", "tails"]:
         factories.make_flip(db, run, coin, {MUSIC: (2, coin == "heads")}, (5, 5, "yes"))
     audit = insights.audit(db, run)
     assert (audit.total, audit.heads, audit.tails, audit.heads_share) == (7, 3, 4, 0.429)
-    assert (audit.longest_run, audit.longest_run_of) == (3, "tails")
-    assert audit.recent == ["heads", "heads", "tails", "tails", "tails", "heads", "tails"]
+    [coin] = audit.coins
+    assert (coin.name, coin.n, coin.yes, coin.chance) == ("coin", 7, 3, 0.5)
+    assert (coin.longest_run, coin.longest_run_yes) == (3, False)
+    assert coin.recent == [True, True, False, False, False, True, False]
+    assert (coin.usual_yes, coin.fair, audit.looks_fair) == (None, None, None)  # too few flips to judge
+
+
+def test_the_usual_ranges_by_hand() -> None:
+    # 10 fair flips: P(0 heads) = 1/1024 < 0.005, P(at most 1) = 11/1024 > 0.005; symmetric above.
+    assert insights.binomial_range(10, 0.5) == (1, 9)
+    # 4 fair flips: of 16 sequences, 10 have no run longer than 2 and 14 none longer than 3.
+    assert insights.longest_run_at_most(4, 0.5, 2) == pytest.approx(10 / 16)
+    assert insights.longest_run_at_most(4, 0.5, 3) == pytest.approx(14 / 16)
+    assert insights.run_range(4, 0.5) == (1, 4)
+
+
+def test_a_coin_that_always_says_yes_is_called_unusual(client: TestClient, db: Session, run) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(20):
+        factories.make_flip(db, run, "heads", {MUSIC: (2, True)}, (5, 5, "yes"))
+    audit = insights.audit(db, run)
+    assert audit.coins[0].usual_yes == (4, 16) and audit.looks_fair is False
+    assert "Something here is unusual" in client.get(f"/insights/habits/{run.id}").text
+
+
+def test_the_each_mode_audit_judges_each_enhancers_own_coin(client: TestClient, db: Session, home: Home) -> None:
+    """Sixty sessions drawn by a seeded coin, a coin for each of three enhancers and at most two kept: each
+    enhancer's record counts its own coin's yes (also when the cap left it home), "mixed" counts for nothing."""
+    enhancers = [factories.make_enhancer(db, home.member, name) for name in ("Music", "Podcast", "Pre-workout")]
+    gym = factories.make_habit(db, home.member, "Gym", enhancers, mode=Mode.each, chance=0.6)
+    gym.max_stack = 2
+    db.add(gym)
+    db.commit()
+    rng, start = random.Random(12), datetime(2026, 9, 1, 18, 0, tzinfo=UTC)
+    for day in range(60):
+        flips.flip_habit(db, gym, home.member, rng, start + timedelta(days=day), UTC_ZONE)
+    db.commit()
+    audit = insights.audit(db, gym)
+    assert [c.name for c in audit.coins] == ["Music", "Podcast", "Pre-workout"]
+    verdicts = client.get("/api/v1/flips?limit=60").json()
+    for record in audit.coins:
+        allowed = sum(e["allowed"] for f in verdicts for e in f["enhancers"] if e["name"] == record.name)
+        assert record.n == 60 and record.yes >= allowed and record.chance == 0.6
+        assert record.usual_yes is not None and record.usual_yes[0] <= record.yes <= record.usual_yes[1]
+    assert sum(c.yes for c in audit.coins) > sum(e["allowed"] for f in verdicts for e in f["enhancers"])  # capped
+    assert audit.mixed > 0 and audit.looks_fair is True
+    page = client.get(f"/insights/habits/{gym.id}").text
+    assert "The coin looks fair." in page and "Music: its own coin" in page and "% heads" not in page
+    data = client.get(f"/api/v1/insights/habits/{gym.id}").json()["audit"]
+    assert data["looks_fair"] is True and [c["name"] for c in data["coins"]] == ["Music", "Podcast", "Pre-workout"]
 
 
 def test_weekly_stacking_load(db: Session, home: Home) -> None:
@@ -91,7 +151,7 @@ def test_weekly_stacking_load(db: Session, home: Home) -> None:
     db.add(PleasureCheck(member_id=home.member.id or 0, name="coffee", enjoyment=5, craving=8, logged_at=heavy))  # +2
     db.add(PleasureCheck(member_id=home.member.id or 0, name="Sweets", enjoyment=5, craving=8, logged_at=heavy))  # +0
     db.commit()
-    weeks = insights.stacking_load(db, home.member)
+    weeks = insights.stacking_load(db, home.member, UTC_ZONE)
     assert [(w.load, w.stacked_sessions, w.high) for w in weeks] == [(2, 0, False)] * 4 + [(9, 1, True)]
 
 

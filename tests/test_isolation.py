@@ -26,6 +26,8 @@ class Tenant:
     habits: dict[int, str] = field(default_factory=dict)
     flips: dict[int, int] = field(default_factory=dict)  # flip id -> habit id
     open_flips: dict[int, int] = field(default_factory=dict)  # habit id -> open flip id
+    closed: set[int] = field(default_factory=set)  # habits whose session's flip is reflected on
+    bare: set[int] = field(default_factory=set)  # habits without an enhancer: nothing to flip
 
 
 def make_machine(app: FastAPI, db: Session) -> type[RuleBasedStateMachine]:
@@ -61,6 +63,8 @@ def make_machine(app: FastAPI, db: Session) -> type[RuleBasedStateMachine]:
             if owner in (tenant, None):
                 assert response.status_code == 201
                 tenant.habits[response.json()["id"]] = response.json()["name"]
+                if not ids:
+                    tenant.bare.add(response.json()["id"])
             else:
                 assert response.status_code == 422  # another household's enhancer cannot be linked
 
@@ -73,6 +77,9 @@ def make_machine(app: FastAPI, db: Session) -> type[RuleBasedStateMachine]:
                 assert response.status_code == 404
                 return
             flip = response.json()
+            if habit_id in tenant.bare or habit_id in tenant.closed:
+                assert response.status_code == 409  # nothing to flip, or this session's flip is done
+                return
             if habit_id in tenant.open_flips:
                 assert (response.status_code, flip["id"]) == (200, tenant.open_flips[habit_id])
             else:
@@ -88,8 +95,9 @@ def make_machine(app: FastAPI, db: Session) -> type[RuleBasedStateMachine]:
             if owner is not tenant:
                 assert response.status_code == 404
                 return
-            assert response.status_code == 200
+            assert response.status_code == 200  # the first time, or the same reflection again
             tenant.open_flips.pop(tenant.flips[flip_id], None)
+            tenant.closed.add(tenant.flips[flip_id])
 
         @rule(who=st.integers(0, 1), kind=st.sampled_from(["enhancers", "habits", "flips"]), data=st.data())
         def read(self, who: int, kind: str, data: st.DataObject) -> None:

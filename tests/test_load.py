@@ -19,7 +19,7 @@ from tests import factories
 from tests.conftest import POSTGRES_URL, Home, Server
 
 CLIENTS = 20
-ROUNDS = 40  # per client at most: the run is bounded even if the kill never came
+ROUNDS = 8  # per client at most, one habit each (one flip per habit and day): bounded even if the kill never came
 KILL_AFTER = 150  # acknowledged writes
 
 
@@ -38,21 +38,23 @@ class Acknowledged:
 
 
 def habits_with_tokens(db: Session, home: Home, count: int) -> list[tuple[int, str]]:
+    """Flippable habits (one enhancer is enough), each with the member's token."""
     token = security.create_api_token(db, home.member)
-    db.commit()
-    return [(factories.make_habit(db, home.member, f"Habit {i}").id or 0, token) for i in range(count)]
+    music = factories.make_enhancer(db, home.member, "Music")
+    return [(factories.make_habit(db, home.member, f"Habit {i}", [music]).id or 0, token) for i in range(count)]
 
 
 def test_a_killed_server_keeps_every_acknowledged_flip_and_reflection(
     settings: Settings, db: Session, home: Home, tmp_path: Path
 ) -> None:
-    work = habits_with_tokens(db, home, CLIENTS)
+    work = habits_with_tokens(db, home, CLIENTS * ROUNDS)
     acked = Acknowledged()
     server = Server(settings, tmp_path)
 
-    def client(habit_id: int, token: str) -> None:
+    def client(first: int, token: str) -> None:
         with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=10) as http:
             for round_ in range(ROUNDS):
+                habit_id = work[first + round_][0]
                 try:
                     flip = http.post(
                         f"/api/v1/habits/{habit_id}/flips", headers={"Idempotency-Key": f"{habit_id}-{round_}"}
@@ -70,8 +72,8 @@ def test_a_killed_server_keeps_every_acknowledged_flip_and_reflection(
                     return  # the server is gone: what was acknowledged is what counts
 
     with ThreadPoolExecutor(CLIENTS) as pool:
-        for habit_id, token in work:
-            pool.submit(client, habit_id, token)
+        for first in range(0, CLIENTS * ROUNDS, ROUNDS):
+            pool.submit(client, first, work[first][1])
         assert acked.enough.wait(timeout=120), "the clients never got going"
         server.kill()
     assert len(acked.flips) >= KILL_AFTER // 2
@@ -96,23 +98,25 @@ def test_a_killed_server_keeps_every_acknowledged_flip_and_reflection(
 
 PHONES = 50  # concurrent clients
 HABITS = 10  # each raced by five phones of the same member
-RACE_ROUNDS = 8
+RACE_ROUNDS = 8  # a new habit for each: one flip per habit and day
 
 
 def test_racing_phones_on_two_workers_share_one_open_flip(
     settings: Settings, db: Session, home: Home, tmp_path: Path
 ) -> None:
-    work = habits_with_tokens(db, home, HABITS)
+    work = habits_with_tokens(db, home, HABITS * RACE_ROUNDS)
     server = Server(settings, tmp_path, workers=2)
     errors: list[str] = []
     seen: dict[tuple[int, int], set[int]] = {}
+    closed: dict[int, set[tuple[int, str]]] = {}  # habit -> (status, next_flip_at) of the taps after reflecting
     seen_lock = threading.Lock()
     barrier = threading.Barrier(PHONES, timeout=60)
 
     def phone(index: int) -> None:
-        habit_id, token = work[index % HABITS]
+        token = work[0][1]
         with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
             for round_ in range(RACE_ROUNDS):
+                habit_id = work[round_ * HABITS + index % HABITS][0]
                 barrier.wait()  # every phone taps at the same moment
                 response = http.post(f"/api/v1/habits/{habit_id}/flips")
                 if response.status_code not in (200, 201):
@@ -127,7 +131,10 @@ def test_racing_phones_on_two_workers_share_one_open_flip(
                     reflected = http.put(f"/api/v1/flips/{flip_id}/reflection", json=body)
                     if reflected.status_code != 200:
                         errors.append(f"reflect {reflected.status_code}: {reflected.text[:200]}")
-                barrier.wait()
+                barrier.wait()  # reflected: every phone taps again at once, and none may draw a new coin
+                again = http.post(f"/api/v1/habits/{habit_id}/flips")
+                with seen_lock:
+                    closed.setdefault(habit_id, set()).add((again.status_code, again.json().get("next_flip_at", "")))
 
     try:
         with ThreadPoolExecutor(PHONES) as pool:
@@ -138,6 +145,8 @@ def test_racing_phones_on_two_workers_share_one_open_flip(
     # Every racing tap on a habit got the same flip: one draw per habit and round, no duplicates.
     assert all(len(ids) == 1 for ids in seen.values()), {k: v for k, v in seen.items() if len(v) > 1}
     assert len(seen) == HABITS * RACE_ROUNDS
+    # After its reflection, every tap on a habit was refused alike: the session stays closed.
+    assert all(len(answers) == 1 and next(iter(answers))[0] == 409 for answers in closed.values()), closed
     db.commit()
     habit_ids = [h for h, _ in work]
     flips = db.exec(select(Flip).where(col(Flip.habit_id).in_(habit_ids))).all()
@@ -170,3 +179,43 @@ def test_a_crowd_of_page_views_never_waits_for_a_connection(
     finally:
         server.stop()
     assert statuses == [200] * CROWD
+
+
+SAVES = 30  # concurrent saves of one reflection
+
+
+def test_concurrent_saves_of_one_reflection_on_two_workers_never_fail_or_overwrite(
+    settings: Settings, db: Session, home: Home, tmp_path: Path
+) -> None:
+    """Thirty phones save thirty different reflections of one flip at the same moment: one is saved, every other
+    is told so (409, with the saved one), none is a 5xx. Then thirty edits naming version 1: one wins, the rest
+    are stale (412)."""
+    [(habit_id, token)] = habits_with_tokens(db, home, 1)
+    server = Server(settings, tmp_path, workers=2)
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        flip = httpx.post(f"{server.url}/api/v1/habits/{habit_id}/flips", headers=headers, timeout=30).json()
+        url = f"{server.url}/api/v1/flips/{flip['id']}/reflection"
+        barrier = threading.Barrier(SAVES, timeout=60)
+
+        def save(index: int, extra: dict[str, str]) -> tuple[int, dict[str, object]]:
+            body = {"effort": 5, "enjoyment": 6, "followed": "yes", "note": f"phone {index}"}
+            with httpx.Client(headers={**headers, **extra}, timeout=30) as http:
+                barrier.wait()
+                response = http.put(url, json=body)
+                return response.status_code, response.json()
+
+        with ThreadPoolExecutor(SAVES) as pool:
+            first = list(pool.map(lambda i: save(i, {}), range(SAVES)))
+        with ThreadPoolExecutor(SAVES) as pool:
+            edits = list(pool.map(lambda i: save(SAVES + i, {"If-Match": '"1"'}), range(SAVES)))
+        final = httpx.get(f"{server.url}/api/v1/flips/{flip['id']}", headers=headers, timeout=30)
+    finally:
+        server.stop()
+    assert sorted(status for status, _ in first) == [200] + [409] * (SAVES - 1)
+    [(_, winner)] = [(s, body) for s, body in first if s == 200]
+    saved = winner["reflection"]
+    assert all(body["reflection"] == saved for s, body in first if s == 409)  # each was shown the saved one
+    assert sorted(status for status, _ in edits) == [200] + [412] * (SAVES - 1)
+    [(_, edit)] = [(s, body) for s, body in edits if s == 200]
+    assert final.json()["reflection"] == edit["reflection"] and final.headers["etag"] == '"2"'

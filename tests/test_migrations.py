@@ -1,6 +1,7 @@
 """The Alembic migrations build the schema from nothing and match the models exactly."""
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -12,8 +13,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, make_url, text
 from sqlmodel import SQLModel
 
-from app.cli import MIGRATION_LOCK, alembic_config
+from app.cli import MIGRATION_LOCK, alembic_config, migrate
 from app.config import Settings
+from app.db import make_engine
 from tests.conftest import POSTGRES_URL
 
 
@@ -103,3 +105,46 @@ def test_containers_starting_together_migrate_one_after_the_other(tmp_path: Path
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE "{fresh.database}"'))
     admin.dispose()
+
+
+ROWS_AT_0004 = (
+    "INSERT INTO household (id, name, login, password_hash, created_at) "
+    "VALUES (1, 'A', 'a', 'x', '2026-11-20 10:00:00')",
+    "INSERT INTO member (id, household_id, name, emoji, created_at) VALUES (1, 1, 'Ana', 'x', '2026-11-20 10:00:00')",
+    "INSERT INTO habit (id, member_id, name, emoji, why, minimum, mode, chance, created_at) "
+    "VALUES (1, 1, 'Run', 'x', '', '', 'each', 0.6, '2026-11-20 10:00:00')",
+    "INSERT INTO flip (id, habit_id, member_id, flipped_at, coin, prompt, closed_at, skipped) "
+    "VALUES (1, 1, 1, '2026-11-20 23:30:00', 'mixed', 'p', '2026-11-20 23:40:00', 0)",
+    "INSERT INTO flipenhancer (id, flip_id, name, spike, allowed) VALUES (1, 1, 'Music', 2, 1)",
+    "INSERT INTO reflection (flip_id, effort, enjoyment, followed, note, created_at) "
+    "VALUES (1, 5, 6, 'yes', 'kept', '2026-11-20 23:40:00')",
+)
+
+
+@pytest.mark.skipif(bool(POSTGRES_URL), reason="SQLite rebuilds tables to change a column; this run is PostgreSQL")
+def test_upgrading_a_lived_in_database_keeps_every_row(tmp_path: Path) -> None:
+    """SQLite rebuilds a table to change a column (copy, drop, rename). The app's connections have foreign keys
+    on, and the drop then cascade-deleted every member, habit, flip and reflection of the household: migrate
+    must switch them off for the rebuild. The new columns are filled in from what was there."""
+    settings = Settings(data_dir=tmp_path, timezone="Europe/Berlin")
+    engine = make_engine(settings.db_url)
+    config = alembic_config(settings.db_url)
+    with engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0004")
+        connection.commit()
+    with engine.begin() as connection:
+        for statement in ROWS_AT_0004:
+            connection.exec_driver_sql(statement)
+    engine.dispose()
+    migrate(settings)
+    with sqlite3.connect(tmp_path / "coinflip.db") as conn:
+        assert conn.execute("SELECT timezone FROM household").fetchall() == [("Europe/Berlin",)]
+        assert conn.execute("SELECT name FROM member").fetchall() == [("Ana",)]
+        assert conn.execute("SELECT every_hours, archived_at FROM habit").fetchall() == [(None, None)]
+        # 23:30 UTC on the 20th is 00:30 on the 21st in Berlin: that session ended at midnight on the 22nd there.
+        flip = conn.execute("SELECT next_flip_at, mode, chance FROM flip").fetchall()
+        assert flip == [("2026-11-21 23:00:00.000000", "each", 0.6)]
+        assert conn.execute("SELECT allowed, capped FROM flipenhancer").fetchall() == [(1, 0)]
+        assert conn.execute("SELECT note, version FROM reflection").fetchall() == [("kept", 1)]
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []

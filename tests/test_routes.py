@@ -19,7 +19,7 @@ from tests.conftest import Home
 PARAM = re.compile(r"{(\w+)(?::\w+)?}")  # {name} or {name:path}
 PUBLIC = {"/healthz", "/signup", "/login", "/docs", "/manifest.webmanifest"}
 DOWNLOADS = (".json", ".csv", ".webmanifest")
-PARTIAL_PAGES = {"/history", "/flips/{flip_id}"}  # htmx asks these for the piece it swaps
+PARTIAL_PAGES = {"/history", "/flips/{flip_id}", "/flips/{flip_id}/reflection"}  # htmx asks these for a piece
 
 
 @dataclass
@@ -51,8 +51,7 @@ def populate(db: Session, household: Household, member: Member, pleasure: str = 
     enhancer = factories.make_enhancer(db, member, "Music")
     habit = factories.make_habit(db, member, "Run", [enhancer])
     other_habit = factories.make_habit(db, member, "Swim")
-    flip = Flip(habit_id=other_habit.id or 0, member_id=member.id or 0, coin="heads", prompt="Why?")
-    db.add(flip)
+    flip = factories.make_flip(db, other_habit, "heads")
     db.add(PleasureCheck(member_id=member.id or 0, name=pleasure, enjoyment=6, craving=4))
     db.commit()
     device = db.exec(select(LoginSession).where(LoginSession.household_id == household.id)).first()

@@ -1,4 +1,4 @@
-"""Settings: appearance per device, logged-in devices and revoking them, API tokens."""
+"""Settings: appearance per device, the household's time zone, logged-in devices and revoking them, API tokens."""
 
 import re
 
@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app.config import Settings
-from app.models import LoginSession
+from app.models import Household, LoginSession
 from app.security import digest
 from tests import factories
 from tests.conftest import Home
@@ -70,3 +70,29 @@ def test_the_password_form_names_whose_password_it_is(client: TestClient, home: 
     form = page[page.index('action="/settings/password"') : page.index("</form>", page.index("/settings/password"))]
     assert f'name="username" value="{home.household.name}" autocomplete="username"' in form
     assert 'autocomplete="current-password"' in form and 'autocomplete="new-password"' in form
+
+
+def test_the_time_zone_is_shown_and_changed_in_settings(client: TestClient, db: Session, home: Home) -> None:
+    page = client.get("/settings").text
+    assert '<option value="UTC" selected>UTC</option>' in page and '<option value="Europe/Berlin">' in page
+    response = client.post("/settings/timezone", data={"timezone": "Europe/Berlin"})
+    assert response.status_code == 303 and response.headers["location"] == "/settings?zone_saved=true"
+    db.commit()
+    assert db.get(Household, home.household.id).timezone == "Europe/Berlin"  # type: ignore[union-attr]
+    page = client.get(response.headers["location"]).text
+    assert "Time zone saved: Europe/Berlin" in page and '<option value="Europe/Berlin" selected>' in page
+
+
+@pytest.mark.parametrize("zone", ["Nowhere/Special", "", "x" * 65])
+def test_an_unknown_time_zone_is_refused_next_to_the_field(
+    client: TestClient, db: Session, home: Home, zone: str
+) -> None:
+    response = client.post("/settings/timezone", data={"timezone": zone})
+    assert response.status_code == 422 and 'id="timezone-error"' in response.text
+    db.commit()
+    assert db.get(Household, home.household.id).timezone == "UTC"  # type: ignore[union-attr]
+
+
+def test_the_static_script_fills_in_the_browsers_time_zone(client: TestClient) -> None:
+    script = client.get("/static/app.js").text
+    assert "Intl.DateTimeFormat().resolvedOptions().timeZone" in script and "data-browser-time-zone" in script

@@ -4,19 +4,33 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
-from app import archive, insights, store
+from app import archive, flips, habits, insights, pleasures
 from app.db import reads_on_loop
-from app.deps import CurrentMember, DbSession, IdQuery, OwnedEnhancer, OwnedFlip, OwnedHabit, Rng
+from app.deps import (
+    CurrentMember,
+    DbSession,
+    HouseholdZone,
+    IdQuery,
+    Now,
+    OwnedEnhancer,
+    OwnedFlip,
+    OwnedHabit,
+    Rng,
+)
 from app.models import Coin, Enhancer, Followed, Habit, Household, Kind, Mode, PleasureCheck, Reflection
-from app.routes import pleasures
 from app.schemas import EnhancerIn, EnhancerPatch, HabitIn, HabitPatch, NameParam, PleasureIn, ReflectionIn
 
 
 class ErrorOut(BaseModel):
     detail: str
+
+
+class SessionClosedOut(ErrorOut):
+    next_flip_at: datetime
 
 
 ERRORS: dict[int | str, dict[str, object]] = {
@@ -51,6 +65,8 @@ class HabitOut(BaseModel):
     mode: Mode
     chance: float
     max_stack: int | None
+    every_hours: int | None
+    archived: bool
     enhancer_ids: list[int]
 
 
@@ -65,6 +81,11 @@ class ReflectionOut(BaseModel):
     enjoyment: int
     followed: Followed
     note: str
+    version: int
+
+
+class ReflectionConflictOut(ErrorOut):
+    reflection: ReflectionOut | None
 
 
 class FlipOut(BaseModel):
@@ -72,6 +93,7 @@ class FlipOut(BaseModel):
     habit_id: int
     member_id: int
     flipped_at: datetime
+    next_flip_at: datetime
     coin: Coin
     prompt: str
     skipped: bool
@@ -86,22 +108,38 @@ def enhancer_out(enhancer: Enhancer) -> EnhancerOut:
 
 
 def habit_out(db: Session, habit: Habit) -> HabitOut:
-    return HabitOut.model_validate(habit.model_dump() | {"enhancer_ids": store.enhancer_ids_of(db, habit)})
+    extra = {"enhancer_ids": habits.enhancer_ids_of(db, habit), "archived": habit.archived_at is not None}
+    return HabitOut.model_validate(habit.model_dump() | extra)
 
 
 def reflection_out(reflection: Reflection | None) -> ReflectionOut | None:
     return ReflectionOut.model_validate(reflection, from_attributes=True) if reflection else None
 
 
-def flip_out(view: store.FlipView) -> FlipOut:
+def flip_out(view: flips.FlipView) -> FlipOut:
     verdict = [VerdictOut(id=e.enhancer_id, name=e.name, allowed=e.allowed) for e in view.verdict]
-    fields = view.flip.model_dump(
-        include={"id", "habit_id", "member_id", "flipped_at", "coin", "prompt", "skipped", "nonce", "commitment"}
-    )
+    fields = view.flip.model_dump(include=set(FlipOut.model_fields) - {"enhancers", "reflection"})
     return FlipOut(**fields, enhancers=verdict, reflection=reflection_out(view.reflection))
 
 
-def unknown_enhancer(exc: store.UnknownEnhancer) -> HTTPException:
+def etag(reflection: Reflection | None) -> dict[str, str]:
+    return {"ETag": f'"{reflection.version}"'} if reflection else {}
+
+
+def if_match_of(header: str | None) -> flips.IfMatch:
+    """If-Match: "3" (or W/"3", or a list of them), or *. A tag that can't be a version matches nothing."""
+    if header is None:
+        return None
+    if header.strip() == "*":
+        return "*"
+    for tag in header.split(","):
+        value = tag.strip().removeprefix("W/").strip('"')
+        if value.isascii() and value.isdigit() and len(value) < 10:
+            return int(value)
+    return -1
+
+
+def unknown_enhancer(exc: habits.UnknownEnhancer) -> HTTPException:
     return HTTPException(422, detail=[{"loc": ["body", "enhancer_ids"], "msg": str(exc), "type": "value_error"}])
 
 
@@ -122,7 +160,7 @@ def get_me(request: Request, member: CurrentMember, db: DbSession) -> MeOut:
 @router.get("/enhancers")
 @reads_on_loop
 def list_enhancers_api(request: Request, member: CurrentMember, db: DbSession) -> list[EnhancerOut]:
-    return [enhancer_out(e) for e in store.enhancers_of_member(db, member)]
+    return [enhancer_out(e) for e in habits.enhancers_of_member(db, member)]
 
 
 @router.post("/enhancers", status_code=201)
@@ -158,14 +196,15 @@ def delete_enhancer_api(enhancer: OwnedEnhancer, db: DbSession) -> Response:
 @router.get("/habits")
 @reads_on_loop
 def list_habits_api(request: Request, member: CurrentMember, db: DbSession) -> list[HabitOut]:
-    return [habit_out(db, h) for h in store.habits_of_member(db, member)]
+    """Every habit of the member, archived ones included (`archived`)."""
+    return [habit_out(db, h) for h in habits.every_habit(db, member)]
 
 
 @router.post("/habits", status_code=201)
 def create_habit_api(data: HabitIn, member: CurrentMember, db: DbSession) -> HabitOut:
     try:
-        habit = store.save_habit(db, member, Habit(member_id=member.id or 0, name=data.name), data)
-    except store.UnknownEnhancer as exc:
+        habit = habits.save_habit(db, member, Habit(member_id=member.id or 0, name=data.name), data)
+    except habits.UnknownEnhancer as exc:
         raise unknown_enhancer(exc) from exc
     return habit_out(db, habit)
 
@@ -178,26 +217,57 @@ def get_habit_api(request: Request, habit: OwnedHabit, db: DbSession) -> HabitOu
 
 @router.patch("/habits/{habit_id}")
 def update_habit_api(data: HabitPatch, habit: OwnedHabit, member: CurrentMember, db: DbSession) -> HabitOut:
+    """A changed policy or `every_hours` applies from the next session on."""
     try:
-        store.save_habit(db, member, habit, data)
-    except store.UnknownEnhancer as exc:
+        habits.save_habit(db, member, habit, data)
+    except habits.UnknownEnhancer as exc:
         raise unknown_enhancer(exc) from exc
     return habit_out(db, habit)
 
 
-@router.delete("/habits/{habit_id}", status_code=204)
-def delete_habit_api(habit: OwnedHabit, db: DbSession) -> Response:
-    db.delete(habit)
-    db.commit()
+BUSY: dict[int | str, dict[str, object]] = {
+    409: {"model": ErrorOut, "description": "A flip of the habit is open, or its session is in progress"}
+}
+
+
+@router.delete("/habits/{habit_id}", status_code=204, responses=BUSY)
+def delete_habit_api(habit: OwnedHabit, db: DbSession, now: Now) -> Response:
+    """A habit never flipped goes at once; one with history only once archived and its last session over."""
+    try:
+        habits.delete_habit(db, habit, now)
+    except habits.HabitBusy as exc:
+        raise HTTPException(409, detail=str(exc)) from exc
     return Response(status_code=204)
+
+
+@router.post("/habits/{habit_id}/archive", responses=BUSY)
+def archive_habit_api(habit: OwnedHabit, db: DbSession, now: Now) -> HabitOut:
+    """Off Today, history kept; not while a flip of it waits for its reflection."""
+    try:
+        habits.archive_habit(db, habit, now)
+    except habits.HabitBusy as exc:
+        raise HTTPException(409, detail=str(exc)) from exc
+    return habit_out(db, habit)
+
+
+@router.post("/habits/{habit_id}/restore")
+def restore_habit_api(habit: OwnedHabit, db: DbSession) -> HabitOut:
+    habits.restore_habit(db, habit)
+    return habit_out(db, habit)
 
 
 @router.post(
     "/habits/{habit_id}/flips",
     status_code=201,
+    response_model=FlipOut,
     responses={
-        200: {"model": FlipOut, "description": "The same flip again: a retried key, or the habit's open flip"},
-        409: {"model": ErrorOut, "description": "The habit's last flip was skipped; it cools down first"},
+        200: {"model": FlipOut, "description": "The same flip again: a retried key, or the session's open flip"},
+        409: {
+            "model": SessionClosedOut,
+            "description": "This session's flip is closed (`next_flip_at` says when the next one is possible), "
+            "or the habit is archived or has no enhancers (then without `next_flip_at`)",
+        },
+        422: {"model": ErrorOut, "description": "The Idempotency-Key was used for another habit's flip"},
     },
 )
 def flip_habit_api(
@@ -205,13 +275,20 @@ def flip_habit_api(
     member: CurrentMember,
     db: DbSession,
     rng: Rng,
+    now: Now,
+    zone: HouseholdZone,
     response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-) -> FlipOut:
-    """Draw the verdict. A retried key or a still-open flip answers 200 with that same flip."""
+) -> FlipOut | JSONResponse:
+    """Draw the session's verdict. A retried key or the session's open flip answers 200 with that same flip."""
     try:
-        view, fresh = store.flip_habit(db, habit, member, rng, idempotency_key)
-    except store.RecentlySkipped as exc:
+        view, fresh = flips.flip_habit(db, habit, member, rng, now, zone, idempotency_key)
+    except flips.SessionClosed as exc:
+        body = SessionClosedOut(detail=str(exc), next_flip_at=exc.flip.next_flip_at)
+        return JSONResponse(body.model_dump(mode="json"), status_code=409)
+    except flips.KeyReused as exc:
+        raise HTTPException(422, detail=str(exc)) from exc
+    except flips.FlipRefused as exc:
         raise HTTPException(409, detail=str(exc)) from exc
     if not fresh:
         response.status_code = 200
@@ -228,20 +305,47 @@ def list_flips_api(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     before: IdQuery = None,
 ) -> list[FlipOut]:
-    flips = store.flips_of_member(db, member, habit_id=habit_id, before=before, limit=limit)
-    return [flip_out(v) for v in store.views_of(db, flips)]
+    page = flips.flips_of_member(db, member, habit_id=habit_id, before=before, limit=limit)
+    return [flip_out(v) for v in flips.views_of(db, page)]
 
 
 @router.get("/flips/{flip_id}")
 @reads_on_loop
-def get_flip_api(request: Request, flip: OwnedFlip, db: DbSession) -> FlipOut:
-    return flip_out(store.view_of(db, flip))
+def get_flip_api(request: Request, flip: OwnedFlip, db: DbSession, response: Response) -> FlipOut:
+    """With `ETag: "<version>"` when reflected: send it back as If-Match to change the reflection."""
+    view = flips.view_of(db, flip)
+    response.headers.update(etag(view.reflection))
+    return flip_out(view)
 
 
-@router.put("/flips/{flip_id}/reflection")
-def put_reflection_api(data: ReflectionIn, flip: OwnedFlip, db: DbSession) -> FlipOut:
-    view = store.view_of(db, flip)  # read within the same transaction, before its commit
-    view.reflection = store.save_reflection(db, flip, data)
+@router.put(
+    "/flips/{flip_id}/reflection",
+    response_model=FlipOut,
+    responses={
+        409: {"model": ReflectionConflictOut, "description": "A different reflection is saved; no If-Match was sent"},
+        412: {"model": ReflectionConflictOut, "description": "If-Match names a version that is no longer saved"},
+    },
+)
+def put_reflection_api(
+    data: ReflectionIn,
+    flip: OwnedFlip,
+    db: DbSession,
+    now: Now,
+    response: Response,
+    if_match: Annotated[str | None, Header(max_length=200)] = None,
+) -> FlipOut | JSONResponse:
+    """Save the flip's reflection. To change a saved one, send If-Match with the version (its ETag); the same
+    reflection sent again is fine. Nothing saved is ever replaced unseen: the answer then carries it."""
+    try:
+        reflection = flips.save_reflection(db, flip, data, now, if_match_of(if_match))
+    except flips.ReflectionConflict as exc:
+        body = ReflectionConflictOut(detail=str(exc), reflection=reflection_out(exc.saved))
+        return JSONResponse(
+            body.model_dump(mode="json"), status_code=412 if exc.stale else 409, headers=etag(exc.saved)
+        )
+    view = flips.view_of(db, flip)
+    view.reflection = reflection
+    response.headers.update(etag(reflection))
     return flip_out(view)
 
 
@@ -262,8 +366,8 @@ class PleasureOut(BaseModel):
 
 
 @router.post("/pleasures", status_code=201)
-def log_pleasure_api(data: PleasureIn, member: CurrentMember, db: DbSession) -> PleasureOut:
-    return PleasureOut.model_validate(pleasures.record(db, member, data), from_attributes=True)
+def log_pleasure_api(data: PleasureIn, member: CurrentMember, db: DbSession, now: Now) -> PleasureOut:
+    return PleasureOut.model_validate(pleasures.record(db, member, data, now), from_attributes=True)
 
 
 @router.get("/pleasures")
@@ -285,6 +389,8 @@ def list_pleasures_api(
 
 @router.get("/insights/habits/{habit_id}")
 @reads_on_loop
-def habit_insights_api(request: Request, habit: OwnedHabit, db: DbSession) -> insights.HabitInsights:
+def habit_insights_api(
+    request: Request, habit: OwnedHabit, db: DbSession, zone: HouseholdZone
+) -> insights.HabitInsights:
     """The numbers the habit's insights page shows."""
-    return insights.habit_insights(db, habit)
+    return insights.habit_insights(db, habit, zone)

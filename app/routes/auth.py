@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
+from pydantic import ValidationError
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -11,7 +12,7 @@ from app import forms, security
 from app.db import side_write
 from app.deps import AppSettings, DbSession, Form, OptionalLogin
 from app.models import Household, Member
-from app.schemas import HouseholdIn, LoginIn
+from app.schemas import HouseholdIn, LoginIn, TimeZoneIn
 from app.templating import delete_cookie, redirect, render, set_cookie
 
 router = APIRouter()
@@ -66,7 +67,10 @@ def create_household(request: Request, db: DbSession, settings: AppSettings, for
             errors=errors,
         )
     household = Household(
-        name=data.name, login=login_name(data.name), password_hash=security.hash_secret(data.password)
+        name=data.name,
+        login=login_name(data.name),
+        password_hash=security.hash_secret(data.password),
+        timezone=browser_time_zone(form) or settings.timezone,
     )
     db.add(household)
     db.flush()
@@ -75,6 +79,15 @@ def create_household(request: Request, db: DbSession, settings: AppSettings, for
     db.add(member)
     db.flush()
     return log_in(request, db, household, member, "list_enhancers")
+
+
+def browser_time_zone(form: Form) -> str | None:
+    """The zone the phone's browser named (a hidden field filled by static/app.js), if it is a known one."""
+    value = form.get("timezone")
+    try:
+        return TimeZoneIn(timezone=value).timezone if isinstance(value, str) else None
+    except ValidationError:
+        return None
 
 
 @router.get("/login")

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from app import forms, store
+from app import copy, forms, habits
 from app.db import reads_on_loop
 from app.deps import CurrentMember, DbSession, Form, OwnedEnhancer
 from app.models import Enhancer, Kind, Member
@@ -18,7 +18,7 @@ router = APIRouter()
 
 def suggestions(existing: list[Enhancer]) -> list[tuple[str, str, int]]:
     names = {e.name.casefold() for e in existing}
-    return [s for s in store.SUGGESTED_ENHANCERS if s[0].casefold() not in names]
+    return [s for s in copy.SUGGESTED_ENHANCERS if s[0].casefold() not in names]
 
 
 def list_page(
@@ -29,7 +29,7 @@ def list_page(
     errors: dict[str, str] | None = None,
 ) -> Response:
     """The list with its add form; after a bad post, the form as it was sent with messages beside it."""
-    enhancers = store.enhancers_of_member(db, member)
+    enhancers = habits.enhancers_of_member(db, member)
     return render(
         request,
         "enhancers/index.html",

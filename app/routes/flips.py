@@ -1,12 +1,12 @@
-"""Today's habits with their Flip buttons, the verdicts, the reflections that close them, and history."""
+"""Today's habits with their Flip buttons, the verdicts, reflections, skipping and its undo, and history."""
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from app import forms, insights, store
+from app import flips, forms, habits, insights, pleasures
 from app.db import reads_on_loop
-from app.deps import CurrentMember, DbSession, Form, IdQuery, OwnedFlip, OwnedHabit, Rng
-from app.routes.pleasures import names_of as pleasure_names
+from app.deps import CurrentMember, DbSession, Form, HouseholdZone, IdQuery, Now, OwnedFlip, OwnedHabit, Rng
+from app.models import Habit
 from app.schemas import ReflectionIn
 from app.templating import redirect, render, wants_partial
 
@@ -15,76 +15,114 @@ router = APIRouter()
 HISTORY_PAGE = 20
 
 
+def card(
+    request: Request, habit: Habit, view: flips.FlipView | None, status_code: int = 200, **context: object
+) -> Response:
+    """A habit's card: swapped in place by htmx, or as the flip's own page."""
+    return render(
+        request, "flips/show.html", partial="flips/_card.html", status_code=status_code, habit=habit, view=view,
+        **context,
+    )  # fmt: skip
+
+
 @router.get("/")
 @reads_on_loop
-def show_today(request: Request, db: DbSession, member: CurrentMember) -> Response:
-    habits = store.habits_of_member(db, member)
-    open_flips = store.open_flips_by_habit(db, member)
-    views = {v.habit.id: v for v in store.views_of(db, list(open_flips.values()), habits)}
-    cards = [{"habit": h, "view": views.get(h.id)} for h in habits]
+def show_today(request: Request, db: DbSession, member: CurrentMember, now: Now) -> Response:
+    active = habits.habits_of_member(db, member)
     return render(
         request,
         "flips/index.html",
-        cards=cards,
-        has_enhancers=not habits and bool(store.enhancers_of_member(db, member)),
+        cards=flips.cards_of_member(db, member, active, now),
+        has_enhancers=not active and bool(habits.enhancers_of_member(db, member)),
         after_peak=insights.after_peak(db, member),
-        names=pleasure_names(db, member),
+        names=pleasures.names_of(db, member),
         values={},
         errors={},
     )
 
 
 @router.post("/habits/{habit_id}/flips")
-def flip_habit(request: Request, db: DbSession, habit: OwnedHabit, member: CurrentMember, rng: Rng) -> Response:
-    """Draw the verdict; a flip that is still open is shown again, never drawn anew."""
+def flip_habit(
+    request: Request, db: DbSession, habit: OwnedHabit, member: CurrentMember, rng: Rng, now: Now, zone: HouseholdZone
+) -> Response:
+    """Draw the session's verdict; a flip of this session is shown again, never drawn anew."""
     try:
-        view, fresh = store.flip_habit(db, habit, member, rng)
-    except store.RecentlySkipped as exc:
-        page, card = "flips/show.html", "flips/_card.html"
-        return render(request, page, partial=card, status_code=409, habit=habit, view=None, cooldown=exc.until)
+        view, fresh = flips.flip_habit(db, habit, member, rng, now, zone)
+    except flips.SessionClosed as exc:
+        return card(request, habit, flips.view_of(db, exc.flip), status_code=409)
+    except flips.NothingToFlip:
+        return card(request, habit, None, status_code=409, linked=0)
+    except flips.FlipRefused:  # archived: the card says so, and where to restore it
+        return card(request, habit, None, status_code=409)
     if not wants_partial(request):
         return redirect(request, "show_flip", flip_id=view.flip.id)
-    return render(request, "flips/show.html", partial="flips/_card.html", habit=habit, view=view, fresh=fresh)
+    return card(request, habit, view, fresh=fresh)
 
 
 @router.get("/flips/{flip_id}")
 @reads_on_loop
 def show_flip(request: Request, db: DbSession, flip: OwnedFlip) -> Response:
-    view = store.view_of(db, flip)
-    return render(request, "flips/show.html", partial="flips/_card.html", habit=view.habit, view=view)
+    view = flips.view_of(db, flip)
+    return card(request, view.habit, view)
+
+
+@router.get("/flips/{flip_id}/reflection")
+@reads_on_loop
+def edit_reflection(request: Request, db: DbSession, flip: OwnedFlip) -> Response:
+    """The reflection form filled with the saved reflection, to change it."""
+    view = flips.view_of(db, flip)
+    values = view.reflection.model_dump() if view.reflection else {}
+    return card(request, view.habit, view, editing=True, values=values)
 
 
 @router.post("/flips/{flip_id}/reflection")
-def save_reflection(request: Request, db: DbSession, flip: OwnedFlip, form: Form) -> Response:
+def save_reflection(request: Request, db: DbSession, flip: OwnedFlip, form: Form, now: Now) -> Response:
     data, errors = forms.parse(ReflectionIn, form)
-    view = store.view_of(db, flip)
+    version = forms.version_of(form)
     if data is None:
-        values = forms.values_of(form)
-        page, card = "flips/show.html", "flips/_card.html"
-        return render(
-            request, page, partial=card, status_code=422, habit=view.habit, view=view, values=values, errors=errors
-        )
-    store.save_reflection(db, flip, data)
+        view = flips.view_of(db, flip)
+        return card(request, view.habit, view, 422, editing=True, values=forms.values_of(form), errors=errors)
+    try:
+        flips.save_reflection(db, flip, data, now, version)
+    except flips.ReflectionConflict:
+        # Saved from another tab or phone meanwhile: show what was saved there, keep what was typed here.
+        db.rollback()
+        view = flips.view_of(db, flip)
+        return card(request, view.habit, view, 409, editing=True, conflict=True, values=forms.values_of(form))
     if not wants_partial(request):
         return redirect(request, "show_flip", flip_id=flip.id)
-    return render(request, "flips/show.html", partial="flips/_card.html", habit=view.habit, view=None, saved=view)
+    view = flips.view_of(db, flip)
+    return card(request, view.habit, view, saved=True)
 
 
 @router.post("/flips/{flip_id}/skip")
-def skip_flip(request: Request, db: DbSession, flip: OwnedFlip) -> Response:
-    """Close a flip without a reflection; it stays in history, and it cannot be used to draw again at once."""
-    store.skip_flip(db, flip)
+def skip_flip(request: Request, db: DbSession, flip: OwnedFlip, now: Now) -> Response:
+    """Mark the flip skipped (the page asked first); it stays in history and the session goes on."""
+    flips.skip_flip(db, flip, now)
     if not wants_partial(request):
         return redirect(request, "show_flip", flip_id=flip.id)
-    habit = store.view_of(db, flip).habit
-    until = store.skip_cooldown_end(flip)
-    return render(request, "flips/show.html", partial="flips/_card.html", habit=habit, view=None, cooldown=until)
+    view = flips.view_of(db, flip)
+    return card(request, view.habit, view)
+
+
+@router.post("/flips/{flip_id}/unskip")
+def undo_skip(request: Request, db: DbSession, flip: OwnedFlip, now: Now) -> Response:
+    """Open the skipped flip again, same verdict, while its session lasts."""
+    try:
+        flips.undo_skip(db, flip, now)
+    except flips.SessionOver as exc:
+        view = flips.view_of(db, flip)
+        return card(request, view.habit, view, 409, refused=str(exc))
+    if not wants_partial(request):
+        return redirect(request, "show_flip", flip_id=flip.id)
+    view = flips.view_of(db, flip)
+    return card(request, view.habit, view)
 
 
 @router.get("/history")
 @reads_on_loop
 def show_history(request: Request, db: DbSession, member: CurrentMember, before: IdQuery = None) -> Response:
-    flips = store.flips_of_member(db, member, before=before, limit=HISTORY_PAGE + 1)
-    older = flips[HISTORY_PAGE - 1].id if len(flips) > HISTORY_PAGE else None
-    views = store.views_of(db, flips[:HISTORY_PAGE])
+    page = flips.flips_of_member(db, member, before=before, limit=HISTORY_PAGE + 1)
+    older = page[HISTORY_PAGE - 1].id if len(page) > HISTORY_PAGE else None
+    views = flips.views_of(db, page[:HISTORY_PAGE])
     return render(request, "flips/history.html", partial="flips/_history_page.html", views=views, older=older)

@@ -1,12 +1,12 @@
-"""A member's habits: the things they want to keep enjoying, each with its flip policy."""
+"""A member's habits: the things they want to keep enjoying, each with its flip policy; archive and restore."""
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from app import forms, store
+from app import forms, habits
 from app.db import reads_on_loop
-from app.deps import CurrentMember, DbSession, Form, OwnedHabit
+from app.deps import CurrentMember, DbSession, Form, Now, OwnedHabit
 from app.models import Habit, Member, Mode
 from app.schemas import HabitForm, HabitIn
 from app.templating import redirect, render
@@ -27,17 +27,29 @@ def form_page(
         "habits/form.html",
         status_code=422 if errors else 200,
         habit=habit,
-        enhancers=store.enhancers_of_member(db, member),
+        has_history=habit is not None and habits.latest_flip(db, habit) is not None,
+        enhancers=habits.enhancers_of_member(db, member),
         modes=list(Mode),
         values=values,
         errors=errors,
     )
 
 
+def list_page(request: Request, db: Session, member: Member, busy: habits.HabitBusy | None = None) -> Response:
+    return render(
+        request,
+        "habits/index.html",
+        status_code=409 if busy else 200,
+        habits=habits.habits_of_member(db, member),
+        archived=habits.archived_habits(db, member),
+        busy=busy,
+    )
+
+
 def habit_values(db: Session, habit: Habit) -> dict[str, object]:
     values: dict[str, object] = habit.model_dump(include=set(HabitIn.model_fields) - {"chance"})
     values["chance"] = round(habit.chance * 100)
-    values["enhancer_ids"] = [str(i) for i in store.enhancer_ids_of(db, habit)]
+    values["enhancer_ids"] = [str(i) for i in habits.enhancer_ids_of(db, habit)]
     return values
 
 
@@ -48,8 +60,8 @@ def save_from_form(request: Request, db: Session, member: Member, habit: Habit |
     if data is None:
         return form_page(request, db, member, habit, dict(values), errors)
     try:
-        store.save_habit(db, member, habit or Habit(member_id=member.id or 0, name=data.name), data.to_input())
-    except store.UnknownEnhancer as exc:
+        habits.save_habit(db, member, habit or Habit(member_id=member.id or 0, name=data.name), data.to_input())
+    except habits.UnknownEnhancer as exc:
         db.rollback()
         return form_page(request, db, member, habit, dict(values), {"enhancer_ids": str(exc)})
     return redirect(request, "show_today")
@@ -58,14 +70,14 @@ def save_from_form(request: Request, db: Session, member: Member, habit: Habit |
 @router.get("/habits")
 @reads_on_loop
 def list_habits(request: Request, db: DbSession, member: CurrentMember) -> Response:
-    return render(request, "habits/index.html", habits=store.habits_of_member(db, member))
+    return list_page(request, db, member)
 
 
 @router.get("/habits/new")
 @reads_on_loop
 def new_habit(request: Request, db: DbSession, member: CurrentMember) -> Response:
     values: dict[str, object] = {"chance": 50, "mode": Mode.all_or_nothing, "emoji": "🏃"}
-    values["enhancer_ids"] = [str(e.id) for e in store.enhancers_of_member(db, member)]
+    values["enhancer_ids"] = [str(e.id) for e in habits.enhancers_of_member(db, member)]
     return form_page(request, db, member, None, values, {})
 
 
@@ -85,8 +97,27 @@ def update_habit(request: Request, db: DbSession, member: CurrentMember, habit: 
     return save_from_form(request, db, member, habit, form)
 
 
+@router.post("/habits/{habit_id}/archive")
+def archive_habit(request: Request, db: DbSession, member: CurrentMember, habit: OwnedHabit, now: Now) -> Response:
+    """Off Today; its history, insights and audit stay. Not while a flip waits for its reflection."""
+    try:
+        habits.archive_habit(db, habit, now)
+    except habits.HabitBusy as exc:
+        return list_page(request, db, member, exc)
+    return redirect(request, "list_habits")
+
+
+@router.post("/habits/{habit_id}/restore")
+def restore_habit(request: Request, db: DbSession, habit: OwnedHabit) -> Response:
+    habits.restore_habit(db, habit)
+    return redirect(request, "list_habits")
+
+
 @router.post("/habits/{habit_id}/delete")
-def delete_habit(request: Request, db: DbSession, habit: OwnedHabit) -> Response:
-    db.delete(habit)
-    db.commit()
+def delete_habit(request: Request, db: DbSession, member: CurrentMember, habit: OwnedHabit, now: Now) -> Response:
+    """For good, with its history: a habit without flips at once, one with history only from the archive."""
+    try:
+        habits.delete_habit(db, habit, now)
+    except habits.HabitBusy as exc:
+        return list_page(request, db, member, exc)
     return redirect(request, "list_habits")

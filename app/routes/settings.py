@@ -9,7 +9,7 @@ from app.db import reads_on_loop
 from app.deps import CurrentHousehold, CurrentLogin, CurrentMember, DbSession, Form, IdPath
 from app.models import Household, LoginSession
 from app.routes.auth import check_password
-from app.schemas import PasswordChange
+from app.schemas import PasswordChange, TimeZoneIn, time_zones
 from app.templating import THEME_COOKIE, THEMES, redirect, render, set_cookie
 
 router = APIRouter()
@@ -23,6 +23,7 @@ def settings_page(
     token: str | None = None,
     message: str | None = None,
     errors: dict[str, str] | None = None,
+    status_code: int = 200,
 ) -> Response:
     devices = db.exec(
         select(LoginSession)
@@ -32,8 +33,9 @@ def settings_page(
     return render(
         request,
         "settings/index.html",
-        status_code=422 if errors else 200,
+        status_code=422 if errors else status_code,
         household=household,
+        time_zones=time_zones(),
         devices=devices,
         token=token,
         message=message,
@@ -44,10 +46,31 @@ def settings_page(
 @router.get("/settings")
 @reads_on_loop
 def show_settings(
-    request: Request, db: DbSession, household: CurrentHousehold, member: CurrentMember, changed: bool = False
+    request: Request,
+    db: DbSession,
+    household: CurrentHousehold,
+    member: CurrentMember,
+    changed: bool = False,
+    zone_saved: bool = False,
 ) -> Response:
     message = "Password changed. Every other device has been logged out." if changed else None
+    if zone_saved:
+        message = f"Time zone saved: {household.timezone}. Times are shown in it, and a day's session follows it."
     return settings_page(request, db, household, message=message)
+
+
+@router.post("/settings/timezone")
+def set_time_zone(request: Request, db: DbSession, household: CurrentHousehold, form: Form) -> Response:
+    """The household's time zone. Sessions already under way keep the end they were drawn with."""
+    data, errors = forms.parse(TimeZoneIn, form)
+    if data is None:
+        return settings_page(request, db, household, errors=errors)
+    household.timezone = data.timezone
+    db.add(household)
+    db.commit()
+    response = redirect(request, "show_settings")
+    response.headers["location"] += "?zone_saved=true"
+    return response
 
 
 @router.post("/settings/theme")

@@ -1,0 +1,355 @@
+"""Flips: the session rule, one verdict drawn per session and never again, skipping, and reflections that are
+never overwritten unseen."""
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import bindparam, func, insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, SQLModel, col, select
+
+from app import coin, copy
+from app.db import lock
+from app.habits import close_if_over, enhancers_of_habit, latest_flip, linked_counts
+from app.models import Flip, FlipEnhancer, Habit, Member, Reflection
+from app.schemas import ReflectionIn
+
+# What an edit of a reflection says it saw: a version, "*" (whatever is there), or None (I saw none).
+IfMatch = int | Literal["*"] | None
+
+
+class FlipRefused(Exception):
+    """No flip can be drawn for this tap; the message says why in plain words."""
+
+
+class SessionClosed(FlipRefused):
+    """This session's flip is reflected on or skipped: the next flip waits for the next session."""
+
+    def __init__(self, flip: Flip) -> None:
+        super().__init__("This session's flip is done; the next flip is possible when the next session starts.")
+        self.flip = flip
+
+
+class NothingToFlip(FlipRefused):
+    def __init__(self) -> None:
+        super().__init__("This habit has no enhancers linked, so there is nothing to flip. Link at least one.")
+
+
+class HabitArchived(FlipRefused):
+    def __init__(self) -> None:
+        super().__init__("This habit is archived. Restore it to flip it again.")
+
+
+class KeyReused(FlipRefused):
+    """An Idempotency-Key names one flip request; sent again for another habit, it is a mistake, not a retry."""
+
+    def __init__(self) -> None:
+        super().__init__("This Idempotency-Key was already used to flip another habit. Use a new key for each flip.")
+
+
+class SessionOver(FlipRefused):
+    def __init__(self) -> None:
+        super().__init__("That session is over, so its skip can no longer be undone.")
+
+
+class FlipGone(LookupError):
+    """The flip was deleted (with its habit) while this request waited for it."""
+
+
+class ReflectionConflict(Exception):
+    """The flip has a reflection other than the one the writer saw. `stale`: the writer named an older version
+    (412); otherwise they named none (409)."""
+
+    def __init__(self, saved: Reflection | None, *, stale: bool) -> None:
+        super().__init__(
+            "This reflection was changed since you loaded it." if stale else "This flip already has a reflection."
+        )
+        self.saved = saved
+        self.stale = stale
+
+
+def session_end(flipped_at: datetime, every_hours: int | None, zone: ZoneInfo) -> datetime:
+    """When the session of a flip drawn at `flipped_at` ends: the next local midnight, or N hours later."""
+    if every_hours is not None:
+        return flipped_at + timedelta(hours=every_hours)
+    day = flipped_at.astimezone(zone).date() + timedelta(days=1)
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+
+@dataclass
+class FlipView:
+    """A flip with everything shown beside it: its habit, its verdict and its reflection."""
+
+    flip: Flip
+    habit: Habit
+    verdict: list[FlipEnhancer]
+    reflection: Reflection | None
+
+    @property
+    def brought(self) -> list[FlipEnhancer]:
+        return [e for e in self.verdict if e.allowed]
+
+    @property
+    def left_out(self) -> list[FlipEnhancer]:
+        return [e for e in self.verdict if not e.allowed]
+
+    @property
+    def commitment_text(self) -> str | None:
+        if self.flip.nonce is None:
+            return None
+        return coin.commitment_text(self.flip.coin, ((e.name, e.allowed) for e in self.verdict), self.flip.nonce)
+
+    @property
+    def why_line(self) -> str:
+        return copy.why_line([e.name for e in self.brought], [e.name for e in self.left_out])
+
+    def in_session(self, now: datetime) -> bool:
+        return now < self.flip.next_flip_at
+
+
+# A flip's rows are written as plain inserts: the ORM's unit of work costs several times the statement.
+FLIP_TABLE = SQLModel.metadata.tables["flip"]
+INSERT_FLIP = insert(FLIP_TABLE)
+VERDICT_TABLE = SQLModel.metadata.tables["flipenhancer"]
+INSERT_VERDICT = insert(VERDICT_TABLE).returning(VERDICT_TABLE.c.id, sort_by_parameter_order=True)
+VERDICTS = (
+    select(FlipEnhancer)
+    .where(col(FlipEnhancer.flip_id).in_(bindparam("ids", expanding=True)))
+    .order_by(col(FlipEnhancer.id))
+)
+REFLECTIONS = select(Reflection).where(col(Reflection.flip_id).in_(bindparam("ids", expanding=True)))
+# Read afresh: asked again after taking the flip's lock, when another request may have saved one meanwhile.
+SAVED_REFLECTION = (
+    select(Reflection).where(Reflection.flip_id == bindparam("flip_id")).execution_options(populate_existing=True)
+)
+HABITS_BY_ID = select(Habit).where(col(Habit.id).in_(bindparam("ids", expanding=True)))
+# Each habit's newest flip, found on the (habit_id, id) index from its newest end: one seek per habit.
+_NEWER = aliased(Flip, name="newer")
+NEWEST_FLIPS = (
+    select(Flip)
+    .join(Habit, col(Habit.id) == Flip.habit_id)
+    .where(
+        Habit.member_id == bindparam("member_id"),
+        col(Habit.archived_at).is_(None),
+        col(Flip.id) == select(func.max(_NEWER.id)).where(_NEWER.habit_id == Habit.id).scalar_subquery(),
+    )
+)
+
+
+def flip_by_key(db: Session, member: Member, key: str) -> Flip | None:
+    return db.exec(select(Flip).where(Flip.member_id == member.id, Flip.idempotency_key == key)).first()
+
+
+def flip_habit(
+    db: Session,
+    habit: Habit,
+    member: Member,
+    rng: random.Random,
+    now: datetime,
+    zone: ZoneInfo,
+    key: str | None = None,
+    *,
+    retry: bool = True,
+) -> tuple[FlipView, bool]:
+    """The flip for this tap: the one already made for this key, the session's open one, or a new draw.
+
+    Returns the flip and whether it is new. The verdict is final: nothing here ever draws twice in a session.
+    Taps on the same habit take turns (the habit's lock), so the check and the draw are one step; the
+    database's own constraints (one open flip per habit, one flip per key) stand behind that.
+    """
+    lock(db, Habit, habit.id)
+    if key is not None:
+        earlier = flip_by_key(db, member, key)
+        if earlier is not None and earlier.habit_id != habit.id:
+            raise KeyReused()
+        if earlier is not None:
+            return view_of(db, earlier), False
+    latest = latest_flip(db, habit)
+    if latest is not None and now < latest.next_flip_at:
+        if latest.closed_at is None:
+            return view_of(db, latest), False
+        raise SessionClosed(latest)
+    if habit.archived_at is not None:
+        raise HabitArchived()
+    close_if_over(db, latest, now)
+    try:
+        return record_flip(db, habit, member, rng, now, zone, key), True
+    except IntegrityError:
+        # Another request drew first after all (say, the same key for another habit at the same moment: only
+        # the habit is locked). Answer as if the two had come one after the other.
+        db.rollback()
+        if not retry:
+            raise
+        return flip_habit(db, habit, member, rng, now, zone, key, retry=False)
+
+
+def record_flip(
+    db: Session, habit: Habit, member: Member, rng: random.Random, now: datetime, zone: ZoneInfo, key: str | None
+) -> FlipView:
+    """Draw the verdict, seal it (a commitment to it and a secret nonce) and store it at once."""
+    enhancers = enhancers_of_habit(db, habit)
+    if not enhancers:
+        raise NothingToFlip()
+    candidates = [coin.Candidate(e.id or 0, e.name, e.spike) for e in enhancers]
+    verdict = coin.draw(coin.Policy(habit.mode, habit.chance, habit.max_stack), candidates, rng)
+    assert habit.id is not None and member.id is not None
+    secret = coin.nonce(rng)
+    text = coin.commitment_text(verdict.coin, ((c.name, ok) for c, ok in verdict.allowed), secret)
+    flip = Flip(
+        habit_id=habit.id,
+        member_id=member.id,
+        flipped_at=now,
+        next_flip_at=session_end(now, habit.every_hours, zone),
+        coin=verdict.coin,
+        mode=habit.mode,
+        chance=habit.chance,
+        prompt=rng.choice(copy.PROMPTS),
+        idempotency_key=key,
+        nonce=secret,
+        commitment=coin.commitment(text),
+    )
+    inserted = db.exec(INSERT_FLIP, params=flip.model_dump(exclude={"id"})).inserted_primary_key
+    assert inserted is not None
+    flip.id = inserted[0]
+    rows = [
+        FlipEnhancer(
+            flip_id=flip.id, enhancer_id=c.id, name=c.name, spike=c.spike, allowed=ok, capped=c in verdict.capped
+        )
+        for c, ok in verdict.allowed
+    ]
+    ids = db.exec(INSERT_VERDICT, params=[r.model_dump(exclude={"id"}) for r in rows]).scalars()
+    for row, row_id in zip(rows, ids, strict=True):
+        row.id = row_id
+    db.commit()
+    return FlipView(flip, habit, rows, None)
+
+
+def locked(db: Session, flip: Flip) -> Flip:
+    """The flip as stored once this request holds its lock: another one may have changed it meanwhile."""
+    lock(db, Flip, flip.id)
+    found = db.get(Flip, flip.id, populate_existing=True)
+    if found is None:
+        raise FlipGone()
+    return found
+
+
+def skip_flip(db: Session, flip: Flip, now: datetime) -> None:
+    """Mark an open flip skipped. Its session goes on: the next flip still waits for the next session."""
+    flip = locked(db, flip)
+    if flip.closed_at is None:
+        flip.closed_at = now
+        flip.skipped = True
+        db.add(flip)
+        db.commit()
+
+
+def undo_skip(db: Session, flip: Flip, now: datetime) -> None:
+    """Open a skipped flip again, with the same verdict, while its session lasts."""
+    flip = locked(db, flip)
+    if not flip.skipped:
+        return
+    if now >= flip.next_flip_at:
+        raise SessionOver()
+    flip.closed_at = None
+    flip.skipped = False
+    db.add(flip)
+    db.commit()
+
+
+def same_reflection(saved: Reflection, data: ReflectionIn) -> bool:
+    return all(getattr(saved, name) == value for name, value in data.model_dump().items())
+
+
+def saved_reflection(db: Session, flip: Flip) -> Reflection | None:
+    return db.exec(SAVED_REFLECTION, params={"flip_id": flip.id}).first()
+
+
+def save_reflection(db: Session, flip: Flip, data: ReflectionIn, now: datetime, if_match: IfMatch) -> Reflection:
+    """Save the flip's reflection, or change it when `if_match` names the version saved now.
+
+    Sending what is saved already is harmless (a double tap). Anything else that would replace a reflection
+    the writer has not seen raises ReflectionConflict with the saved one. Writers of one flip take turns (its
+    lock), so two saves at once are one after the other. Reflecting closes an open flip, never its session.
+    """
+    flip = locked(db, flip)
+    saved = saved_reflection(db, flip)
+    if saved is not None and same_reflection(saved, data):
+        return saved
+    if if_match is None and saved is not None:
+        raise ReflectionConflict(saved, stale=False)
+    if if_match is not None and (saved is None or (if_match != "*" and if_match != saved.version)):
+        raise ReflectionConflict(saved, stale=True)
+    if saved is None:
+        saved = Reflection(flip_id=flip.id or 0, created_at=now, **data.model_dump())
+    else:
+        saved.sqlmodel_update(data.model_dump())
+        saved.version += 1
+    db.add(saved)
+    flip.closed_at = flip.closed_at or now
+    flip.skipped = False  # done after all
+    db.add(flip)
+    db.commit()
+    return saved
+
+
+def views_of(db: Session, flips: Sequence[Flip], habits: Sequence[Habit] = ()) -> list[FlipView]:
+    """Load verdicts, reflections and habits for many flips in up to three queries: none for the habits
+    already at hand, none for reflections when every flip is still open (saving a reflection closes it)."""
+    ids = [f.id for f in flips]
+    if not ids:
+        return []
+    verdicts: dict[int, list[FlipEnhancer]] = {i: [] for i in ids if i is not None}
+    for row in db.exec(VERDICTS, params={"ids": ids}):
+        verdicts[row.flip_id].append(row)
+    closed = [f.id for f in flips if f.closed_at is not None]
+    reflections = {r.flip_id: r for r in db.exec(REFLECTIONS, params={"ids": closed})} if closed else {}
+    known = {h.id: h for h in habits}
+    missing = list({f.habit_id for f in flips} - known.keys())
+    if missing:
+        known |= {h.id: h for h in db.exec(HABITS_BY_ID, params={"ids": missing})}
+    return [FlipView(f, known[f.habit_id], verdicts[f.id or 0], reflections.get(f.id or 0)) for f in flips]
+
+
+def view_of(db: Session, flip: Flip) -> FlipView:
+    return views_of(db, [flip])[0]
+
+
+def flips_of_member(
+    db: Session, member: Member, *, habit_id: int | None = None, before: int | None = None, limit: int = 20
+) -> list[Flip]:
+    """Newest first, a page at a time: `before` is the id of the last flip of the previous page."""
+    query = select(Flip).where(Flip.member_id == member.id)
+    if habit_id is not None:
+        query = query.where(Flip.habit_id == habit_id)
+    if before is not None:
+        query = query.where(col(Flip.id) < before)
+    return list(db.exec(query.order_by(col(Flip.id).desc()).limit(limit)))
+
+
+@dataclass
+class Card:
+    """What Today shows of a habit: the flip of the session in progress (open, reflected or skipped), or
+    else a Flip button, and an earlier session still waiting for its reflection."""
+
+    habit: Habit
+    view: FlipView | None
+    waiting: Flip | None
+    linked: int
+
+
+def cards_of_member(db: Session, member: Member, habits: Sequence[Habit], now: datetime) -> list[Card]:
+    newest = {f.habit_id: f for f in db.exec(NEWEST_FLIPS, params={"member_id": member.id})}
+    current = [f for f in newest.values() if now < f.next_flip_at]
+    views = {v.flip.habit_id: v for v in views_of(db, current, habits)}
+    links = linked_counts(db, member)
+    cards = []
+    for habit in habits:
+        flip = newest.get(habit.id or 0)
+        waiting = flip if flip is not None and flip.closed_at is None and now >= flip.next_flip_at else None
+        cards.append(Card(habit, views.get(habit.id or 0), waiting, links.get(habit.id or 0, 0)))
+    return cards
