@@ -186,14 +186,20 @@ def in_zone(model: BaseModel, zone: ZoneInfo) -> None:
                     in_zone(item, zone)
 
 
-def seal_problems(data: Export) -> list[str]:
-    """Every flip whose verdict no longer matches the commitment it was sealed with, or that has no seal."""
+def seal_problems(data: Export, *, allow_unsealed: bool = False) -> list[str]:
+    """Every flip whose verdict no longer matches the commitment it was sealed with, or that has no seal
+    (flips from before seals existed have none: `allow_unsealed` takes them as they are)."""
     habits = {h.id: h.name for h in data.habits}
     problems = []
     for f in data.flips:
         where = f"Flip {f.id} ({habits.get(f.habit_id, 'unknown habit')}, {f.flipped_at:%Y-%m-%d %H:%M})"
+        if f.nonce is None and f.commitment is None and allow_unsealed:
+            continue
         if f.nonce is None or f.commitment is None:
-            problems.append(f"{where} has no seal (nonce and commitment), so its verdict can't be checked.")
+            problems.append(
+                f"{where} has no seal (nonce and commitment), so its verdict can't be checked. If the file is "
+                "your own export and the flip is from before seals existed, import it with --allow-unsealed."
+            )
             continue
         text = coin.commitment_text(f.coin, ((v.name, v.allowed) for v in f.verdict), f.nonce)
         if coin.commitment(text) != f.commitment:
@@ -202,7 +208,14 @@ def seal_problems(data: Export) -> list[str]:
 
 
 def import_household(
-    db: Session, data: Export, *, name: str, login: str, password_hash: str, timezone: str
+    db: Session,
+    data: Export,
+    *,
+    name: str,
+    login: str,
+    password_hash: str,
+    timezone: str,
+    allow_unsealed: bool = False,
 ) -> Household:
     """Create a new household from an export; every id is given anew and references are mapped.
 
@@ -211,7 +224,7 @@ def import_household(
     """
     if data.format != FORMAT or data.version not in READABLE_VERSIONS:
         raise ArchiveError(f"This is not a Coinflip export of version {' or '.join(map(str, READABLE_VERSIONS))}.")
-    problems = seal_problems(data)
+    problems = seal_problems(data, allow_unsealed=allow_unsealed)
     if problems:
         raise ArchiveError("Nothing was imported:\n" + "\n".join(problems))
     zone_name = data.household.timezone or timezone

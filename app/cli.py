@@ -222,7 +222,7 @@ def export(engine: Engine, household_name: str) -> str:
     return data.model_dump_json(indent=2)
 
 
-def import_file(engine: Engine, path: str, name: str | None, timezone: str) -> str:
+def import_file(engine: Engine, path: str, name: str | None, timezone: str, allow_unsealed: bool = False) -> str:
     """Import an export file (or `-`, standard input) as a new household."""
     try:
         raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
@@ -240,8 +240,9 @@ def import_file(engine: Engine, path: str, name: str | None, timezone: str) -> s
             raise CliError(f"A household named {name!r} exists already; import it under another name with --name.")
         try:
             archive.import_household(
-                db, data, name=name, login=login_name(name), password_hash=password_hash, timezone=timezone
-            )
+                db, data, name=name, login=login_name(name), password_hash=password_hash, timezone=timezone,
+                allow_unsealed=allow_unsealed,
+            )  # fmt: skip
         except archive.ArchiveError as exc:
             raise CliError(str(exc)) from exc
     return f"Imported household {name!r}: {len(data.members)} members, {len(data.flips)} flips.{note}"
@@ -278,6 +279,9 @@ def parser() -> argparse.ArgumentParser:
     i = sub.add_parser("import", help="restore an export as a new household")
     i.add_argument("file", help="an export file, or - to read standard input")
     i.add_argument("--name", help="import under this household name instead")
+    i.add_argument(
+        "--allow-unsealed", action="store_true", help="take flips from before seals existed (your own old exports)"
+    )
     d = sub.add_parser("demo", help="give a member sample history: habits and N days of sessions by the real coin")
     d.add_argument("--household", required=True)
     d.add_argument("--member", required=True, help="added to the household if it has no member of that name")
@@ -312,7 +316,7 @@ def run(argv: Sequence[str], settings: Settings) -> str | None:
         if args.command == "export":
             return export(engine, args.household)
         if args.command == "import":
-            return import_file(engine, args.file, args.name, settings.timezone)
+            return import_file(engine, args.file, args.name, settings.timezone, args.allow_unsealed)
         if args.command == "demo":
             return demo(engine, args.household, args.member, args.days, args.seed)
         return token_create(engine, args.household, args.member)

@@ -210,6 +210,24 @@ def reads_on_loop(handler: Callable[P, R]) -> Callable[P, Awaitable[R]]:
     return run
 
 
+class Gone(LookupError):
+    """The row was deleted while this request waited for its lock."""
+
+
+Row = TypeVar("Row", bound=SQLModel)
+
+
+def locked(db: Session, row: Row) -> Row:
+    """The row as stored once this request holds its lock (see lock): another request may have changed it
+    while this one waited. The session's own copy is refreshed in place."""
+    row_id = row.id  # type: ignore[attr-defined]
+    lock(db, type(row), row_id)
+    found = db.get(type(row), row_id, populate_existing=True)
+    if found is None:
+        raise Gone()
+    return found
+
+
 def lock(db: Session, table: type[SQLModel], row_id: int | None) -> None:
     """Make writers that change what hangs on this row take turns until the transaction ends.
 

@@ -94,16 +94,16 @@ def add_demo(
             if rng.random() < 0.2:
                 continue  # a rest day
             at = local(day, demo.hour, rng.randrange(60), zone)
-            session(db, member, habit, at, zone, rng, progress, summary)
+            session(db, member, habit, at, rng, progress, summary)
         pleasure_day(db, member, day, zone, rng, summary)
     return made, summary
 
 
 def session(
-    db: Session, member: Member, habit: Habit, at: datetime, zone: ZoneInfo, rng: random.Random, progress: float,
+    db: Session, member: Member, habit: Habit, at: datetime, rng: random.Random, progress: float,
     summary: Summary,
 ) -> None:  # fmt: skip
-    view, _ = flips.flip_habit(db, habit, member, rng, at, zone)
+    view, _ = flips.flip_habit(db, habit, member, rng, at)
     summary.sessions += 1
     later = at + timedelta(minutes=45 + rng.randrange(60))
     roll = rng.random()

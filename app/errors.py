@@ -6,8 +6,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
+from app.db import Gone
 from app.deps import LoginRequired, MemberRequired
-from app.flips import FlipGone
 from app.templating import render
 
 MESSAGES = {
@@ -59,12 +59,12 @@ async def validation_error(request: Request, exc: Exception) -> Response:
 
 
 async def gone(request: Request, exc: Exception) -> Response:
-    """Deleted while the request waited for it (a flip, with its habit): as if it had never been there."""
+    """Deleted while the request waited for it (say, a flip with its habit): as if it had never been there."""
     return await http_error(request, HTTPException(404, detail="Not found"))
 
 
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(FlipGone, gone)
+    app.add_exception_handler(Gone, gone)
     app.add_exception_handler(LoginRequired, login_required)
     app.add_exception_handler(MemberRequired, member_required)
     app.add_exception_handler(HTTPException, http_error)

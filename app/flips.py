@@ -14,9 +14,8 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, SQLModel, col, select
 
 from app import coin, copy
-from app.db import lock
-from app.habits import close_if_over, enhancers_of_habit, latest_flip, linked_counts
-from app.models import Flip, FlipEnhancer, Habit, Member, Reflection
+from app.db import locked
+from app.models import Enhancer, Flip, FlipEnhancer, Habit, HabitEnhancer, Household, Member, Reflection
 from app.schemas import ReflectionIn
 
 # What an edit of a reflection says it saw: a version, "*" (whatever is there), or None (I saw none).
@@ -55,10 +54,6 @@ class KeyReused(FlipRefused):
 class SessionOver(FlipRefused):
     def __init__(self) -> None:
         super().__init__("That session is over, so its skip can no longer be undone.")
-
-
-class FlipGone(LookupError):
-    """The flip was deleted (with its habit) while this request waited for it."""
 
 
 class ReflectionConflict(Exception):
@@ -128,6 +123,29 @@ SAVED_REFLECTION = (
     select(Reflection).where(Reflection.flip_id == bindparam("flip_id")).execution_options(populate_existing=True)
 )
 HABITS_BY_ID = select(Habit).where(col(Habit.id).in_(bindparam("ids", expanding=True)))
+ENHANCERS_OF_HABIT = (
+    select(Enhancer)
+    .join(HabitEnhancer, col(HabitEnhancer.enhancer_id) == Enhancer.id)
+    .where(HabitEnhancer.habit_id == bindparam("habit_id"))
+    .order_by(col(Enhancer.id))
+)
+LINKS_OF_MEMBER = (
+    select(HabitEnhancer.habit_id, func.count())
+    .join(Habit, col(Habit.id) == HabitEnhancer.habit_id)
+    .where(Habit.member_id == bindparam("member_id"))
+    .group_by(col(HabitEnhancer.habit_id))
+)
+# Read afresh even when the session holds the flip already: it is asked again after taking the habit's lock.
+LATEST_FLIP = (
+    select(Flip)
+    .where(Flip.habit_id == bindparam("habit_id"))
+    .order_by(col(Flip.id).desc())
+    .limit(1)
+    .execution_options(populate_existing=True)
+)
+# A draw reads the household's time zone under a shared lock: a change of zone waits for the draw to finish,
+# or the draw for the change (which moves the ends of the sessions under way), never both at once.
+ZONE_FOR_DRAW = select(Household.timezone).where(Household.id == bindparam("household_id")).with_for_update(read=True)
 # Each habit's newest flip, found on the (habit_id, id) index from its newest end: one seek per habit.
 _NEWER = aliased(Flip, name="newer")
 NEWEST_FLIPS = (
@@ -141,6 +159,32 @@ NEWEST_FLIPS = (
 )
 
 
+def latest_flip(db: Session, habit: Habit) -> Flip | None:
+    """The habit's newest flip: its current session's, if one is in progress (a habit's flips follow each other)."""
+    return db.exec(LATEST_FLIP, params={"habit_id": habit.id}).first()
+
+
+def waiting_in_session(flip: Flip | None, now: datetime) -> bool:
+    """Is this flip open (no reflection, not skipped) and its session still under way?"""
+    return flip is not None and flip.closed_at is None and now < flip.next_flip_at
+
+
+def close_if_over(db: Session, flip: Flip | None, now: datetime) -> Flip | None:
+    """A flip still waiting for its reflection after its session is over stops being open (it can still be
+    reflected on later). Returns the flip if it is still open, in its session."""
+    if flip is None or flip.closed_at is not None:
+        return None
+    if now < flip.next_flip_at:
+        return flip
+    flip.closed_at = flip.next_flip_at
+    db.add(flip)
+    return None
+
+
+def enhancers_of_habit(db: Session, habit: Habit) -> list[Enhancer]:
+    return list(db.exec(ENHANCERS_OF_HABIT, params={"habit_id": habit.id}))
+
+
 def flip_by_key(db: Session, member: Member, key: str) -> Flip | None:
     return db.exec(select(Flip).where(Flip.member_id == member.id, Flip.idempotency_key == key)).first()
 
@@ -151,7 +195,6 @@ def flip_habit(
     member: Member,
     rng: random.Random,
     now: datetime,
-    zone: ZoneInfo,
     key: str | None = None,
     *,
     retry: bool = True,
@@ -162,7 +205,7 @@ def flip_habit(
     Taps on the same habit take turns (the habit's lock), so the check and the draw are one step; the
     database's own constraints (one open flip per habit, one flip per key) stand behind that.
     """
-    lock(db, Habit, habit.id)
+    habit = locked(db, habit)
     if key is not None:
         earlier = flip_by_key(db, member, key)
         if earlier is not None and earlier.habit_id != habit.id:
@@ -171,12 +214,17 @@ def flip_habit(
             return view_of(db, earlier), False
     latest = latest_flip(db, habit)
     if latest is not None and now < latest.next_flip_at:
-        if latest.closed_at is None:
-            return view_of(db, latest), False
-        raise SessionClosed(latest)
+        if latest.closed_at is not None:
+            raise SessionClosed(latest)
+        if key is not None and latest.idempotency_key is None:
+            latest.idempotency_key = key  # a retry of this request gets this flip, also once it is closed
+            db.add(latest)
+            db.commit()
+        return view_of(db, latest), False
     if habit.archived_at is not None:
         raise HabitArchived()
     close_if_over(db, latest, now)
+    zone = ZoneInfo(db.exec(ZONE_FOR_DRAW, params={"household_id": member.household_id}).one())
     try:
         return record_flip(db, habit, member, rng, now, zone, key), True
     except IntegrityError:
@@ -185,7 +233,7 @@ def flip_habit(
         db.rollback()
         if not retry:
             raise
-        return flip_habit(db, habit, member, rng, now, zone, key, retry=False)
+        return flip_habit(db, habit, member, rng, now, key, retry=False)
 
 
 def record_flip(
@@ -205,6 +253,7 @@ def record_flip(
         member_id=member.id,
         flipped_at=now,
         next_flip_at=session_end(now, habit.every_hours, zone),
+        every_hours=habit.every_hours,
         coin=verdict.coin,
         mode=habit.mode,
         chance=habit.chance,
@@ -229,15 +278,6 @@ def record_flip(
     return FlipView(flip, habit, rows, None)
 
 
-def locked(db: Session, flip: Flip) -> Flip:
-    """The flip as stored once this request holds its lock: another one may have changed it meanwhile."""
-    lock(db, Flip, flip.id)
-    found = db.get(Flip, flip.id, populate_existing=True)
-    if found is None:
-        raise FlipGone()
-    return found
-
-
 def skip_flip(db: Session, flip: Flip, now: datetime) -> None:
     """Mark an open flip skipped. Its session goes on: the next flip still waits for the next session."""
     flip = locked(db, flip)
@@ -249,11 +289,18 @@ def skip_flip(db: Session, flip: Flip, now: datetime) -> None:
 
 
 def undo_skip(db: Session, flip: Flip, now: datetime) -> None:
-    """Open a skipped flip again, with the same verdict, while its session lasts."""
+    """Open a skipped flip again, with the same verdict, while its session lasts and its habit is in use."""
+    habit = db.get(Habit, flip.habit_id)
+    if habit is None:
+        return
+    habit = locked(db, habit)  # as a draw does: the two never run at once
     flip = locked(db, flip)
     if not flip.skipped:
         return
-    if now >= flip.next_flip_at:
+    if habit.archived_at is not None:
+        raise HabitArchived()
+    latest = latest_flip(db, habit)
+    if now >= flip.next_flip_at or latest is None or latest.id != flip.id:
         raise SessionOver()
     flip.closed_at = None
     flip.skipped = False
@@ -346,10 +393,25 @@ def cards_of_member(db: Session, member: Member, habits: Sequence[Habit], now: d
     newest = {f.habit_id: f for f in db.exec(NEWEST_FLIPS, params={"member_id": member.id})}
     current = [f for f in newest.values() if now < f.next_flip_at]
     views = {v.flip.habit_id: v for v in views_of(db, current, habits)}
-    links = linked_counts(db, member)
+    links: dict[int, int] = dict(db.exec(LINKS_OF_MEMBER, params={"member_id": member.id}).all())
     cards = []
     for habit in habits:
         flip = newest.get(habit.id or 0)
         waiting = flip if flip is not None and flip.closed_at is None and now >= flip.next_flip_at else None
         cards.append(Card(habit, views.get(habit.id or 0), waiting, links.get(habit.id or 0, 0)))
     return cards
+
+
+def keep_sessions_in_new_zone(db: Session, household: Household, zone: ZoneInfo, now: datetime) -> None:
+    """A household changes its time zone: a day's session under way ends at the later of its two midnights,
+    the old zone's or the new one's. A new zone never shortens a session (that would be a second flip in one
+    day); from the next session on, the new midnight is the rule."""
+    members = select(Member.id).where(Member.household_id == household.id)
+    under_way = select(Flip).where(
+        col(Flip.member_id).in_(members), col(Flip.every_hours).is_(None), col(Flip.next_flip_at) > now
+    )
+    for flip in db.exec(under_way):
+        later = session_end(flip.flipped_at, None, zone)
+        if later > flip.next_flip_at:
+            flip.next_flip_at = later
+            db.add(flip)

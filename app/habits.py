@@ -3,17 +3,23 @@ have a history."""
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, func
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from app import coin
-from app.db import lock
-from app.models import Enhancer, Flip, Habit, HabitEnhancer, Member
+from app.db import locked
+from app.flips import close_if_over, latest_flip
+from app.models import Enhancer, Habit, HabitEnhancer, Member
 from app.schemas import HabitIn, HabitPatch
 
 
 class UnknownEnhancer(ValueError):
     """An enhancer id that is not one of the member's own."""
+
+
+class DuplicateName(ValueError):
+    """Another of the member's habits, archived ones included, has this name. (Archiving a habit and adding it
+    again under its name would otherwise be a second flip in one session.)"""
 
 
 class HabitBusy(Exception):
@@ -24,32 +30,10 @@ class HabitBusy(Exception):
         self.until = until
 
 
-# Statements asked on every Today page and flip are built once, with bound parameters, so SQLAlchemy reuses
-# their compiled form: building a statement costs more than running it on SQLite.
-HABITS_OF_MEMBER = (
+HABITS_OF_MEMBER = (  # built once: asked on every Today page
     select(Habit)
     .where(Habit.member_id == bindparam("member_id"), col(Habit.archived_at).is_(None))
     .order_by(col(Habit.id))
-)
-ENHANCERS_OF_HABIT = (
-    select(Enhancer)
-    .join(HabitEnhancer, col(HabitEnhancer.enhancer_id) == Enhancer.id)
-    .where(HabitEnhancer.habit_id == bindparam("habit_id"))
-    .order_by(col(Enhancer.id))
-)
-# Read afresh even when the session holds the flip already: it is asked again after taking the habit's lock.
-LATEST_FLIP = (
-    select(Flip)
-    .where(Flip.habit_id == bindparam("habit_id"))
-    .order_by(col(Flip.id).desc())
-    .limit(1)
-    .execution_options(populate_existing=True)
-)
-LINKS_OF_MEMBER = (
-    select(HabitEnhancer.habit_id, func.count())
-    .join(Habit, col(Habit.id) == HabitEnhancer.habit_id)
-    .where(Habit.member_id == bindparam("member_id"))
-    .group_by(col(HabitEnhancer.habit_id))
 )
 
 
@@ -76,20 +60,6 @@ def enhancer_ids_of(db: Session, habit: Habit) -> list[int]:
     return sorted(rows)
 
 
-def enhancers_of_habit(db: Session, habit: Habit) -> list[Enhancer]:
-    return list(db.exec(ENHANCERS_OF_HABIT, params={"habit_id": habit.id}))
-
-
-def linked_counts(db: Session, member: Member) -> dict[int, int]:
-    """How many enhancers each of the member's habits has linked (habits with none are missing)."""
-    return dict(db.exec(LINKS_OF_MEMBER, params={"member_id": member.id}).all())
-
-
-def latest_flip(db: Session, habit: Habit) -> Flip | None:
-    """The habit's newest flip: its current session's, if one is in progress (a habit's flips follow each other)."""
-    return db.exec(LATEST_FLIP, params={"habit_id": habit.id}).first()
-
-
 def link_enhancers(db: Session, member: Member, habit: Habit, enhancer_ids: list[int]) -> None:
     wanted = set(enhancer_ids)
     own = {e.id for e in enhancers_of_member(db, member)}
@@ -103,12 +73,24 @@ def link_enhancers(db: Session, member: Member, habit: Habit, enhancer_ids: list
         db.add(HabitEnhancer(habit_id=habit.id, enhancer_id=enhancer_id))
 
 
+def check_name(db: Session, member: Member, habit: Habit, name: str) -> None:
+    for other in every_habit(db, member):
+        if other.id != habit.id and other.name.casefold() == name.casefold():
+            where = " in the archive: restore it from the Habits page" if other.archived_at else ""
+            raise DuplicateName(f"You have a habit called {other.name} already{where}.")
+
+
 def save_habit(db: Session, member: Member, habit: Habit, data: HabitIn | HabitPatch) -> Habit:
     """Apply the given fields (all of a HabitIn, the sent ones of a HabitPatch) and commit.
 
+    Takes the habit's lock, as a flip does: a flip sees the habit before or after the change, never half of it.
     A changed policy applies from the next session: the flip of a session in progress keeps its own end.
     """
+    if habit.id is not None:
+        habit = locked(db, habit)
     patch = isinstance(data, HabitPatch)
+    if data.name is not None:
+        check_name(db, member, habit, data.name)
     fields = data.model_dump(exclude_unset=patch, exclude={"enhancer_ids"})
     for name, value in fields.items():
         if value is not None or name in ("max_stack", "every_hours"):
@@ -124,21 +106,9 @@ def save_habit(db: Session, member: Member, habit: Habit, data: HabitIn | HabitP
     return habit
 
 
-def close_if_over(db: Session, flip: Flip | None, now: datetime) -> Flip | None:
-    """A flip still waiting for its reflection after its session is over stops being open (it can still be
-    reflected on later). Returns the flip if it is still open, in its session."""
-    if flip is None or flip.closed_at is not None:
-        return None
-    if now < flip.next_flip_at:
-        return flip
-    flip.closed_at = flip.next_flip_at
-    db.add(flip)
-    return None
-
-
 def archive_habit(db: Session, habit: Habit, now: datetime) -> None:
     """Off Today, history kept. Not while its flip waits for a reflection: that session isn't finished."""
-    lock(db, Habit, habit.id)
+    habit = locked(db, habit)
     if close_if_over(db, latest_flip(db, habit), now) is not None:
         raise HabitBusy(f"{habit.name} has a flip waiting for its reflection. Reflect on it or skip it first.")
     habit.archived_at = habit.archived_at or now
@@ -148,15 +118,22 @@ def archive_habit(db: Session, habit: Habit, now: datetime) -> None:
 
 def restore_habit(db: Session, habit: Habit) -> None:
     """Back on Today. A session that was closed before archiving stays closed: its flip keeps its end."""
+    habit = locked(db, habit)
     habit.archived_at = None
     db.add(habit)
     db.commit()
 
 
+def deletable_from(db: Session, habit: Habit) -> datetime | None:
+    """When an archived habit can be deleted for good: the end of its last session (None: now)."""
+    latest = latest_flip(db, habit)
+    return latest.next_flip_at if latest is not None else None
+
+
 def delete_habit(db: Session, habit: Habit, now: datetime) -> None:
     """Gone for good, with its history: only from the archive, and only once its last session is over
     (otherwise deleting and adding it again would be a way to flip twice in one session)."""
-    lock(db, Habit, habit.id)
+    habit = locked(db, habit)
     latest = latest_flip(db, habit)
     if latest is not None and habit.archived_at is None:
         raise HabitBusy(f"{habit.name} has a history. Archive it first; it can be deleted from the archive.")

@@ -203,28 +203,41 @@ def binomial_range(n: int, p: float, level: float = FAIR) -> tuple[int, int]:
 
 
 def longest_run_at_most(n: int, p: float, k: int) -> float:
-    """The probability that n flips at chance p have no run (of yes or of no) longer than k."""
+    """The probability that n flips at chance p have no run (of yes or of no) longer than k.
+
+    The flips are alternating runs of yes and of no, each 1 to k long. yes_end[i]: the first i flips end
+    with a run of yes; its sum over the run's length j is kept as a running sum, so each step costs O(1)
+    and the whole O(n) (a run of yes after flip i - j starts where a run of no ended, or at the start)."""
     q = 1 - p
-    yes, no = [0.0, p] + [0.0] * (k - 1), [0.0, q] + [0.0] * (k - 1)  # [r]: ends in a run of exactly r
-    for _ in range(n - 1):
-        all_yes, all_no = sum(yes), sum(no)
-        yes = [0.0, all_no * p] + [x * p for x in yes[1:k]]
-        no = [0.0, all_yes * q] + [x * q for x in no[1:k]]
-    return sum(yes) + sum(no)
+    p_long, q_long = p ** (k + 1), q ** (k + 1)
+    no_end, yes_end = [1.0] + [0.0] * n, [1.0] + [0.0] * n  # index 0: the start, where either run may begin
+    for i in range(1, n + 1):
+        yes_end[i] = p * (no_end[i - 1] + (yes_end[i - 1] if i > 1 else 0.0))
+        no_end[i] = q * (yes_end[i - 1] + (no_end[i - 1] if i > 1 else 0.0))
+        if i - 1 - k >= 0:
+            yes_end[i] -= p_long * no_end[i - 1 - k]
+            no_end[i] -= q_long * yes_end[i - 1 - k]
+    return yes_end[n] + no_end[n] if n else 1.0
 
 
 @functools.lru_cache(maxsize=512)
 def run_range(n: int, p: float, level: float = FAIR) -> tuple[int, int]:
-    """The central range of the longest run in n flips at chance p that holds `level` of outcomes."""
+    """The central range of the longest run in n flips at chance p that holds `level` of outcomes. The
+    probability grows with k, so each end is found by bisection: O(n log n)."""
     tail = (1 - level) / 2
-    low = None
-    for k in range(1, n + 1):
-        at_most = longest_run_at_most(n, p, k)
-        if low is None and at_most > tail:
-            low = k
-        if at_most >= 1 - tail:
-            return low or k, k
-    return low or n, n
+
+    def first_k(above: float, strictly: bool) -> int:
+        low, high = 1, max(1, n)
+        while low < high:
+            middle = (low + high) // 2
+            at_most = longest_run_at_most(n, p, middle)
+            if at_most > above or (not strictly and at_most >= above):
+                high = middle
+            else:
+                low = middle + 1
+        return low
+
+    return first_k(tail, strictly=True), first_k(1 - tail, strictly=False)
 
 
 def longest_run(outcomes: Sequence[bool]) -> tuple[int, bool | None]:

@@ -149,9 +149,11 @@ class Flip(SQLModel, table=True):
     # Fixed when the coin falls, so no later change of the habit or the time zone can shorten a session.
     next_flip_at: datetime
     coin: Coin
-    # The policy the coin was drawn under, for an honest audit after the habit's policy changes.
+    # The policy the coin was drawn under, for an honest audit after the habit's policy changes, and the kind
+    # of session it opened (None: a day, whose end a change of time zone may only move later).
     mode: Mode
     chance: float
+    every_hours: int | None = None
     prompt: str = Field(max_length=TEXT_MAX)
     idempotency_key: str | None = Field(default=None, max_length=200)
     closed_at: datetime | None = None

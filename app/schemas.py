@@ -31,11 +31,14 @@ def all_time_zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
+REGIONS = ("Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific")
+
+
 @functools.cache
 def time_zones() -> tuple[str, ...]:
-    """The zones Settings offers, by place ("Europe/Berlin"; no "Etc/GMT+5" or "posixrules"). A browser may
-    name any zone the IANA database knows, aliases included; all of them are accepted."""
-    places = sorted(z for z in all_time_zones() if "/" in z and not z.startswith(("Etc/", "posix", "right/")))
+    """The zones Settings offers: UTC and the places of the IANA regions ("Europe/Berlin"; not the old
+    "US/Eastern" or "Etc/GMT+5"). A browser may name any zone the IANA database knows: all are accepted."""
+    places = sorted(z for z in all_time_zones() if z.split("/")[0] in REGIONS)
     return ("UTC", *places)
 
 

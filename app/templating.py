@@ -2,7 +2,7 @@
 
 import functools
 import hashlib
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -57,12 +57,12 @@ def common_context(request: Request) -> dict[str, Any]:
         return moment.astimezone(zone).strftime("%a %-d %b %Y, %H:%M")
 
     def from_time(moment: datetime) -> str:
-        """When something becomes possible, as a person says it: "18:30 today", "00:00 tomorrow"."""
+        """When something becomes possible, as a person says it: "18:30 today", "midnight tonight"."""
         local, today = moment.astimezone(zone), now.astimezone(zone).date()
         if local.date() == today:
             return f"{local:%H:%M} today"
         if local.date() == today + timedelta(days=1):
-            return f"{local:%H:%M} tomorrow"
+            return "midnight tonight" if local.time() == time(0) else f"{local:%H:%M} tomorrow"
         return when(moment)
 
     return {

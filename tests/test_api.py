@@ -185,6 +185,25 @@ def test_an_idempotency_key_belongs_to_its_habit(api: TestClient, db: Session, h
     assert api.post(f"/api/v1/habits/{gym.id}/flips", headers={"Idempotency-Key": "k2"}).status_code == 201
 
 
+def test_a_key_sent_for_the_open_flip_of_another_device_is_kept(
+    api: TestClient, client: TestClient, run: Habit, clock: Clock
+) -> None:
+    """The phone flipped (no key); a script asks with a key and gets that flip. Retried once the flip is
+    reflected on, the key still answers with it, not with 409."""
+    assert client.post(f"/habits/{run.id}/flips").status_code == 303
+    first = api.post(f"/api/v1/habits/{run.id}/flips", headers={"Idempotency-Key": "script-1"})
+    assert first.status_code == 200
+    api.put(f"/api/v1/flips/{first.json()['id']}/reflection", json=REFLECTION)
+    retry = api.post(f"/api/v1/habits/{run.id}/flips", headers={"Idempotency-Key": "script-1"})
+    assert retry.status_code == 200 and retry.json()["id"] == first.json()["id"]
+
+
+def test_a_habit_name_in_use_answers_422(api: TestClient, run: Habit) -> None:
+    api.post(f"/api/v1/habits/{run.id}/archive")
+    response = api.post("/api/v1/habits", json={"name": run.name.upper()})
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "name"]
+
+
 def test_a_skipped_session_answers_409_until_it_ends(api: TestClient, client: TestClient, run: Habit) -> None:
     flip = api.post(f"/api/v1/habits/{run.id}/flips").json()
     client.post(f"/flips/{flip['id']}/skip")

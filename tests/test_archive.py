@@ -197,3 +197,18 @@ def test_a_version_1_export_still_imports(lived_in: Home, db: Session, settings:
     assert "3 flips" in (cli.run(["import", str(path), "--name", "Old file"], settings) or "")
     copy = db.exec(select(Household).where(Household.name == "Old file")).one()
     assert copy.timezone == settings.timezone
+
+
+def test_flips_from_before_seals_import_only_when_asked(
+    lived_in: Home, db: Session, settings: Settings, tmp_path: Path
+) -> None:
+    path, exported = export_file(settings, tmp_path)
+    exported["flips"][0]["nonce"] = exported["flips"][0]["commitment"] = None  # as flips before seals existed
+    path.write_text(json.dumps(exported))
+    with pytest.raises(cli.CliError, match="--allow-unsealed"):
+        cli.run(["import", str(path), "--name", "Old"], settings)
+    assert "3 flips" in (cli.run(["import", str(path), "--name", "Old", "--allow-unsealed"], settings) or "")
+    exported["flips"][1]["coin"] = "mixed"  # a sealed flip changed: refused even so
+    path.write_text(json.dumps(exported))
+    with pytest.raises(cli.CliError, match="does not match its seal"):
+        cli.run(["import", str(path), "--name", "Older", "--allow-unsealed"], settings)

@@ -38,14 +38,16 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-def new_page(browser: Browser, *, javascript: bool = True) -> tuple[Page, list[str]]:
-    context = browser.new_context(viewport=PHONE, java_script_enabled=javascript, reduced_motion="reduce")
+def new_page(browser: Browser, *, javascript: bool = True, timezone: str = "UTC") -> tuple[Page, list[str]]:
+    context = browser.new_context(
+        viewport=PHONE, java_script_enabled=javascript, reduced_motion="reduce", timezone_id=timezone
+    )
     page = context.new_page()
     problems: list[str] = []
 
     def on_console(message: ConsoleMessage) -> None:
-        # A form sent back with its errors (422) is expected; anything else logged as an error is not.
-        if message.type == "error" and "status of 422" not in message.text:
+        # A form sent back with its errors (422) or a conflict (409) is expected; nothing else logged as an error.
+        if message.type == "error" and "status of 422" not in message.text and "status of 409" not in message.text:
             problems.append(message.text)
 
     page.on("console", on_console)
@@ -106,7 +108,7 @@ def test_flip_and_reflect_on_a_phone(browser: Browser, live_url: str) -> None:
     reflect(page)
     expect(page.get_by_role("status")).to_contain_text("Reflection saved")
     # The reflection closes the flip, not the session: no Flip button until the next one.
-    expect(page.locator(".next-flip")).to_contain_text("Next flip of Morning run from 00:00 tomorrow")
+    expect(page.locator(".next-flip")).to_contain_text("Next flip of Morning run from midnight tonight")
     expect(page.get_by_role("button", name="Flip for Morning run")).to_have_count(0)
     expect(page.locator(".verdict")).to_have_text(words)
     shot(page, "reflected")
@@ -134,13 +136,46 @@ def test_skip_asks_once_and_can_be_undone_with_the_same_verdict(browser: Browser
     page.reload()
     expect(page.locator(".verdict")).to_have_text(words)
     expect(page.get_by_role("button", name="Flip for Morning run")).to_have_count(0)
-    expect(page.locator(".next-flip")).to_contain_text("from 00:00 tomorrow")
+    expect(page.locator(".next-flip")).to_contain_text("from midnight tonight")
     shot(page, "skipped")
     page.get_by_role("button", name="Undo skip of Morning run").click()
     expect(page.get_by_role("heading", name="After your session")).to_be_visible()
     page.reload()
     expect(page.locator(".verdict")).to_have_text(words)  # the same flip, the same verdict: nothing drawn
     expect(page.get_by_role("button", name="Flip for Morning run")).to_have_count(0)
+    assert problems == [], problems
+
+
+def test_the_household_takes_the_phones_time_zone_at_sign_up(browser: Browser, live_url: str) -> None:
+    page, problems = new_page(browser, timezone="Pacific/Auckland")
+    set_up_household(page, live_url)
+    page.goto(f"{live_url}/settings")
+    expect(page.get_by_label("Time zone")).to_have_value("Pacific/Auckland")
+    shot(page, "settings")
+    assert problems == [], problems
+
+
+def test_a_save_from_an_older_tab_keeps_the_typed_words(browser: Browser, live_url: str) -> None:
+    page, problems = new_page(browser)
+    set_up_household(page, live_url)
+    page.get_by_role("button", name="Flip for Morning run").click()
+    expect(page.get_by_role("heading", name="After your session")).to_be_visible()
+    other = page.context.new_page()  # a second tab, logged in the same
+    other.goto(live_url)
+    reflect(other)
+    expect(other.get_by_role("status")).to_contain_text("Reflection saved")
+    pick(page, "effort", "4")
+    pick(page, "enjoyment", "5")
+    pick(page, "followed", "partly")
+    page.locator("textarea[name=note]").fill("Words typed in the first tab.")
+    page.get_by_role("button", name="Save reflection").click()
+    expect(page.get_by_role("alert")).to_contain_text("saved from another tab or phone")
+    expect(page.locator(".reflection-done")).to_contain_text("The last hill: I leaned in.")
+    expect(page.locator("textarea[name=note]")).to_have_value("Words typed in the first tab.")
+    shot(page, "reflection-conflict")
+    page.get_by_role("link", name="Keep the saved one").click()
+    expect(page.locator("textarea[name=note]")).to_have_count(0)
+    expect(page.locator(".reflection-done")).to_contain_text("The last hill: I leaned in.")
     assert problems == [], problems
 
 

@@ -134,7 +134,7 @@ def test_a_reflection_closes_the_flip_but_not_the_session(
     if headers:
         assert response.status_code == 200 and "Reflection saved" in response.text
         assert FLIP_BUTTON not in response.text
-        assert "Next flip of Morning run from <strong>00:00 tomorrow" in response.text
+        assert "Next flip of Morning run from <strong>midnight tonight" in response.text
     else:
         assert response.status_code == 303
     verdict = verdict_html(client.get(f"/flips/{flip.id}").text)
@@ -210,6 +210,7 @@ def test_a_save_from_an_older_tab_shows_what_was_saved_and_keeps_the_typed_text(
     assert "Saved from the other phone." in stale.text  # what is saved, shown
     assert ">Typed in the old tab.</textarea>" in stale.text  # what was typed, kept
     assert 'name="version" value="1"' in stale.text  # a second save means it
+    assert ">Keep the saved one</a>" in stale.text
     db.commit()
     assert db.get(Reflection, flip.id).note == "Saved from the other phone."  # type: ignore[union-attr]
     resent = client.post(f"/flips/{flip.id}/reflection", data={**typed, "version": "1"}, headers=headers)
@@ -235,6 +236,7 @@ def test_a_reflection_can_be_edited(client: TestClient, db: Session, habit: Habi
     form = client.get(f"/flips/{flip.id}/reflection", headers=headers)
     assert form.status_code == 200 and ("<html" in form.text) is (headers == {})
     assert ">First words.</textarea>" in form.text and 'name="version" value="1"' in form.text
+    assert f'href="/flips/{flip.id}"' in form.text and ">Cancel</a>" in form.text
     client.post(f"/flips/{flip.id}/reflection", data={**REFLECTION, "note": "Better words.", "version": "1"})
     assert "Better words." in client.get(f"/flips/{flip.id}").text
 
@@ -253,7 +255,7 @@ def test_skip_asks_first_and_keeps_the_session_closed(
     assert response.status_code == (200 if headers else 303)
     today = client.get("/").text
     assert "Skipped. The coin's verdict stays in your history." in today
-    assert FLIP_BUTTON not in today and "Undo skip" in today and "from <strong>00:00 tomorrow" in today
+    assert FLIP_BUTTON not in today and "Undo skip" in today and "from <strong>midnight tonight" in today
     assert verdict_html(today) == verdict_html(open_card)
     again = client.post(f"/habits/{habit.id}/flips", headers=HX)
     assert again.status_code == 409 and "Undo skip" in again.text
@@ -330,7 +332,7 @@ def test_the_session_is_the_households_local_day(
     clock.set(datetime(2026, 11, 24, 23, 50, tzinfo=zone))
     flip_and_reflect(client, db, habit)
     page = client.get("/").text
-    assert "from <strong>00:00 tomorrow" in page
+    assert "from <strong>midnight tonight" in page
     assert "Tue 24 Nov 2026, 23:50" in page  # shown in the household's time, not the server's
     clock.set(datetime(2026, 11, 24, 23, 59, 59, tzinfo=zone))
     assert client.post(f"/habits/{habit.id}/flips").status_code == 409
@@ -340,6 +342,66 @@ def test_the_session_is_the_households_local_day(
         datetime(2026, 11, 25, 0, 0, tzinfo=zone),
         datetime(2026, 11, 26, 0, 0, tzinfo=zone),
     ]
+
+
+def test_a_new_time_zone_never_shortens_the_session_under_way(
+    client: TestClient, db: Session, habit: Habit, clock: Clock
+) -> None:
+    """Reflected at 09:00 UTC, then the household moves to Los Angeles: at 00:30 UTC it is still the 24th there,
+    so the session lasts until Los Angeles' midnight, not the old zone's."""
+    flip_and_reflect(client, db, habit)
+    assert client.post("/settings/timezone", data={"timezone": "America/Los_Angeles"}).status_code == 303
+    clock.set(datetime(2026, 11, 25, 0, 30, tzinfo=UTC))
+    assert client.post(f"/habits/{habit.id}/flips").status_code == 409
+    assert "from <strong>midnight tonight" in client.get("/").text  # Los Angeles' midnight, shown there
+    clock.set(datetime(2026, 11, 25, 0, 0, tzinfo=ZoneInfo("America/Los_Angeles")))
+    assert client.post(f"/habits/{habit.id}/flips").status_code == 303
+    first, second = flips_in(db)
+    assert first.next_flip_at == datetime(2026, 11, 25, 0, 0, tzinfo=ZoneInfo("America/Los_Angeles"))
+    assert second.next_flip_at == datetime(2026, 11, 26, 0, 0, tzinfo=ZoneInfo("America/Los_Angeles"))
+
+
+def test_a_session_of_hours_keeps_its_end_whatever_the_zone(
+    client: TestClient, db: Session, habit: Habit, clock: Clock
+) -> None:
+    habit.every_hours = 6
+    db.add(habit)
+    db.commit()
+    flip_and_reflect(client, db, habit)
+    client.post("/settings/timezone", data={"timezone": "Pacific/Kiritimati"})
+    assert flips_in(db)[0].next_flip_at == datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
+    skip_words = client.get(f"/flips/{flips_in(db)[0].id}").text
+    clock.advance(hours=6)
+    assert client.post(f"/habits/{habit.id}/flips").status_code == 303
+    assert "Skip today?" not in skip_words
+
+
+def test_a_skip_cannot_be_undone_on_an_archived_habit(client: TestClient, db: Session, habit: Habit) -> None:
+    client.post(f"/habits/{habit.id}/flips")
+    flip = flips_in(db)[0]
+    client.post(f"/flips/{flip.id}/skip")
+    client.post(f"/habits/{habit.id}/archive")
+    response = client.post(f"/flips/{flip.id}/unskip", headers=HX)
+    assert response.status_code == 409 and "is archived" in response.text
+    assert flips_in(db)[0].skipped  # an archived habit has no open flip
+
+
+def test_a_draw_reads_the_habit_as_it_is_now(app: FastAPI, db: Session, home: Home, habit: Habit) -> None:
+    """A request that loaded the habit before another archived it must not draw for it (PostgreSQL lets the
+    two overlap; the lock re-reads the habit)."""
+    from app import habits
+    from app.db import open_session
+
+    now = datetime.now(UTC)
+    with open_session(app.state.engine) as stale:
+        old = stale.get(Habit, habit.id)
+        assert old is not None and old.archived_at is None
+        stale.commit()  # what this request read stays in its session; the others may now write
+        with open_session(app.state.engine) as other:
+            habits.archive_habit(other, other.get(Habit, habit.id), now)  # type: ignore[arg-type]
+        with pytest.raises(flips.HabitArchived):
+            flips.flip_habit(stale, old, home.member, random.Random(3), now)
+    assert flips_in(db) == []
 
 
 def test_an_unreflected_session_waits_on_today_and_closes_with_the_next_flip(
@@ -399,14 +461,14 @@ def test_a_racing_second_draw_shows_the_first_verdict(
     insert, and the tap is answered with the first verdict."""
     from app.db import open_session
 
-    now, zone = datetime.now(UTC), ZoneInfo("UTC")
+    now = datetime.now(UTC)
     with open_session(app.state.engine) as first:
-        winner, _ = flips.flip_habit(first, habit, home.member, random.Random(1), now, zone)
+        winner, _ = flips.flip_habit(first, habit, home.member, random.Random(1), now)
     real_latest_flip = flips.latest_flip
     calls = iter([None])
     monkeypatch.setattr(flips, "latest_flip", lambda d, h: next(calls, real_latest_flip(d, h)))
     with open_session(app.state.engine) as second:
-        shown, fresh = flips.flip_habit(second, habit, home.member, random.Random(2), now + timedelta(seconds=1), zone)
+        shown, fresh = flips.flip_habit(second, habit, home.member, random.Random(2), now + timedelta(seconds=1))
     assert (shown.flip.id, fresh) == (winner.flip.id, False)
     assert len(flips_in(db)) == 1
 

@@ -81,7 +81,7 @@ def test_every_hours_is_set_in_the_form_and_shown(client: TestClient, db: Sessio
     client.post("/habits", data={**HABIT, "every_hours": "8", "enhancer_ids": [str(music.id)]})
     habit = db.exec(select(Habit)).one()
     assert habit.every_hours == 8
-    assert "every 8 h" in client.get("/habits").text
+    assert "every 8\u00a0h" in client.get("/habits").text  # kept on one line
     assert 'name="every_hours" type="number"' in client.get(f"/habits/{habit.id}/edit").text
     client.post(f"/habits/{habit.id}/edit", data={**HABIT, "every_hours": "", "enhancer_ids": [str(music.id)]})
     db.refresh(habit)
@@ -111,21 +111,48 @@ def test_a_habit_with_history_is_archived_restored_and_only_then_deleted(
     flip = db.exec(select(Flip)).one()
     form = client.get(f"/habits/{habit.id}/edit").text
     assert "Archive Run" in form and "Delete Run" not in form
+    # While its flip waits for a reflection, the form says so instead of offering a button that can't work.
+    assert "is waiting for a reflection" in form and f'href="/flips/{flip.id}"' in form
+    assert f'action="/habits/{habit.id}/archive"' not in form
     busy = client.post(f"/habits/{habit.id}/archive")
     assert busy.status_code == 409 and "waiting for its reflection" in busy.text
     assert client.post(f"/habits/{habit.id}/delete").status_code == 409
     client.post(f"/flips/{flip.id}/reflection", data={"effort": "6", "enjoyment": "6", "followed": "yes"})
-    assert client.post(f"/habits/{habit.id}/archive").status_code == 303
-    listing = client.get("/habits").text
-    assert "Archived" in listing and "Restore<span" in listing and "Delete Run for good" in listing
+    archived = client.post(f"/habits/{habit.id}/archive")
+    assert archived.status_code == 303 and archived.headers["location"] == f"/habits?archived={habit.id}"
+    listing = client.get(archived.headers["location"]).text
+    assert "Run is archived: off Today, its history kept." in listing
+    assert "Archived" in listing and "Restore<span" in listing
+    # Its session is still under way: deleting it now (and adding it again) would be a second flip today.
+    assert "Delete Run for good" not in listing and "can be deleted for good from midnight tonight" in listing
     assert "Run" not in client.get("/").text.split("<main")[1]
     assert "Run" in client.get("/history").text and client.get(f"/insights/habits/{habit.id}").status_code == 200
     too_soon = client.post(f"/habits/{habit.id}/delete")
-    assert too_soon.status_code == 409 and "once it is over" in too_soon.text and "00:00 tomorrow" in too_soon.text
-    assert client.post(f"/habits/{habit.id}/restore").status_code == 303
+    assert too_soon.status_code == 409 and "once it is over" in too_soon.text and "midnight tonight" in too_soon.text
+    restored = client.post(f"/habits/{habit.id}/restore")
+    assert "Run is back on Today." in client.get(restored.headers["location"]).text
     assert "Run" in client.get("/").text.split("<main")[1]
     client.post(f"/habits/{habit.id}/archive")
     clock.advance(days=1)
+    assert "Delete Run for good" in client.get("/habits").text
     assert client.post(f"/habits/{habit.id}/delete").status_code == 303
     db.commit()
     assert db.exec(select(Habit)).all() == [] and db.exec(select(Flip)).all() == []
+
+
+@pytest.mark.parametrize("name", ["Run", "run", " RUN "])
+def test_a_name_in_use_is_refused_archived_habits_included(
+    client: TestClient, db: Session, home: Home, name: str
+) -> None:
+    """Archive Run and add a new Run: that would be a second coin for Run today."""
+    run = factories.make_flippable_habit(db, home.member, "Run")
+    client.post(f"/habits/{run.id}/archive")
+    response = client.post("/habits", data={**HABIT, "name": name})
+    assert response.status_code == 422
+    assert re.search(r'id="name-error">[^<]*called Run already in the archive: restore it', response.text)
+    gym = factories.make_habit(db, home.member, "Gym")
+    renamed = client.post(f"/habits/{gym.id}/edit", data={**HABIT, "name": name})
+    assert renamed.status_code == 422
+    assert client.post(f"/habits/{gym.id}/edit", data={**HABIT, "name": "GYM"}).status_code == 303  # its own name
+    db.commit()
+    assert sorted(h.name for h in db.exec(select(Habit))) == ["GYM", "Run"]

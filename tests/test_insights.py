@@ -1,5 +1,7 @@
 """The insights, against numbers worked out by hand; the pages and the API show the same numbers."""
 
+import itertools
+import math
 import random
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -94,6 +96,13 @@ def test_the_flip_audit_of_one_coin(db: Session, run) -> None:  # type: ignore[n
     assert (coin.usual_yes, coin.fair, audit.looks_fair) == (None, None, None)  # too few flips to judge
 
 
+def test_one_flip_reads_as_one(client: TestClient, db: Session, run) -> None:  # type: ignore[no-untyped-def]
+    factories.make_flip(db, run, "heads", {MUSIC: (2, True)}, (5, 5, "yes"))
+    page = client.get(f"/insights/habits/{run.id}").text
+    assert "Heads came up <strong>1 time</strong> in 1 flip (100 %)" in page and "The latest 1 flip," in page
+    assert "Too few flips to judge yet" in page
+
+
 def test_the_usual_ranges_by_hand() -> None:
     # 10 fair flips: P(0 heads) = 1/1024 < 0.005, P(at most 1) = 11/1024 > 0.005; symmetric above.
     assert insights.binomial_range(10, 0.5) == (1, 9)
@@ -101,6 +110,19 @@ def test_the_usual_ranges_by_hand() -> None:
     assert insights.longest_run_at_most(4, 0.5, 2) == pytest.approx(10 / 16)
     assert insights.longest_run_at_most(4, 0.5, 3) == pytest.approx(14 / 16)
     assert insights.run_range(4, 0.5) == (1, 4)
+
+
+def test_the_run_probability_matches_every_sequence_counted_out() -> None:
+    """The O(n) recurrence against all 2^n sequences, weighted by their probability, for small n."""
+    for n in range(1, 11):
+        for p in (0.1, 0.5, 0.7):
+            for k in range(1, n + 1):
+                exact = sum(
+                    math.prod(p if x else 1 - p for x in seq)
+                    for seq in itertools.product((True, False), repeat=n)
+                    if insights.longest_run(seq)[0] <= k
+                )
+                assert insights.longest_run_at_most(n, p, k) == pytest.approx(exact, abs=1e-12)
 
 
 def test_a_coin_that_always_says_yes_is_called_unusual(client: TestClient, db: Session, run) -> None:  # type: ignore[no-untyped-def]
@@ -121,7 +143,7 @@ def test_the_each_mode_audit_judges_each_enhancers_own_coin(client: TestClient, 
     db.commit()
     rng, start = random.Random(12), datetime(2026, 9, 1, 18, 0, tzinfo=UTC)
     for day in range(60):
-        flips.flip_habit(db, gym, home.member, rng, start + timedelta(days=day), UTC_ZONE)
+        flips.flip_habit(db, gym, home.member, rng, start + timedelta(days=day))
     db.commit()
     audit = insights.audit(db, gym)
     assert [c.name for c in audit.coins] == ["Music", "Podcast", "Pre-workout"]

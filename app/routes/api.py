@@ -139,8 +139,10 @@ def if_match_of(header: str | None) -> flips.IfMatch:
     return -1
 
 
-def unknown_enhancer(exc: habits.UnknownEnhancer) -> HTTPException:
-    return HTTPException(422, detail=[{"loc": ["body", "enhancer_ids"], "msg": str(exc), "type": "value_error"}])
+def invalid_habit(exc: habits.UnknownEnhancer | habits.DuplicateName) -> HTTPException:
+    """As FastAPI's own validation errors read: the field, and why."""
+    field = "name" if isinstance(exc, habits.DuplicateName) else "enhancer_ids"
+    return HTTPException(422, detail=[{"loc": ["body", field], "msg": str(exc), "type": "value_error"}])
 
 
 @router.get("/me")
@@ -204,8 +206,8 @@ def list_habits_api(request: Request, member: CurrentMember, db: DbSession) -> l
 def create_habit_api(data: HabitIn, member: CurrentMember, db: DbSession) -> HabitOut:
     try:
         habit = habits.save_habit(db, member, Habit(member_id=member.id or 0, name=data.name), data)
-    except habits.UnknownEnhancer as exc:
-        raise unknown_enhancer(exc) from exc
+    except (habits.UnknownEnhancer, habits.DuplicateName) as exc:
+        raise invalid_habit(exc) from exc
     return habit_out(db, habit)
 
 
@@ -220,8 +222,8 @@ def update_habit_api(data: HabitPatch, habit: OwnedHabit, member: CurrentMember,
     """A changed policy or `every_hours` applies from the next session on."""
     try:
         habits.save_habit(db, member, habit, data)
-    except habits.UnknownEnhancer as exc:
-        raise unknown_enhancer(exc) from exc
+    except (habits.UnknownEnhancer, habits.DuplicateName) as exc:
+        raise invalid_habit(exc) from exc
     return habit_out(db, habit)
 
 
@@ -276,13 +278,12 @@ def flip_habit_api(
     db: DbSession,
     rng: Rng,
     now: Now,
-    zone: HouseholdZone,
     response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> FlipOut | JSONResponse:
     """Draw the session's verdict. A retried key or the session's open flip answers 200 with that same flip."""
     try:
-        view, fresh = flips.flip_habit(db, habit, member, rng, now, zone, idempotency_key)
+        view, fresh = flips.flip_habit(db, habit, member, rng, now, idempotency_key)
     except flips.SessionClosed as exc:
         body = SessionClosedOut(detail=str(exc), next_flip_at=exc.flip.next_flip_at)
         return JSONResponse(body.model_dump(mode="json"), status_code=409)

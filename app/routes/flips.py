@@ -5,7 +5,7 @@ from fastapi.responses import Response
 
 from app import flips, forms, habits, insights, pleasures
 from app.db import reads_on_loop
-from app.deps import CurrentMember, DbSession, Form, HouseholdZone, IdQuery, Now, OwnedFlip, OwnedHabit, Rng
+from app.deps import CurrentMember, DbSession, Form, IdQuery, Now, OwnedFlip, OwnedHabit, Rng
 from app.models import Habit
 from app.schemas import ReflectionIn
 from app.templating import redirect, render, wants_partial
@@ -43,11 +43,11 @@ def show_today(request: Request, db: DbSession, member: CurrentMember, now: Now)
 
 @router.post("/habits/{habit_id}/flips")
 def flip_habit(
-    request: Request, db: DbSession, habit: OwnedHabit, member: CurrentMember, rng: Rng, now: Now, zone: HouseholdZone
+    request: Request, db: DbSession, habit: OwnedHabit, member: CurrentMember, rng: Rng, now: Now
 ) -> Response:
     """Draw the session's verdict; a flip of this session is shown again, never drawn anew."""
     try:
-        view, fresh = flips.flip_habit(db, habit, member, rng, now, zone)
+        view, fresh = flips.flip_habit(db, habit, member, rng, now)
     except flips.SessionClosed as exc:
         return card(request, habit, flips.view_of(db, exc.flip), status_code=409)
     except flips.NothingToFlip:
@@ -110,7 +110,7 @@ def undo_skip(request: Request, db: DbSession, flip: OwnedFlip, now: Now) -> Res
     """Open the skipped flip again, same verdict, while its session lasts."""
     try:
         flips.undo_skip(db, flip, now)
-    except flips.SessionOver as exc:
+    except flips.FlipRefused as exc:  # its session is over, or its habit archived
         view = flips.view_of(db, flip)
         return card(request, view.habit, view, 409, refused=str(exc))
     if not wants_partial(request):

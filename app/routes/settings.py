@@ -4,9 +4,9 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
-from app import archive, forms, security
+from app import archive, forms, households, security
 from app.db import reads_on_loop
-from app.deps import CurrentHousehold, CurrentLogin, CurrentMember, DbSession, Form, IdPath
+from app.deps import CurrentHousehold, CurrentLogin, CurrentMember, DbSession, Form, IdPath, Now
 from app.models import Household, LoginSession
 from app.routes.auth import check_password
 from app.schemas import PasswordChange, TimeZoneIn, time_zones
@@ -55,19 +55,18 @@ def show_settings(
 ) -> Response:
     message = "Password changed. Every other device has been logged out." if changed else None
     if zone_saved:
-        message = f"Time zone saved: {household.timezone}. Times are shown in it, and a day's session follows it."
+        zone = household.timezone.replace("_", " ")
+        message = f"Time zone saved: {zone}. Times are shown in it, and a day's session follows it."
     return settings_page(request, db, household, message=message)
 
 
 @router.post("/settings/timezone")
-def set_time_zone(request: Request, db: DbSession, household: CurrentHousehold, form: Form) -> Response:
-    """The household's time zone. Sessions already under way keep the end they were drawn with."""
+def set_time_zone(request: Request, db: DbSession, household: CurrentHousehold, form: Form, now: Now) -> Response:
+    """The household's time zone. A session already under way never ends sooner for it."""
     data, errors = forms.parse(TimeZoneIn, form)
     if data is None:
         return settings_page(request, db, household, errors=errors)
-    household.timezone = data.timezone
-    db.add(household)
-    db.commit()
+    households.set_time_zone(db, household, data.timezone, now)
     response = redirect(request, "show_settings")
     response.headers["location"] += "?zone_saved=true"
     return response

@@ -6,8 +6,8 @@ Create Date: 2026-11-24 09:00:00.000000
 
 Households get a time zone (COINFLIP_TIMEZONE for the existing ones). Each flip records when its session ends
 (`next_flip_at`: the next local midnight after it was drawn, for existing flips) and the policy it was drawn
-under (the habit's present one, for existing flips). Habits get `every_hours` and `archived_at`, verdict rows
-`capped`, reflections a `version`.
+under (the habit's present one, for existing flips; all of them were sessions of a day). Habits get
+`every_hours` and `archived_at`, verdict rows `capped`, reflections a `version`.
 """
 
 import os
@@ -61,6 +61,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("next_flip_at", utc_datetime(), nullable=True))
         batch_op.add_column(sa.Column("mode", mode, nullable=True))
         batch_op.add_column(sa.Column("chance", sa.Float(), nullable=True))
+        batch_op.add_column(sa.Column("every_hours", sa.Integer(), nullable=True))
     op.execute(
         "UPDATE flip SET mode = (SELECT habit.mode FROM habit WHERE habit.id = flip.habit_id), "
         "chance = (SELECT habit.chance FROM habit WHERE habit.id = flip.habit_id)"
@@ -104,6 +105,7 @@ def downgrade() -> None:
     with op.batch_alter_table("flipenhancer", schema=None) as batch_op:
         batch_op.drop_column("capped")
     with op.batch_alter_table("flip", schema=None) as batch_op:
+        batch_op.drop_column("every_hours")
         batch_op.drop_column("chance")
         batch_op.drop_column("mode")
         batch_op.drop_column("next_flip_at")
