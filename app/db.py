@@ -20,6 +20,7 @@ from sqlmodel import Session, SQLModel, select
 from starlette.concurrency import run_in_threadpool
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 # A request holds its connection from its first query to its end, across thread-pool hops, and may open a
 # second one for a side write. If requests could wait for a connection inside the thread pool while the
 # requests holding every connection wait for a thread, all would wait until the pool's timeout. So SQLite
@@ -152,7 +153,7 @@ def open_session(engine: Engine, *, write: bool = True) -> Session:
 
 
 async def get_db(request: Request) -> AsyncIterator[Session]:
-    """One session per request; only unsafe methods start a writing transaction.
+    """One session per request; only unsafe methods start a writing transaction, once their body is in.
 
     On SQLite, writing requests of this process also pass one at a time through a gate, waited for on the
     event loop. Otherwise threads waiting for the write lock fill the thread pool, while the request that
@@ -160,6 +161,14 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
     PostgreSQL, requests wait for a free connection the same way (see PG_REQUESTS).
     """
     write = request.method not in SAFE_METHODS
+    if write:
+        # The whole body first, kept by Starlette for whoever parses it next: a client sending it slowly must
+        # not hold the write gate, and with it every flip of this process, while it trickles in. (A form is
+        # read as a form: its stream can be read only once, and the CSRF check may have parsed it already.)
+        if request.headers.get("Content-Type", "").startswith(FORM_TYPES):
+            await request.form()
+        else:
+            await request.body()
     state = request.app.state
     names = ("db_slots", "write_gate") if write else ("db_slots",)
     gates: list[asyncio.Semaphore] = [g for g in (getattr(state, name, None) for name in names) if g is not None]

@@ -16,7 +16,7 @@ from starlette.datastructures import FormData
 
 from app import security
 from app.config import Settings
-from app.db import SAFE_METHODS, get_db, on_db, side_write
+from app.db import FORM_TYPES, SAFE_METHODS, get_db, on_db, side_write
 from app.models import Enhancer, Flip, Habit, Household, LoginSession, Member, utcnow
 
 DbSession = Annotated[Session, Depends(get_db)]
@@ -237,9 +237,7 @@ async def check_csrf(request: Request) -> None:
     if not same_origin(request, settings):
         raise HTTPException(status_code=403, detail="Cross-site request refused")
     candidate = request.headers.get(security.CSRF_HEADER)
-    if candidate is None and request.headers.get("Content-Type", "").startswith(
-        ("application/x-www-form-urlencoded", "multipart/form-data")
-    ):
+    if candidate is None and request.headers.get("Content-Type", "").startswith(FORM_TYPES):
         value = (await request.form()).get(security.CSRF_FIELD)
         candidate = value if isinstance(value, str) else None
     if not security.csrf_matches(settings.key, csrf_binding(request), candidate):

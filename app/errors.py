@@ -1,7 +1,6 @@
 """How errors reach people: an error page (or a redirect to log in) in the browser, JSON for the API."""
 
 from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
@@ -50,10 +49,22 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return render(request, "error.html", status_code=exc.status_code, status=exc.status_code, detail=detail)
 
 
+def printable(value: object) -> str | int:
+    """A location step as JSON can carry it: a lone surrogate in a sent key would fail to encode."""
+    if isinstance(value, int):
+        return value
+    return str(value).encode("utf-8", "replace").decode("utf-8")
+
+
 async def validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     if is_api(request):
-        return JSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
+        # Where and why, not the refused value itself: NaN, 1e999 or a lone surrogate can't be sent back as JSON.
+        detail = [
+            {"loc": [printable(step) for step in e["loc"]], "msg": printable(e["msg"]), "type": e["type"]}
+            for e in exc.errors()
+        ]
+        return JSONResponse({"detail": detail}, status_code=422)
     # In the browser a malformed id in a URL is simply a page that does not exist.
     return render(request, "error.html", status_code=404, status=404, detail=MESSAGES[404])
 

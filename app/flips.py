@@ -18,8 +18,8 @@ from app.db import locked
 from app.models import Enhancer, Flip, FlipEnhancer, Habit, HabitEnhancer, Household, Member, Reflection
 from app.schemas import ReflectionIn
 
-# What an edit of a reflection says it saw: a version, "*" (whatever is there), or None (I saw none).
-IfMatch = int | Literal["*"] | None
+# What an edit of a reflection says it saw: versions (any of them), "*" (whatever is there), or None (none).
+IfMatch = tuple[int, ...] | Literal["*"] | None
 
 
 class FlipRefused(Exception):
@@ -329,7 +329,7 @@ def save_reflection(db: Session, flip: Flip, data: ReflectionIn, now: datetime, 
         return saved
     if if_match is None and saved is not None:
         raise ReflectionConflict(saved, stale=False)
-    if if_match is not None and (saved is None or (if_match != "*" and if_match != saved.version)):
+    if if_match is not None and (saved is None or (if_match != "*" and saved.version not in if_match)):
         raise ReflectionConflict(saved, stale=True)
     if saved is None:
         saved = Reflection(flip_id=flip.id or 0, created_at=now, **data.model_dump())

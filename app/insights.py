@@ -269,11 +269,10 @@ class CoinRecord:
     fair: bool | None  # within both usual ranges; None below MIN_AUDIT
 
 
-def coin_record(name: str, draws: Sequence[tuple[bool, float]]) -> CoinRecord:
-    n = len(draws)
-    outcomes = [yes for yes, _ in draws]
-    yes = sum(outcomes)
-    chance = round(sum(p for _, p in draws) / n, 2) if n else 0.5
+def coin_record(name: str, outcomes: Sequence[bool], chance: float) -> CoinRecord:
+    """One coin's record at one chance: a coin drawn at 90 % and then at 10 % is judged as two, not as one at
+    the average 50 % (which would call an honest coin unfair)."""
+    n, yes = len(outcomes), sum(outcomes)
     low = high = None
     if n:
         centre = (yes + Z95**2 / 2) / (n + Z95**2)
@@ -287,7 +286,7 @@ def coin_record(name: str, draws: Sequence[tuple[bool, float]]) -> CoinRecord:
         fair = usual_yes[0] <= yes <= usual_yes[1] and usual_run[0] <= run <= usual_run[1]
     return CoinRecord(
         name=name, n=n, yes=yes, chance=chance, low=low, high=high, usual_yes=usual_yes, longest_run=run,
-        longest_run_yes=run_yes, usual_run=usual_run, recent=outcomes[-AUDIT_STRIP:],
+        longest_run_yes=run_yes, usual_run=usual_run, recent=list(outcomes[-AUDIT_STRIP:]),
         share=round(yes / n, 3) if n else None, fair=fair,
     )  # fmt: skip
 
@@ -308,37 +307,49 @@ class Audit:
 
 
 def audit(db: Session, habit: Habit) -> Audit:
-    """Every flip of the habit, oldest first: its coin, and for each-mode flips each enhancer's own coin."""
+    """Every flip of the habit, oldest first, judged coin by coin: the one coin of flips drawn all-or-nothing,
+    each enhancer's own coin of flips drawn a coin for each (by enhancer, not by name: two called Music are
+    two coins), each at the chance it was drawn at."""
     flips = db.exec(
         select(Flip.id, Flip.mode, Flip.chance, Flip.coin).where(Flip.habit_id == habit.id).order_by(col(Flip.id))
     ).all()
-    single = [
-        (str(getattr(c, "value", c)) == "heads", p) for _, m, p, c in flips if str(getattr(m, "value", m)) != "each"
-    ]
-    each_chance = {i: p for i, m, p, _ in flips if str(getattr(m, "value", m)) == "each"}
-    per_enhancer: dict[str, list[tuple[bool, float]]] = {}
+    single: dict[float, list[bool]] = {}
+    each_chance: dict[int, float] = {}
+    for flip_id, mode, chance, coin in flips:
+        if str(getattr(mode, "value", mode)) == "each":
+            each_chance[flip_id] = chance
+        else:
+            single.setdefault(chance, []).append(str(getattr(coin, "value", coin)) == "heads")
+    per_enhancer: dict[tuple[object, float], tuple[str, list[bool]]] = {}
     if each_chance:
         verdicts = db.exec(
-            select(FlipEnhancer.flip_id, FlipEnhancer.name, FlipEnhancer.allowed, FlipEnhancer.capped)
+            select(FlipEnhancer.flip_id, FlipEnhancer.enhancer_id, FlipEnhancer.name, FlipEnhancer.allowed,
+                   FlipEnhancer.capped)
             .join(Flip, col(Flip.id) == FlipEnhancer.flip_id)
             .where(Flip.habit_id == habit.id, Flip.mode == Mode.each)
             .order_by(col(FlipEnhancer.flip_id), col(FlipEnhancer.id))
-        )
-        for flip_id, name, allowed, capped in verdicts:
-            per_enhancer.setdefault(name, []).append((bool(allowed or capped), each_chance[flip_id]))
-    coins = [coin_record("coin", single)] if single else []
-    coins += [coin_record(name, draws) for name, draws in sorted(per_enhancer.items())]
-    outcomes = [str(getattr(c, "value", c)) for *_, c in flips]
+        )  # fmt: skip
+        for flip_id, enhancer_id, name, allowed, capped in verdicts:
+            key = (enhancer_id if enhancer_id is not None else f"deleted {name}", each_chance[flip_id])
+            _, outcomes = per_enhancer.setdefault(key, (name, []))
+            per_enhancer[key] = (name, outcomes)  # the newest name, if it was renamed
+            outcomes.append(bool(allowed or capped))
+    coins = [coin_record("coin", outcomes, chance) for chance, outcomes in sorted(single.items())]
+    coins += sorted(
+        (coin_record(name, outcomes, chance) for (_, chance), (name, outcomes) in per_enhancer.items()),
+        key=lambda c: (c.name.casefold(), c.chance),
+    )
+    sides = [str(getattr(c, "value", c)) for *_, c in flips]
     judged = [c.fair for c in coins if c.fair is not None]
     return Audit(
-        total=len(outcomes),
-        heads=outcomes.count("heads"),
-        tails=outcomes.count("tails"),
-        mixed=outcomes.count("mixed"),
-        heads_share=round(outcomes.count("heads") / len(outcomes), 3) if outcomes else None,
+        total=len(sides),
+        heads=sides.count("heads"),
+        tails=sides.count("tails"),
+        mixed=sides.count("mixed"),
+        heads_share=round(sides.count("heads") / len(sides), 3) if sides else None,
         coins=coins,
         looks_fair=all(judged) if judged else None,
-        recent=outcomes[-AUDIT_STRIP:],
+        recent=sides[-AUDIT_STRIP:],
     )
 
 

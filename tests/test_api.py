@@ -261,6 +261,36 @@ def test_a_reflection_is_never_overwritten_unseen(api: TestClient, run: Habit) -
     assert forced.status_code == 200 and forced.json()["reflection"] == {**REFLECTION, "note": "Mine.", "version": 3}
 
 
+def test_if_match_may_list_several_versions(api: TestClient, run: Habit) -> None:
+    flip = api.post(f"/api/v1/habits/{run.id}/flips").json()
+    url = f"/api/v1/flips/{flip['id']}/reflection"
+    api.put(url, json=REFLECTION)
+    listed = api.put(url, json={**REFLECTION, "note": "Edited."}, headers={"If-Match": 'W/"7", "1"'})
+    assert listed.status_code == 200 and listed.json()["reflection"]["version"] == 2
+
+
+def test_a_blank_idempotency_key_is_no_key(api: TestClient, db: Session, home: Home, run: Habit) -> None:
+    gym = factories.make_habit(db, home.member, "Gym", [factories.make_enhancer(db, home.member, "Coffee")])
+    assert api.post(f"/api/v1/habits/{run.id}/flips", headers={"Idempotency-Key": " "}).status_code == 201
+    assert api.post(f"/api/v1/habits/{gym.id}/flips", headers={"Idempotency-Key": ""}).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/pleasures", b'{"name": "Tea", "enjoyment": NaN, "craving": 5}'),
+        ("/api/v1/pleasures", b'{"name": "Tea", "enjoyment": 1e999, "craving": 5}'),
+        ("/api/v1/pleasures", b'{"name": "Tea", "enjoyment": -Infinity, "craving": 5}'),
+        ("/api/v1/habits", b'{"name": "Run", "why": "\\ud800"}'),
+        ("/api/v1/habits", b'{"name": "Run", "\\udfff": 1}'),
+        ("/api/v1/enhancers", b'{"name": "A", "kind": "drink", "spike": NaN}'),
+    ],
+)
+def test_values_json_cannot_echo_are_a_422_not_a_500(api: TestClient, path: str, body: bytes) -> None:
+    response = api.post(path, content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 422 and response.json()["detail"][0]["msg"]
+
+
 @pytest.mark.parametrize("if_match", ['"1"', "*", "garbage"])
 def test_if_match_before_any_reflection_answers_412(api: TestClient, run: Habit, if_match: str) -> None:
     flip = api.post(f"/api/v1/habits/{run.id}/flips").json()

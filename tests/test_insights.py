@@ -133,6 +133,31 @@ def test_a_coin_that_always_says_yes_is_called_unusual(client: TestClient, db: S
     assert "Something here is unusual" in client.get(f"/insights/habits/{run.id}").text
 
 
+def test_a_changed_chance_is_judged_at_each_chance(db: Session, home: Home) -> None:
+    """Twenty flips at 90 %, then twenty at 10 %: an honest coin, judged at the average 50 %, looked rigged."""
+    music = factories.make_enhancer(db, home.member, MUSIC)
+    run = factories.make_habit(db, home.member, "Run", [music], chance=0.9)
+    rng, start = random.Random(5), datetime(2026, 9, 1, 7, 0, tzinfo=UTC)
+    for day in range(40):
+        if day == 20:
+            run.chance = 0.1
+            db.add(run)
+            db.commit()
+        flips.flip_habit(db, run, home.member, rng, start + timedelta(days=day))
+    audit = insights.audit(db, run)
+    assert [(c.name, c.chance, c.n) for c in audit.coins] == [("coin", 0.1, 20), ("coin", 0.9, 20)]
+    assert audit.coins[0].yes < 8 < 12 < audit.coins[1].yes and audit.looks_fair is True
+
+
+def test_two_enhancers_of_one_name_are_two_coins(db: Session, home: Home) -> None:
+    first, second = factories.make_enhancer(db, home.member, MUSIC), factories.make_enhancer(db, home.member, MUSIC)
+    gym = factories.make_habit(db, home.member, "Gym", [first, second], mode=Mode.each)
+    rng, start = random.Random(6), datetime(2026, 9, 1, 7, 0, tzinfo=UTC)
+    for day in range(12):
+        flips.flip_habit(db, gym, home.member, rng, start + timedelta(days=day))
+    assert [(c.name, c.n) for c in insights.audit(db, gym).coins] == [(MUSIC, 12), (MUSIC, 12)]
+
+
 def test_the_each_mode_audit_judges_each_enhancers_own_coin(client: TestClient, db: Session, home: Home) -> None:
     """Sixty sessions drawn by a seeded coin, a coin for each of three enhancers and at most two kept: each
     enhancer's record counts its own coin's yes (also when the cap left it home), "mixed" counts for nothing."""
@@ -155,7 +180,7 @@ def test_the_each_mode_audit_judges_each_enhancers_own_coin(client: TestClient, 
     assert sum(c.yes for c in audit.coins) > sum(e["allowed"] for f in verdicts for e in f["enhancers"])  # capped
     assert audit.mixed > 0 and audit.looks_fair is True
     page = client.get(f"/insights/habits/{gym.id}").text
-    assert "The coin looks fair." in page and "Music: its own coin" in page and "% heads" not in page
+    assert "The coin looks fair." in page and "Music: its own coin, at 60 %" in page and "% heads" not in page
     data = client.get(f"/api/v1/insights/habits/{gym.id}").json()["audit"]
     assert data["looks_fair"] is True and [c["name"] for c in data["coins"]] == ["Music", "Podcast", "Pre-workout"]
 

@@ -2,6 +2,7 @@
 workers see no locking errors and never two open flips. Bounded in count and time; loopback only."""
 
 import asyncio
+import socket
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -219,3 +220,31 @@ def test_concurrent_saves_of_one_reflection_on_two_workers_never_fail_or_overwri
     assert sorted(status for status, _ in edits) == [200] + [412] * (SAVES - 1)
     [(_, edit)] = [(s, body) for s, body in edits if s == 200]
     assert final.json()["reflection"] == edit["reflection"] and final.headers["etag"] == '"2"'
+
+
+def test_a_body_sent_slowly_holds_up_no_one_elses_write(
+    settings: Settings, db: Session, home: Home, tmp_path: Path
+) -> None:
+    """A stranger opens the login form and sends its answer a few bytes at a time (here: never the rest). Its
+    body is read before it queues for the write lock, so another household's flip goes through meanwhile."""
+    [(habit_id, token)] = habits_with_tokens(db, home, 1)
+    server = Server(settings, tmp_path)
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as stranger:
+            page = stranger.get("/login").text
+            csrf = page.split('name="csrf_token" value="')[1].split('"')[0]
+            cookies = "; ".join(f"{k}={v}" for k, v in stranger.cookies.items())
+        host, port = server.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=30) as slow:
+            head = (
+                f"POST /login HTTP/1.1\r\nHost: {host}\r\nCookie: {cookies}\r\nX-CSRF-Token: {csrf}\r\n"
+                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 4000\r\n\r\nname=Riv"
+            )
+            slow.sendall(head.encode())
+            flip = httpx.post(
+                f"{server.url}/api/v1/habits/{habit_id}/flips", headers={"Authorization": f"Bearer {token}"},
+                timeout=15,
+            )  # fmt: skip
+            assert flip.status_code == 201
+    finally:
+        server.stop()

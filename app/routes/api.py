@@ -127,16 +127,13 @@ def etag(reflection: Reflection | None) -> dict[str, str]:
 
 
 def if_match_of(header: str | None) -> flips.IfMatch:
-    """If-Match: "3" (or W/"3", or a list of them), or *. A tag that can't be a version matches nothing."""
+    """If-Match: "3", W/"3", a list of them, or *. Tags that can't be versions match nothing."""
     if header is None:
         return None
     if header.strip() == "*":
         return "*"
-    for tag in header.split(","):
-        value = tag.strip().removeprefix("W/").strip('"')
-        if value.isascii() and value.isdigit() and len(value) < 10:
-            return int(value)
-    return -1
+    tags = (tag.strip().removeprefix("W/").strip('"') for tag in header.split(","))
+    return tuple(int(tag) for tag in tags if tag.isascii() and tag.isdigit() and len(tag) < 10)
 
 
 def invalid_habit(exc: habits.UnknownEnhancer | habits.DuplicateName) -> HTTPException:
@@ -283,7 +280,8 @@ def flip_habit_api(
 ) -> FlipOut | JSONResponse:
     """Draw the session's verdict. A retried key or the session's open flip answers 200 with that same flip."""
     try:
-        view, fresh = flips.flip_habit(db, habit, member, rng, now, idempotency_key)
+        # A blank key is no key: stored, it would refuse every other habit's flip.
+        view, fresh = flips.flip_habit(db, habit, member, rng, now, (idempotency_key or "").strip() or None)
     except flips.SessionClosed as exc:
         body = SessionClosedOut(detail=str(exc), next_flip_at=exc.flip.next_flip_at)
         return JSONResponse(body.model_dump(mode="json"), status_code=409)

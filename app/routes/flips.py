@@ -83,7 +83,7 @@ def save_reflection(request: Request, db: DbSession, flip: OwnedFlip, form: Form
         view = flips.view_of(db, flip)
         return card(request, view.habit, view, 422, editing=True, values=forms.values_of(form), errors=errors)
     try:
-        flips.save_reflection(db, flip, data, now, version)
+        flips.save_reflection(db, flip, data, now, (version,) if version is not None else None)
     except flips.ReflectionConflict:
         # Saved from another tab or phone meanwhile: show what was saved there, keep what was typed here.
         db.rollback()
