@@ -30,7 +30,10 @@ class ErrorOut(BaseModel):
 
 
 class SessionClosedOut(ErrorOut):
-    next_flip_at: datetime
+    """A 409 of a flip: with `next_flip_at` when the session's flip is closed; without it when the habit is
+    archived or has no enhancers (nothing to wait for)."""
+
+    next_flip_at: datetime | None = None
 
 
 ERRORS: dict[int | str, dict[str, object]] = {
