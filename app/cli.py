@@ -93,8 +93,12 @@ def find_household(db: Session, name: str) -> Household:
     return household
 
 
+def member_named(db: Session, household: Household, name: str) -> Member | None:
+    return db.exec(select(Member).where(Member.household_id == household.id, Member.name == name)).first()
+
+
 def find_member(db: Session, household: Household, name: str) -> Member:
-    member = db.exec(select(Member).where(Member.household_id == household.id, Member.name == name)).first()
+    member = member_named(db, household, name)
     if member is None:
         raise CliError(f"{household.name} has no member named {name!r}.")
     return member
@@ -135,7 +139,7 @@ def member_add(engine: Engine, household_name: str, member_name: str) -> str:
     member_name = check_name(member_name)
     with open_session(engine) as db:
         household = find_household(db, household_name)
-        if db.exec(select(Member).where(Member.household_id == household.id, Member.name == member_name)).first():
+        if member_named(db, household, member_name):
             raise CliError(f"{household.name} has a member named {member_name!r} already.")
         assert household.id is not None
         db.add(Member(household_id=household.id, name=member_name))
@@ -157,8 +161,7 @@ def demo(engine: Engine, household_name: str, member_name: str, days: int, seed:
     rng: random.Random = random.Random(seed) if seed is not None else secrets.SystemRandom()  # noqa: S311
     with open_session(engine) as db:
         household = find_household(db, household_name)
-        found = db.exec(select(Member).where(Member.household_id == household.id, Member.name == member_name))
-        member = found.first()
+        member = member_named(db, household, member_name)
         if member is None:
             member = Member(household_id=household.id or 0, name=check_name(member_name))
             db.add(member)

@@ -2,9 +2,11 @@
 
 import functools
 import hashlib
+from collections.abc import Mapping
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
@@ -132,6 +134,10 @@ def delete_cookie(request: Request, response: Response, name: str) -> None:
     response.delete_cookie(cookie_name(request, name), path=cookie_path(request), secure=secure, httponly=True)
 
 
-def redirect(request: Request, name: str, /, **params: Any) -> RedirectResponse:
-    """Post/redirect/get: a 303 to a named route, under the app's sub-path if it has one."""
-    return RedirectResponse(request.url_for(name, **params).path, status_code=303)
+def redirect(
+    request: Request, name: str, /, *, query: Mapping[str, str | int] | None = None, **params: Any
+) -> RedirectResponse:
+    """Post/redirect/get: a 303 to a named route, under the app's sub-path if it has one; `query` tells the
+    page what just happened ("?archived=3")."""
+    path = request.url_for(name, **params).path
+    return RedirectResponse(f"{path}?{urlencode(query)}" if query else path, status_code=303)

@@ -38,6 +38,15 @@ def make_household(db: Session, name: str = "Rivera", timezone: str = "UTC") -> 
     return household
 
 
+def move_household(db: Session, household: Household, timezone: str) -> None:
+    """Set the household's time zone in the row itself (Settings would also move sessions under way)."""
+    row = db.get(Household, household.id)
+    assert row is not None
+    row.timezone = timezone
+    db.add(row)
+    db.commit()
+
+
 def make_member(db: Session, household: Household, name: str = "Ana", pin: str | None = None) -> Member:
     assert household.id is not None
     member = Member(household_id=household.id, name=name, pin_hash=security.hash_secret(pin) if pin else None)

@@ -147,11 +147,7 @@ def test_import_reads_standard_input(lived_in: Home, settings: Settings, monkeyp
 def test_times_in_exports_are_the_households_local_times(
     client: TestClient, db: Session, lived_in: Home, settings: Settings, tmp_path: Path
 ) -> None:
-    household = db.get(Household, lived_in.household.id)
-    assert household is not None
-    household.timezone = "America/New_York"
-    db.add(household)
-    db.commit()
+    factories.move_household(db, lived_in.household, "America/New_York")
     _, exported = export_file(settings, tmp_path)
     assert exported["household"]["timezone"] == "America/New_York"
     # The test clock's 09:00 UTC on 24 November is 04:00 in New York (UTC-5).

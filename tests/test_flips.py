@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from app import flips
 from app.config import Settings
 from app.copy import PROMPTS
-from app.models import Coin, Flip, FlipEnhancer, Habit, Household, Reflection
+from app.models import Coin, Flip, FlipEnhancer, Habit, Reflection
 from tests import factories
 from tests.conftest import Clock, Home
 
@@ -323,11 +323,7 @@ def test_the_session_is_the_households_local_day(
     client: TestClient, db: Session, home: Home, habit: Habit, clock: Clock
 ) -> None:
     """In Auckland (UTC+13 in November) the day turns at 11:00 UTC: flips follow the household's midnight."""
-    household = db.get(Household, home.household.id)
-    assert household is not None
-    household.timezone = "Pacific/Auckland"
-    db.add(household)
-    db.commit()
+    factories.move_household(db, home.household, "Pacific/Auckland")
     zone = ZoneInfo("Pacific/Auckland")
     clock.set(datetime(2026, 11, 24, 23, 50, tzinfo=zone))
     flip_and_reflect(client, db, habit)

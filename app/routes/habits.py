@@ -131,17 +131,13 @@ def archive_habit(request: Request, db: DbSession, member: CurrentMember, habit:
         habits.archive_habit(db, habit, now)
     except habits.HabitBusy as exc:
         return list_page(request, db, member, exc)
-    response = redirect(request, "list_habits")
-    response.headers["location"] += f"?archived={habit.id}"
-    return response
+    return redirect(request, "list_habits", query={"archived": habit.id or 0})
 
 
 @router.post("/habits/{habit_id}/restore")
 def restore_habit(request: Request, db: DbSession, habit: OwnedHabit) -> Response:
     habits.restore_habit(db, habit)
-    response = redirect(request, "list_habits")
-    response.headers["location"] += f"?restored={habit.id}"
-    return response
+    return redirect(request, "list_habits", query={"restored": habit.id or 0})
 
 
 @router.post("/habits/{habit_id}/delete")

@@ -67,9 +67,7 @@ def set_time_zone(request: Request, db: DbSession, household: CurrentHousehold, 
     if data is None:
         return settings_page(request, db, household, errors=errors)
     households.set_time_zone(db, household, data.timezone, now)
-    response = redirect(request, "show_settings")
-    response.headers["location"] += "?zone_saved=true"
-    return response
+    return redirect(request, "show_settings", query={"zone_saved": "true"})
 
 
 @router.post("/settings/theme")
@@ -94,9 +92,7 @@ def change_password(
             db.add(household)
             security.end_other_logins(db, household.id or 0, keep=login)
             db.commit()
-            response = redirect(request, "show_settings")
-            response.headers["location"] += "?changed=true"
-            return response
+            return redirect(request, "show_settings", query={"changed": "true"})
         errors = {"current": refused.message}
     return settings_page(request, db, household, errors=errors)
 
