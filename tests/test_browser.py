@@ -27,7 +27,7 @@ SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 if not Path(CHROMIUM).exists():
     pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
 
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, expect, sync_playwright  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -38,10 +38,13 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-def new_page(browser: Browser, *, javascript: bool = True, timezone: str = "UTC") -> tuple[Page, list[str]]:
+def new_page(
+    browser: Browser, *, javascript: bool = True, timezone: str = "UTC", scheme: str = "light"
+) -> tuple[Page, list[str]]:
     context = browser.new_context(
-        viewport=PHONE, java_script_enabled=javascript, reduced_motion="reduce", timezone_id=timezone
-    )
+        viewport=PHONE, java_script_enabled=javascript, reduced_motion="reduce", timezone_id=timezone,
+        color_scheme=scheme,  # type: ignore[arg-type]
+    )  # fmt: skip
     page = context.new_page()
     problems: list[str] = []
 
@@ -260,4 +263,52 @@ def test_the_insights_of_sample_history_read_well_on_a_phone(
     page.goto(f"{live_url}/insights")
     expect(page.locator("figure.chart")).to_contain_text("Weekly stacking load")
     shot(page, "insights")
+    assert problems == [], problems
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_every_state_of_a_session_fits_a_phone(
+    browser: Browser, live_url: str, settings: Settings, scheme: str
+) -> None:
+    """Open, skipped, reflected; the habit form, the archive, Settings and the audit: screenshots in light
+    and dark, and nothing wider than the phone."""
+    page, problems = new_page(browser, scheme=scheme)
+    set_up_household(page, live_url)
+    cli.run(["demo", "--household", "Rivera", "--member", "Ana", "--days", "30", "--seed", "2"], settings)
+
+    def look(name: str) -> None:
+        page.wait_for_load_state()
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], name
+        shot(page, f"{scheme}-{name}")
+
+    def card(name: str) -> Locator:
+        return page.locator("article.habit", has=page.get_by_role("heading", name=name, exact=True))
+
+    page.goto(live_url)
+    for name in ("Morning run", "Morning run (sample)", "Gym (sample)"):
+        page.get_by_role("button", name=f"Flip for {name}", exact=True).click()
+        expect(card(name).locator(".verdict")).to_be_visible()
+    card("Gym (sample)").get_by_text("Not today? Skip this session").click()
+    look("today-open")
+    page.get_by_role("button", name="Yes, skip today for Gym (sample)").click()
+    expect(card("Gym (sample)")).to_contain_text("Skipped.")
+    run = card("Morning run")
+    for field, value in (("effort", "8"), ("enjoyment", "7"), ("followed", "yes")):
+        run.locator(f'label.pill:has(input[name="{field}"][value="{value}"])').click()
+    run.get_by_role("button", name="Save reflection").click()
+    expect(run).to_contain_text("Reflection saved")
+    look("today-closed")
+    page.goto(f"{live_url}/habits/1/edit")
+    look("habit-form")
+    page.goto(f"{live_url}/habits/new")
+    look("habit-new")
+    page.goto(f"{live_url}/habits")
+    page.goto(f"{live_url}/habits/3/edit")
+    page.get_by_role("button", name="Archive Gym (sample)").click()
+    expect(page.get_by_role("status")).to_contain_text("Gym (sample) is archived")
+    look("habits-archive")
+    page.goto(f"{live_url}/settings")
+    look("settings")
+    page.goto(f"{live_url}/insights/habits/3")
+    look("insights-habit")
     assert problems == [], problems
