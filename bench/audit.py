@@ -38,7 +38,7 @@ def lighthouse() -> Path:
 def main() -> None:
     binary = lighthouse()
     with tempfile.TemporaryDirectory() as tmp:
-        login, rich, _, _ = prepare(Path(tmp), members=1, habits_each=1)
+        login, rich, _ = prepare(Path(tmp), cycles=1, members=1)
         env = {"COINFLIP_DATA_DIR": tmp, "COINFLIP_SECRET_KEY": SECRET, "COINFLIP_BACKUP_KEEP": "0"}
         headers = json.dumps({"Cookie": f"{security.LOGIN_COOKIE}={login}"})
         failed = []

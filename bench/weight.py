@@ -20,7 +20,7 @@ BUDGET = 30 * 1024
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        login, _, habits, _ = prepare(Path(tmp), members=1, habits_each=1)
+        login, _, _ = prepare(Path(tmp), cycles=1, members=1)
         app = create_app(Settings(data_dir=tmp, secret_key=SECRET, backup_keep=0))
         with TestClient(app, cookies={security.LOGIN_COOKIE: login}) as client:
             page = client.get("/")
