@@ -73,7 +73,11 @@ class WriterQueue:
 
 def make_engine(url: str) -> Engine:
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, pool_size=PG_POOL_SIZE, max_overflow=PG_MAX_OVERFLOW)
+        # lock() and the reads after it need each statement to see what others committed before it, not the
+        # transaction's first snapshot: under a server's stricter default, taking the lock a replica released
+        # fails ("could not serialize access").
+        return create_engine(url, pool_pre_ping=True, pool_size=PG_POOL_SIZE, max_overflow=PG_MAX_OVERFLOW,
+                             isolation_level="READ COMMITTED")  # fmt: skip
     connect_args = {"check_same_thread": False, "timeout": BUSY_TIMEOUT}
     engine = create_engine(url, connect_args=connect_args, pool_size=40, max_overflow=-1)
     database = engine.url.database
