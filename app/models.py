@@ -6,10 +6,14 @@ from enum import StrEnum
 from sqlalchemy import Column, ForeignKey, Index, Integer, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+# Every length limit of a column, declared once: app/schemas.py builds the input and import types from them.
 NAME_MAX = 60
+EMOJI_MAX = 16
 TEXT_MAX = 300
 NOTE_MAX = 2000
 TIMEZONE_MAX = 64
+IDEMPOTENCY_KEY_MAX = 200
+SEAL_MAX = 64  # a flip's nonce and its commitment (hex SHA-256)
 
 
 def utcnow() -> datetime:
@@ -60,7 +64,7 @@ class Member(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     household_id: int = Field(sa_column=owner("household"))
     name: str = Field(max_length=NAME_MAX)
-    emoji: str = Field(default="🙂", max_length=16)
+    emoji: str = Field(default="🙂", max_length=EMOJI_MAX)
     pin_hash: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -104,7 +108,7 @@ class Habit(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     member_id: int = Field(sa_column=owner("member"))
     name: str = Field(max_length=NAME_MAX)
-    emoji: str = Field(default="🏃", max_length=16)
+    emoji: str = Field(default="🏃", max_length=EMOJI_MAX)
     why: str = Field(default="", max_length=TEXT_MAX)
     minimum: str = Field(default="", max_length=TEXT_MAX)
     mode: Mode = Mode.all_or_nothing
@@ -155,12 +159,12 @@ class Flip(SQLModel, table=True):
     chance: float
     every_hours: int | None = None
     prompt: str = Field(max_length=TEXT_MAX)
-    idempotency_key: str | None = Field(default=None, max_length=200)
+    idempotency_key: str | None = Field(default=None, max_length=IDEMPOTENCY_KEY_MAX)
     closed_at: datetime | None = None
     skipped: bool = False
     # Fairness anyone can check: sha256 of the verdict and a secret nonce, both shown with the verdict.
-    nonce: str | None = Field(default=None, max_length=64)
-    commitment: str | None = Field(default=None, max_length=64)
+    nonce: str | None = Field(default=None, max_length=SEAL_MAX)
+    commitment: str | None = Field(default=None, max_length=SEAL_MAX)
 
 
 class FlipEnhancer(SQLModel, table=True):

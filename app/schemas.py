@@ -1,4 +1,4 @@
-"""What people may send: one set of checked input models, shared by the forms and the JSON API."""
+"""What people may send: one set of checked input models, shared by the forms, the JSON API and the import."""
 
 import functools
 from typing import Annotated
@@ -7,7 +7,18 @@ from zoneinfo import available_timezones
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from app.coin import CHANCE_MAX, CHANCE_MIN
-from app.models import NAME_MAX, NOTE_MAX, TEXT_MAX, TIMEZONE_MAX, Followed, Kind, Mode
+from app.models import (
+    EMOJI_MAX,
+    IDEMPOTENCY_KEY_MAX,
+    NAME_MAX,
+    NOTE_MAX,
+    SEAL_MAX,
+    TEXT_MAX,
+    TIMEZONE_MAX,
+    Followed,
+    Kind,
+    Mode,
+)
 from app.security import password_problem
 
 
@@ -19,11 +30,42 @@ def drop_nul(value: str) -> str:
 # A name asked for in a URL (a path or query parameter), not in a body.
 NameParam = Annotated[str, AfterValidator(drop_nul)]
 
+# Each field's limits, once: the forms, the API and the import file all take these types.
 Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX)]
-Emoji = Annotated[str, Field(min_length=1, max_length=16)]
+Emoji = Annotated[str, Field(min_length=1, max_length=EMOJI_MAX)]
 Text = Annotated[str, Field(max_length=TEXT_MAX)]
+Note = Annotated[str, Field(max_length=NOTE_MAX)]
+Spike = Annotated[int, Field(ge=1, le=3)]
+Score = Annotated[int, Field(ge=1, le=10)]  # effort, enjoyment, craving
+Chance = Annotated[float, Field(ge=CHANCE_MIN, le=CHANCE_MAX)]
+MaxStack = Annotated[int, Field(ge=1, le=20)]
+EnhancerIds = Annotated[list[int], Field(max_length=50)]
 # A session of N hours instead of the local day; never more than a day, so a day never goes unflipped.
 EveryHours = Annotated[int, Field(ge=1, le=24)]
+IdempotencyKey = Annotated[str, Field(max_length=IDEMPOTENCY_KEY_MAX)]
+Seal = Annotated[str, Field(max_length=SEAL_MAX)]
+
+
+def login_name(name: str) -> str:
+    """The form of a household's name that logs in: spaces collapsed, case folded ("Ana  Rivera" is "ana rivera")."""
+    return " ".join(name.split()).casefold()
+
+
+def login_fits(name: str) -> str:
+    # Case folding can lengthen a name ("ﬃ" becomes "ffi"): the login column must hold the longer form.
+    if len(login_name(name)) > NAME_MAX:
+        raise ValueError(f"Please use a shorter name: written for login it is longer than {NAME_MAX} characters.")
+    return name
+
+
+def login_may_exist(name: str) -> str:
+    # No household has a login this long, so the answer is the one a wrong password gets.
+    if len(login_name(name)) > NAME_MAX:
+        raise ValueError("That household name and password don't match.")
+    return name
+
+
+HouseholdName = Annotated[Name, AfterValidator(login_fits)]
 
 
 @functools.cache
@@ -51,8 +93,10 @@ def known_time_zone(value: str) -> str:
 TimeZoneName = Annotated[str, Field(max_length=TIMEZONE_MAX), AfterValidator(known_time_zone)]
 
 
-class Input(BaseModel):
-    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+class Checked(BaseModel):
+    """Text as the app keeps it: without surrounding spaces or NUL characters."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
 
     @field_validator("*", mode="before")
     @classmethod
@@ -60,16 +104,20 @@ class Input(BaseModel):
         return drop_nul(value) if isinstance(value, str) else value
 
 
+class Input(Checked):
+    model_config = ConfigDict(extra="forbid")
+
+
 class EnhancerIn(Input):
     name: Name
     kind: Kind = Kind.other
-    spike: int = Field(default=1, ge=1, le=3)
+    spike: Spike = 1
 
 
 class EnhancerPatch(Input):
     name: Name | None = None
     kind: Kind | None = None
-    spike: int | None = Field(default=None, ge=1, le=3)
+    spike: Spike | None = None
 
 
 class HabitIn(Input):
@@ -78,10 +126,10 @@ class HabitIn(Input):
     why: Text = ""
     minimum: Text = ""
     mode: Mode = Mode.all_or_nothing
-    chance: float = Field(default=0.5, ge=CHANCE_MIN, le=CHANCE_MAX)
-    max_stack: int | None = Field(default=None, ge=1, le=20)
+    chance: Chance = 0.5
+    max_stack: MaxStack | None = None
     every_hours: EveryHours | None = None
-    enhancer_ids: list[int] = Field(default_factory=list, max_length=50)
+    enhancer_ids: EnhancerIds = Field(default_factory=list)
 
 
 class HabitForm(HabitIn):
@@ -99,17 +147,17 @@ class HabitPatch(Input):
     why: Text | None = None
     minimum: Text | None = None
     mode: Mode | None = None
-    chance: float | None = Field(default=None, ge=CHANCE_MIN, le=CHANCE_MAX)
-    max_stack: int | None = Field(default=None, ge=1, le=20)
+    chance: Chance | None = None
+    max_stack: MaxStack | None = None
     every_hours: EveryHours | None = None
-    enhancer_ids: list[int] | None = Field(default=None, max_length=50)
+    enhancer_ids: EnhancerIds | None = None
 
 
 class ReflectionIn(Input):
-    effort: int = Field(ge=1, le=10)
-    enjoyment: int = Field(ge=1, le=10)
+    effort: Score
+    enjoyment: Score
     followed: Followed
-    note: str = Field(default="", max_length=NOTE_MAX)
+    note: Note = ""
 
 
 class MemberIn(Input):
@@ -154,7 +202,7 @@ class RepeatedPassword(Input):
 
 
 class HouseholdIn(RepeatedPassword):
-    name: Name
+    name: HouseholdName
     member: Name
 
 
@@ -167,11 +215,11 @@ class TimeZoneIn(Input):
 
 
 class LoginIn(Input):
-    name: Name
+    name: Annotated[Name, AfterValidator(login_may_exist)]
     password: str = Field(min_length=1, max_length=200)
 
 
 class PleasureIn(Input):
     name: Name
-    enjoyment: int = Field(ge=1, le=10)
-    craving: int = Field(ge=1, le=10)
+    enjoyment: Score
+    craving: Score
