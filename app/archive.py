@@ -1,12 +1,19 @@
 """A household's data as versioned JSON (export, import) and as CSV for spreadsheets."""
 
+import base64
 import csv
 import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field
+import argon2
+from pwdlib.hashers.argon2 import Argon2Hasher
+from pydantic import AfterValidator, BaseModel, Field, TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails, from_json
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app import coin
@@ -25,64 +32,121 @@ from app.models import (
     Mode,
     Reflection,
 )
-from app.schemas import EveryHours, TimeZoneName
+from app.schemas import (
+    Chance,
+    Checked,
+    Emoji,
+    EnhancerIds,
+    EveryHours,
+    HouseholdName,
+    IdempotencyKey,
+    MaxStack,
+    Name,
+    Note,
+    Score,
+    Seal,
+    Spike,
+    Text,
+    TimeZoneName,
+    login_name,
+)
 
 FORMAT = "coinflip-export"
 # 2 added time zones, sessions, archived habits and reflection versions; a version 1 file still imports.
 VERSION = 2
 READABLE_VERSIONS = (1, 2)
+NOT_AN_EXPORT = f"This is not a Coinflip export of version {' or '.join(map(str, READABLE_VERSIONS))}."
+
+# A hash in a file may be no costlier to check than this: more would make every login of the household slow,
+# and every wrong guess at it a way to keep the server busy. Four times the app's own (security.hasher).
+ARGON2_MAX_MEMORY = 4 * argon2.DEFAULT_MEMORY_COST
+ARGON2_MAX_WORK = 4 * argon2.DEFAULT_MEMORY_COST * argon2.DEFAULT_TIME_COST
+ARGON2_MAX_PARALLELISM = 4 * argon2.DEFAULT_PARALLELISM
 
 
-class MemberData(BaseModel):
+def hash_problem(value: str) -> str | None:
+    """Why the app's hasher could not check a password against this hash, or None. Reads the hash's format
+    and parameters only: no hash is computed."""
+    shape = "an Argon2 hash ($argon2id$v=19$m=…,t=…,p=…$salt$hash)"
+    parts = value.split("$")
+    if not Argon2Hasher.identify(value) or len(parts) != 6:
+        return f"This is not {shape}."
+    try:
+        params = argon2.extract_parameters(value)
+        salt, digest = (base64.b64decode(part + "=" * (-len(part) % 4), validate=True) for part in parts[4:])
+    except (argon2.exceptions.InvalidHashError, ValueError):
+        return f"This is not {shape}."
+    if [base64.b64encode(b).decode().rstrip("=") for b in (salt, digest)] != parts[4:]:
+        return f"This is not {shape}: its salt or hash is not in Argon2's Base64."
+    if params.version not in (0x10, 0x13) or len(salt) < 8 or len(digest) < 4:
+        return f"This is not {shape}: its version, salt or hash won't do."
+    p, m, t = params.parallelism, params.memory_cost, params.time_cost
+    if not (1 <= p <= ARGON2_MAX_PARALLELISM and 8 * p <= m <= ARGON2_MAX_MEMORY and 1 <= t <= ARGON2_MAX_WORK // m):
+        return f"Its cost (m={m}, t={t}, p={p}) is out of range: at most m={ARGON2_MAX_MEMORY}, m×t={ARGON2_MAX_WORK}."
+    return None
+
+
+def usable_hash(value: str) -> str:
+    problem = hash_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+# A password or PIN hash from a file: one the app can check, or every login (every PIN) would fail with an error.
+SecretHash = Annotated[str, AfterValidator(usable_hash)]
+
+
+class MemberData(Checked):
     id: int
-    name: str
-    emoji: str
-    pin_hash: str | None = None
+    name: Name
+    emoji: Emoji
+    pin_hash: SecretHash | None = None
     created_at: datetime
 
 
-class EnhancerData(BaseModel):
+class EnhancerData(Checked):
     id: int
     member_id: int
-    name: str
+    name: Name
     kind: Kind
-    spike: int = Field(ge=1, le=3)
+    spike: Spike
 
 
-class HabitData(BaseModel):
+class HabitData(Checked):
     id: int
     member_id: int
-    name: str
-    emoji: str
-    why: str
-    minimum: str
+    name: Name
+    emoji: Emoji
+    why: Text
+    minimum: Text
     mode: Mode
-    chance: float = Field(ge=0.1, le=0.9)
-    max_stack: int | None
+    chance: Chance
+    max_stack: MaxStack | None
     every_hours: EveryHours | None = None
     archived_at: datetime | None = None
     created_at: datetime
-    enhancer_ids: list[int]
+    enhancer_ids: EnhancerIds
 
 
-class VerdictData(BaseModel):
+class VerdictData(Checked):
     enhancer_id: int | None
-    name: str
-    spike: int
+    name: Name
+    spike: Spike
     allowed: bool
     capped: bool = False
 
 
-class ReflectionData(BaseModel):
-    effort: int = Field(ge=1, le=10)
-    enjoyment: int = Field(ge=1, le=10)
+class ReflectionData(Checked):
+    effort: Score
+    enjoyment: Score
     followed: Followed
-    note: str
+    note: Note
     version: int = Field(default=1, ge=1)
     created_at: datetime
 
 
-class FlipData(BaseModel):
+class FlipData(Checked):
     id: int
     habit_id: int
     member_id: int
@@ -90,20 +154,21 @@ class FlipData(BaseModel):
     next_flip_at: datetime | None = None  # None in version 1 files: the next local midnight, as then
     coin: Coin
     mode: Mode | None = None  # None in version 1 files: the habit's
-    chance: float | None = Field(default=None, ge=0.1, le=0.9)
-    prompt: str
-    idempotency_key: str | None
+    chance: Chance | None = None
+    every_hours: EveryHours | None = None  # the kind of session it opened (None: a local day)
+    prompt: Text
+    idempotency_key: IdempotencyKey | None
     closed_at: datetime | None
     skipped: bool
-    nonce: str | None = None
-    commitment: str | None = None
+    nonce: Seal | None = None
+    commitment: Seal | None = None
     verdict: list[VerdictData]
     reflection: ReflectionData | None
 
 
-class HouseholdData(BaseModel):
-    name: str
-    password_hash: str | None = None
+class HouseholdData(Checked):
+    name: HouseholdName
+    password_hash: SecretHash | None = None
     timezone: TimeZoneName | None = None  # None in version 1 files: COINFLIP_TIMEZONE
     created_at: datetime
 
@@ -120,7 +185,7 @@ class Export(BaseModel):
 
 
 class ArchiveError(ValueError):
-    """An export file that cannot be imported, with the reason."""
+    """An export file that cannot be imported, with the reason (every reason, one a line)."""
 
 
 def export_household(db: Session, household: Household, *, secrets: bool) -> Export:
@@ -186,13 +251,143 @@ def in_zone(model: BaseModel, zone: ZoneInfo) -> None:
                     in_zone(item, zone)
 
 
-def seal_problems(data: Export, *, allow_unsealed: bool = False) -> list[str]:
+def place(loc: Iterable[int | str]) -> str:
+    """Where in the file: ("members", 2, "name") is members[2].name."""
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".") or "the file"
+
+
+def said(error: ErrorDetails) -> str:
+    return error["msg"].removeprefix("Value error, ")
+
+
+def refusal(problems: Iterable[str]) -> str:
+    listed = list(problems)
+    return f"Nothing was imported: {len(listed)} problem{'s' * (len(listed) != 1)}.\n" + "\n".join(
+        f"  {p}" for p in listed
+    )
+
+
+R = TypeVar("R", bound=BaseModel)
+
+
+@dataclass
+class Records:
+    """The records of a file that are sound on their own, each with its place in the file; and the ids of those
+    that are not, so that a reference to one of them is not named as a second problem."""
+
+    members: list[tuple[int, MemberData]]
+    enhancers: list[tuple[int, EnhancerData]]
+    habits: list[tuple[int, HabitData]]
+    flips: list[tuple[int, FlipData]]
+    unsound: set[tuple[str, object]] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, data: Export) -> "Records":
+        listed = list(enumerate(data.members)), list(enumerate(data.enhancers)), list(enumerate(data.habits))
+        return cls(*listed, list(enumerate(data.flips)))
+
+    @classmethod
+    def sound_part(cls, document: dict[str, object]) -> "Records":
+        unsound: set[tuple[str, object]] = set()
+
+        def sound(section: str, model: type[R]) -> list[tuple[int, R]]:
+            items = document.get(section)
+            found = []
+            for i, item in enumerate(items if isinstance(items, list) else []):
+                try:
+                    found.append((i, model.model_validate(item)))
+                except ValidationError:
+                    unsound.add((section, item.get("id") if isinstance(item, dict) else None))
+            return found
+
+        return cls(
+            sound("members", MemberData),
+            sound("enhancers", EnhancerData),
+            sound("habits", HabitData),
+            sound("flips", FlipData),
+            unsound,
+        )
+
+
+def places(section: str, ids: Iterable[tuple[int, int]], problems: list[str]) -> dict[int, int]:
+    """Each id's place in its section of the file, naming every id given twice."""
+    found: dict[int, int] = {}
+    for i, record_id in ids:
+        if record_id in found:
+            problems.append(f"{section}[{i}].id: {record_id} is the id of {section}[{found[record_id]}] too.")
+        else:
+            found[record_id] = i
+    return found
+
+
+def relation_problems(records: Records) -> list[str]:
+    """What the database or the app's rules would refuse across records: ids given twice, references to
+    nothing or to another member's things, names the app keeps apart, two open flips of a habit."""
+    problems: list[str] = []
+
+    def known(where: str, section: str, ids: dict[int, int], record_id: int) -> bool:
+        if record_id not in ids and (section, record_id) not in records.unsound:
+            problems.append(f"{where}: there is no {section[:-1]} {record_id} in the file.")
+        return record_id in ids
+
+    members = places("members", ((i, m.id) for i, m in records.members), problems)
+    names: dict[str, int] = {}
+    for i, m in records.members:
+        if names.setdefault(m.name, i) != i:
+            problems.append(f"members[{i}].name: {m.name!r} is the name of members[{names[m.name]}] too.")
+
+    enhancers = places("enhancers", ((i, e.id) for i, e in records.enhancers), problems)
+    owner = {e.id: e.member_id for _, e in records.enhancers}
+    for i, e in records.enhancers:
+        known(f"enhancers[{i}].member_id", "members", members, e.member_id)
+
+    habits = places("habits", ((i, h.id) for i, h in records.habits), problems)
+    habit_owner = {h.id: h.member_id for _, h in records.habits}
+    habit_names: dict[tuple[int, str], int] = {}
+    for i, h in records.habits:
+        known(f"habits[{i}].member_id", "members", members, h.member_id)
+        same = habit_names.setdefault((h.member_id, h.name.casefold()), i)
+        if same != i:  # as the app: no two habits of a member by one name, archived or not, in any case
+            problems.append(f"habits[{i}].name: the member has a habit called {h.name!r} already (habits[{same}]).")
+        for j, enhancer_id in enumerate(h.enhancer_ids):
+            where = f"habits[{i}].enhancer_ids[{j}]"
+            if not known(where, "enhancers", enhancers, enhancer_id):
+                continue
+            if owner[enhancer_id] != h.member_id:
+                problems.append(f"{where}: enhancer {enhancer_id} is another member's.")
+            elif enhancer_id in h.enhancer_ids[:j]:
+                problems.append(f"{where}: enhancer {enhancer_id} is linked twice.")
+
+    places("flips", ((i, f.id) for i, f in records.flips), problems)
+    open_flips: dict[int, int] = {}
+    keys: dict[tuple[int, str], int] = {}
+    for i, f in records.flips:
+        member_known = known(f"flips[{i}].member_id", "members", members, f.member_id)
+        habit_known = known(f"flips[{i}].habit_id", "habits", habits, f.habit_id)
+        if habit_known and member_known and habit_owner[f.habit_id] != f.member_id:
+            problems.append(f"flips[{i}].member_id: habit {f.habit_id} is another member's.")
+        if f.closed_at is None and open_flips.setdefault(f.habit_id, i) != i:
+            problems.append(
+                f"flips[{i}].closed_at: flips[{open_flips[f.habit_id]}] of the same habit is open too; "
+                "a habit has at most one open flip."
+            )
+        key = (f.member_id, f.idempotency_key or "")
+        if f.idempotency_key is not None and keys.setdefault(key, i) != i:
+            problems.append(f"flips[{i}].idempotency_key: flips[{keys[key]}] of the same member has this key too.")
+        for j, v in enumerate(f.verdict):
+            # An enhancer deleted since is kept by name only, as in the original; another member's is a mistake.
+            if v.enhancer_id in owner and owner[v.enhancer_id] != f.member_id:
+                problems.append(f"flips[{i}].verdict[{j}].enhancer_id: enhancer {v.enhancer_id} is another member's.")
+    return problems
+
+
+def seal_problems(records: Records, *, allow_unsealed: bool = False) -> list[str]:
     """Every flip whose verdict no longer matches the commitment it was sealed with, or that has no seal
     (flips from before seals existed have none: `allow_unsealed` takes them as they are)."""
-    habits = {h.id: h.name for h in data.habits}
+    habits = {h.id: h.name for _, h in records.habits}
     problems = []
-    for f in data.flips:
-        where = f"Flip {f.id} ({habits.get(f.habit_id, 'unknown habit')}, {f.flipped_at:%Y-%m-%d %H:%M})"
+    for i, f in records.flips:
+        where = f"flips[{i}]: Flip {f.id} ({habits.get(f.habit_id, 'unknown habit')}, {f.flipped_at:%Y-%m-%d %H:%M})"
         if f.nonce is None and f.commitment is None and allow_unsealed:
             continue
         if f.nonce is None or f.commitment is None:
@@ -207,31 +402,78 @@ def seal_problems(data: Export, *, allow_unsealed: bool = False) -> list[str]:
     return problems
 
 
+def name_problems(db: Session, name: str, *, given: bool = True) -> list[str]:
+    """Why a household can't be imported under this name (`given`: on the command line, not the file's own)."""
+    try:
+        TypeAdapter(HouseholdName).validate_python(name)
+    except ValidationError as exc:  # the file's own name has been named at household.name
+        return [f"The name {name!r}: {said(e)}" for e in exc.errors()] if given else []
+    if db.exec(select(Household).where(Household.login == login_name(name))).first():
+        return [f"A household named {name!r} exists already; import it under another name with --name."]
+    return []
+
+
 def import_household(
     db: Session,
-    data: Export,
+    raw: bytes,
     *,
-    name: str,
-    login: str,
-    password_hash: str,
+    name: str | None,
+    spare_password_hash: str,
     timezone: str,
     allow_unsealed: bool = False,
-) -> Household:
-    """Create a new household from an export; every id is given anew and references are mapped.
+) -> tuple[Household, Export]:
+    """A new household made from an export file, under the file's name or `name`: all of it, or nothing.
 
-    Every flip's seal is checked first: a file whose verdicts were changed is refused with every such flip
-    named, and nothing is written. `timezone` is for a version 1 file, which has none.
+    The whole file is checked first, as the app checks input: every field with the API's limits, the
+    household's name, every reference and duplicate, every flip's seal. A file with problems is refused with
+    all of them named, each with its place in the file, and nothing is written. `spare_password_hash` is for
+    a file without a password (an export from the API), `timezone` for a version 1 file, which has none.
     """
-    if data.format != FORMAT or data.version not in READABLE_VERSIONS:
-        raise ArchiveError(f"This is not a Coinflip export of version {' or '.join(map(str, READABLE_VERSIONS))}.")
-    problems = seal_problems(data, allow_unsealed=allow_unsealed)
-    if problems:
-        raise ArchiveError("Nothing was imported:\n" + "\n".join(problems))
-    zone_name = data.household.timezone or timezone
-    zone = ZoneInfo(zone_name)
-    household = Household(
-        name=name, login=login, password_hash=password_hash, timezone=zone_name, created_at=data.household.created_at
+    try:
+        document = from_json(raw)
+    except ValueError as exc:
+        raise ArchiveError(f"{NOT_AN_EXPORT} It is not JSON: {exc}") from exc
+    if (
+        not isinstance(document, dict)
+        or document.get("format") != FORMAT
+        or document.get("version") not in READABLE_VERSIONS
+    ):
+        raise ArchiveError(NOT_AN_EXPORT)
+    problems: list[str] = []
+    data: Export | None = None
+    try:
+        data = Export.model_validate(document)
+        records = Records.of(data)
+    except ValidationError as exc:
+        problems += [f"{place(e['loc'])}: {said(e)}" for e in exc.errors()]
+        records = Records.sound_part(document)
+    household = document.get("household")
+    in_file = household.get("name") if isinstance(household, dict) else None
+    if name or isinstance(in_file, str):
+        problems += name_problems(db, (name or str(in_file)).strip(), given=bool(name))
+    problems += relation_problems(records) + seal_problems(records, allow_unsealed=allow_unsealed)
+    if data is None or problems:
+        raise ArchiveError(refusal(problems))
+    name = (name or data.household.name).strip()
+    new = Household(
+        name=name,
+        login=login_name(name),
+        password_hash=data.household.password_hash or spare_password_hash,
+        timezone=data.household.timezone or timezone,
+        created_at=data.household.created_at,
     )
+    try:
+        add_records(db, new, data)
+        db.commit()
+    except IntegrityError as exc:  # another import or sign-up took the name since it was checked
+        db.rollback()
+        raise ArchiveError(refusal(name_problems(db, name) or [f"The database refused it: {exc.orig}"])) from exc
+    return new, data
+
+
+def add_records(db: Session, household: Household, data: Export) -> None:
+    """The household and everything in the file, every id given anew and every reference mapped."""
+    zone = ZoneInfo(household.timezone)
     db.add(household)
     db.flush()
     members: dict[int, int] = {}
@@ -242,25 +484,24 @@ def import_household(
         members[m.id] = member.id or 0
     enhancers: dict[int, int] = {}
     for e in data.enhancers:
-        enhancer = Enhancer(**e.model_dump(exclude={"id"}) | {"member_id": mapped(members, e.member_id, "member")})
+        enhancer = Enhancer(**e.model_dump(exclude={"id"}) | {"member_id": members[e.member_id]})
         db.add(enhancer)
         db.flush()
         enhancers[e.id] = enhancer.id or 0
     habits: dict[int, int] = {}
     for h in data.habits:
-        fields = h.model_dump(exclude={"id", "enhancer_ids"}) | {"member_id": mapped(members, h.member_id, "member")}
-        habit = Habit(**fields)
+        habit = Habit(**h.model_dump(exclude={"id", "enhancer_ids"}) | {"member_id": members[h.member_id]})
         db.add(habit)
         db.flush()
         habits[h.id] = habit.id or 0
         for enhancer_id in h.enhancer_ids:
-            db.add(HabitEnhancer(habit_id=habit.id or 0, enhancer_id=mapped(enhancers, enhancer_id, "enhancer")))
+            db.add(HabitEnhancer(habit_id=habit.id or 0, enhancer_id=enhancers[enhancer_id]))
     policies = {h.id: (h.mode, h.chance) for h in data.habits}
     for f in data.flips:
-        mode, chance = policies.get(f.habit_id, (Mode.all_or_nothing, 0.5))
+        mode, chance = policies[f.habit_id]
         fields = f.model_dump(exclude={"id", "verdict", "reflection"}) | {
-            "habit_id": mapped(habits, f.habit_id, "habit"),
-            "member_id": mapped(members, f.member_id, "member"),
+            "habit_id": habits[f.habit_id],
+            "member_id": members[f.member_id],
             "next_flip_at": f.next_flip_at or session_end(f.flipped_at, None, zone),
             "mode": f.mode or mode,
             "chance": f.chance or chance,
@@ -274,14 +515,6 @@ def import_household(
             db.add(FlipEnhancer(**v.model_dump() | {"flip_id": flip.id, "enhancer_id": kept}))
         if f.reflection is not None:
             db.add(Reflection(flip_id=flip.id or 0, **f.reflection.model_dump()))
-    db.commit()
-    return household
-
-
-def mapped(ids: dict[int, int], old: int, what: str) -> int:
-    if old not in ids:
-        raise ArchiveError(f"The file refers to a {what} ({old}) it does not contain.")
-    return ids[old]
 
 
 CSV_COLUMNS = (

@@ -226,28 +226,23 @@ def export(engine: Engine, household_name: str) -> str:
 
 
 def import_file(engine: Engine, path: str, name: str | None, timezone: str, allow_unsealed: bool = False) -> str:
-    """Import an export file (or `-`, standard input) as a new household."""
+    """Import an export file (or `-`, standard input) as a new household: all of it, or nothing."""
     try:
         raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
-        data = archive.Export.model_validate_json(raw)
-    except (OSError, ValidationError) as exc:
-        raise CliError(f"{path} is not a Coinflip export: {str(exc).splitlines()[0]}") from exc
-    name = check_name(name or data.household.name)
-    password_hash = data.household.password_hash
-    note = ""
-    if password_hash is None:
-        password_hash = security.hash_secret(secrets.token_urlsafe(24))
-        note = f" It had no password: set one with `coinflip household reset-password {name!r} --password-stdin`."
+    except OSError as exc:
+        raise CliError(f"{path} can't be read: {exc}") from exc
+    # Hashed before the import takes the write lock; used if the file has no password (an export from the API).
+    spare_hash = security.hash_secret(secrets.token_urlsafe(24))
     with open_session(engine) as db:
-        if db.exec(select(Household).where(Household.login == login_name(name))).first():
-            raise CliError(f"A household named {name!r} exists already; import it under another name with --name.")
         try:
-            archive.import_household(
-                db, data, name=name, login=login_name(name), password_hash=password_hash, timezone=timezone,
-                allow_unsealed=allow_unsealed,
-            )  # fmt: skip
+            household, data = archive.import_household(
+                db, raw, name=name, spare_password_hash=spare_hash, timezone=timezone, allow_unsealed=allow_unsealed
+            )
         except archive.ArchiveError as exc:
-            raise CliError(str(exc)) from exc
+            raise CliError(f"{path}: {exc}") from exc
+    name = household.name
+    note = f" It had no password: set one with `coinflip household reset-password {name!r} --password-stdin`."
+    note = note if data.household.password_hash is None else ""
     return f"Imported household {name!r}: {len(data.members)} members, {len(data.flips)} flips.{note}"
 
 

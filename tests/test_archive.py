@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from app import cli, security
+from app import archive, cli, security
 from app.config import Settings
-from app.models import Household
+from app.models import NAME_MAX, NOTE_MAX, TEXT_MAX, Habit, Household, Member
 from tests import factories
 from tests.conftest import Clock, Home
 
@@ -208,3 +209,218 @@ def test_flips_from_before_seals_import_only_when_asked(
     path.write_text(json.dumps(exported))
     with pytest.raises(cli.CliError, match="does not match its seal"):
         cli.run(["import", str(path), "--name", "Older", "--allow-unsealed"], settings)
+
+
+def refusal_of(db: Session, settings: Settings, path: Path, exported: dict[str, Any], *argv: str) -> str:
+    """The import's refusal of this file, having checked that nothing of it was written."""
+    path.write_text(json.dumps(exported))
+    with pytest.raises(cli.CliError) as refused:
+        cli.run(["import", str(path), "--name", "Copy", *argv], settings)
+    db.commit()  # a fresh look at the database
+    assert db.exec(select(Household).where(Household.name == "Copy")).first() is None
+    return str(refused.value)
+
+
+def test_an_import_is_checked_with_the_limits_of_the_api_and_names_every_problem(
+    lived_in: Home, db: Session, settings: Settings, tmp_path: Path
+) -> None:
+    path, exported = export_file(settings, tmp_path)
+    exported["household"]["timezone"] = "Mars/Olympus_Mons"
+    exported["members"][1]["name"] = "B" * (NAME_MAX + 1)  # stored by SQLite, refused by PostgreSQL
+    exported["members"][1]["emoji"] = ""
+    exported["enhancers"][0]["spike"] = 4
+    exported["habits"][0]["max_stack"] = 0  # every flip of the habit would fail
+    exported["habits"][1]["chance"] = 1.0  # a coin that always says yes
+    exported["habits"][2]["why"] = "w" * (TEXT_MAX + 1)
+    exported["flips"][0]["reflection"]["note"] = "n" * (NOTE_MAX + 1)
+    exported["flips"][0]["reflection"]["effort"] = 11
+    exported["flips"][1]["idempotency_key"] = "k" * 201
+    message = refusal_of(db, settings, path, exported)
+    places = [
+        "household.timezone", "members[1].name", "members[1].emoji", "enhancers[0].spike", "habits[0].max_stack",
+        "habits[1].chance", "habits[2].why", "flips[0].reflection.note", "flips[0].reflection.effort",
+        "flips[1].idempotency_key",
+    ]  # fmt: skip
+    assert message.count("\n  ") == len(places) and f"{len(places)} problems" in message
+    for place in places:
+        assert f"\n  {place}: " in message
+    assert "members[1].name: String should have at most 60 characters" in message
+
+
+def test_whitespace_and_nul_are_taken_as_the_forms_take_them(
+    lived_in: Home, db: Session, settings: Settings, tmp_path: Path
+) -> None:
+    path, exported = export_file(settings, tmp_path)
+    exported["members"][1]["name"] = "  Ben\x00 "
+    exported["habits"][2]["name"] = "   "  # nothing but spaces: as good as no name
+    assert "habits[2].name: String should have at least 1 character" in refusal_of(db, settings, path, exported)
+    exported["habits"][2]["name"] = "Piano"
+    path.write_text(json.dumps(exported))
+    cli.run(["import", str(path), "--name", "Copy"], settings)
+    assert "Ben" in {m.name for m in db.exec(select(Member))}
+
+
+def first_member_id(exported: dict[str, Any]) -> int:
+    return int(exported["members"][0]["id"])
+
+
+RELATION_CASES: list[tuple[str, Callable[[dict[str, Any]], object], str]] = [
+    ("member name twice", lambda e: e["members"][1].update(name="Ana"),
+     "members[1].name: 'Ana' is the name of members[0] too"),
+    ("member id twice", lambda e: e["members"][1].update(id=first_member_id(e)), "members[1].id: "),
+    ("enhancer id twice", lambda e: e["enhancers"].append(e["enhancers"][0] | {"name": "Tea"}), "enhancers[1].id: "),
+    ("habit id twice", lambda e: e["habits"][1].update(id=e["habits"][0]["id"]), "habits[1].id: "),
+    ("flip id twice", lambda e: e["flips"][1].update(id=e["flips"][0]["id"]), "flips[1].id: "),
+    ("habit name in another case", lambda e: e["habits"][1].update(name="RUN"),
+     "habits[1].name: the member has a habit called 'RUN' already (habits[0])"),
+    ("enhancer of nobody", lambda e: e["enhancers"][0].update(member_id=999),
+     "enhancers[0].member_id: there is no member 999"),
+    ("habit of nobody", lambda e: e["habits"][0].update(member_id=999), "habits[0].member_id: there is no member 999"),
+    ("link to nothing", lambda e: e["habits"][1]["enhancer_ids"].append(999),
+     "habits[1].enhancer_ids[1]: there is no enhancer 999"),
+    ("link twice", lambda e: e["habits"][1]["enhancer_ids"].append(e["habits"][1]["enhancer_ids"][0]),
+     "habits[1].enhancer_ids[1]: enhancer"),
+    ("link to another member's enhancer", lambda e: e["habits"][2].update(enhancer_ids=e["habits"][1]["enhancer_ids"]),
+     "habits[2].enhancer_ids[0]: enhancer"),
+    ("flip of no habit", lambda e: e["flips"][0].update(habit_id=999), "flips[0].habit_id: there is no habit 999"),
+    ("flip of nobody", lambda e: e["flips"][0].update(member_id=999), "flips[0].member_id: there is no member 999"),
+    ("flip of another member's habit", lambda e: e["flips"][0].update(member_id=e["members"][1]["id"]),
+     "flips[0].member_id: habit"),
+    ("two open flips of a habit", lambda e: e["flips"][0].update(closed_at=None),
+     "flips[2].closed_at: flips[0] of the same habit is open too"),
+    ("an idempotency key twice", lambda e: [f.update(idempotency_key="same") for f in e["flips"][:2]],
+     "flips[1].idempotency_key: flips[0] of the same member has this key too"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("mistake", "change", "message"), RELATION_CASES, ids=[c[0] for c in RELATION_CASES])
+def test_duplicates_and_references_that_do_not_resolve_are_named(
+    lived_in: Home,
+    db: Session,
+    settings: Settings,
+    tmp_path: Path,
+    mistake: str,
+    change: Callable[[dict[str, Any]], object],
+    message: str,
+) -> None:
+    path, exported = export_file(settings, tmp_path)
+    change(exported)
+    refused = refusal_of(db, settings, path, exported)
+    assert f"\n  {message}" in refused, refused
+
+
+def test_every_kind_of_problem_is_listed_at_once(
+    lived_in: Home, db: Session, settings: Settings, tmp_path: Path
+) -> None:
+    path, exported = export_file(settings, tmp_path)
+    exported["household"]["password_hash"] = "plain text"  # a field
+    exported["habits"][2]["max_stack"] = 0  # a record unsound on its own: a reference to it is no second problem
+    exported["flips"][1]["habit_id"] = exported["habits"][2]["id"]
+    exported["members"][1]["name"] = "Ana"  # across records
+    exported["habits"][1]["name"] = "run"
+    exported["flips"][0]["habit_id"] = 999
+    exported["flips"][2]["coin"] = "mixed"  # a seal
+    path.write_text(json.dumps(exported))
+    with pytest.raises(cli.CliError) as refused:
+        cli.run(["import", str(path)], settings)  # a name that is taken
+    message = str(refused.value)
+    assert "7 problems" in message
+    for place in ("household.password_hash: ", "habits[2].max_stack: ", "members[1].name: ", "habits[1].name: ",
+                  "flips[0].habit_id: ", "flips[2]: Flip", "A household named 'Rivera' exists already"):  # fmt: skip
+        assert f"\n  {place}" in message
+
+
+def test_a_name_too_long_to_log_in_with_is_refused(
+    lived_in: Home, db: Session, settings: Settings, tmp_path: Path
+) -> None:
+    """ "ﬃ" is one character, but "ffi" when case-folded for login: 60 of them don't fit the login column."""
+    path, exported = export_file(settings, tmp_path)
+    path.write_text(json.dumps(exported))
+    with pytest.raises(cli.CliError, match="shorter name"):
+        cli.run(["import", str(path), "--name", "ﬃ" * 60], settings)
+    exported["household"]["name"] = "ﬃ" * 60
+    assert "household.name: Please use a shorter name" in refusal_of(db, settings, path, exported)
+    db.commit()
+    assert db.exec(select(Household).where(Household.name == "ﬃ" * 60)).first() is None
+
+
+def test_a_name_taken_while_the_import_ran_is_refused_without_a_traceback(
+    lived_in: Home, db: Session, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, _ = export_file(settings, tmp_path)
+    checks = iter([[]])  # the first check finds the name free, as if the other household came right after
+    real = archive.name_problems
+    monkeypatch.setattr(archive, "name_problems", lambda db, name, given: next(checks, None) or real(db, name))
+    with pytest.raises(cli.CliError, match="exists already"):
+        cli.run(["import", str(path)], settings)
+    db.commit()
+    assert len(db.exec(select(Household)).all()) == 1
+
+
+# One the app wrote, then ways a file can spoil it.
+GOOD_HASH = security.hash_secret("a fine password")
+SALT, DIGEST = GOOD_HASH.split("$")[4:]
+UNUSABLE_HASHES = [
+    "garbage",
+    "",
+    f"$2b$12${SALT}{DIGEST}",  # bcrypt: a hasher the app doesn't have
+    f"$argon2id$m=65536,t=3,p=4${SALT}${DIGEST}",  # no version
+    f"$argon2id$v=19$m=65536,t=3,p=4${SALT}",  # no hash
+    f"$argon2id$v=19$m=65536,t=3,p=4${SALT}$",
+    f"$argon2id$v=19$m=65536,t=3,p=4$c2FsdA${DIGEST}",  # a 4-byte salt
+    f"$argon2id$v=19$m=65536,t=3,p=4${SALT}$!{DIGEST[1:]}",  # not Base64
+    f"$argon2id$v=19$m=65536,t=3,p=4${SALT}${DIGEST}=",  # padded
+    f"$argon2id$v=17$m=65536,t=3,p=4${SALT}${DIGEST}",
+    f"$argon2id$v=19$m=65536,t=3,p=4,x=1${SALT}${DIGEST}",
+    f"$argon2id$v=19$m=16,t=3,p=4${SALT}${DIGEST}",  # less memory than its lanes need
+    f"$argon2id$v=19$m=65536,t=0,p=4${SALT}${DIGEST}",
+    f"$argon2id$v=19$m=4194304,t=3,p=4${SALT}${DIGEST}",  # 4 GiB for every login
+    f"$argon2id$v=19$m=65536,t=1000,p=4${SALT}${DIGEST}",  # minutes for every login
+    f"$argon2id$v=19$m=65536,t=3,p=255${SALT}${DIGEST}",
+]
+
+
+@pytest.mark.parametrize("value", UNUSABLE_HASHES)
+def test_a_hash_the_app_could_not_check_is_named(value: str) -> None:
+    assert archive.hash_problem(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        GOOD_HASH,
+        f"$argon2i$v=19$m=64,t=1,p=1${SALT}${DIGEST}",
+        f"$argon2d$v=16$m=32,t=2,p=4${SALT}${DIGEST}",
+        "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA",  # the smallest salt and hash Argon2 takes
+    ],
+)
+def test_a_hash_that_passes_is_one_the_app_checks_without_an_error(value: str) -> None:
+    assert archive.hash_problem(value) is None
+    assert security.verify_secret("a fine password", value) is (value == GOOD_HASH)
+
+
+def test_unusable_password_and_pin_hashes_are_refused(
+    lived_in: Home, db: Session, settings: Settings, tmp_path: Path
+) -> None:
+    path, exported = export_file(settings, tmp_path)
+    assert exported["members"][1]["pin_hash"]  # Ben's PIN
+    exported["household"]["password_hash"] = "correct horse battery staple"
+    exported["members"][1]["pin_hash"] = exported["members"][1]["pin_hash"].replace("m=65536", "m=999999999")
+    message = refusal_of(db, settings, path, exported)
+    assert "household.password_hash: This is not an Argon2 hash" in message
+    assert "members[1].pin_hash: Its cost (m=999999999, t=3, p=4) is out of range" in message
+
+
+def test_a_flips_session_length_is_exported_and_imported(
+    client: TestClient, lived_in: Home, db: Session, settings: Settings, tmp_path: Path
+) -> None:
+    habit = factories.make_flippable_habit(db, lived_in.member, "Swim")
+    habit.every_hours = 6
+    db.add(habit)
+    db.commit()
+    assert client.post(f"/habits/{habit.id}/flips").status_code in (200, 303)
+    path, exported = export_file(settings, tmp_path)
+    assert [f["every_hours"] for f in exported["flips"]] == [None, None, None, 6]
+    cli.run(["import", str(path), "--name", "Copy"], settings)
+    copy = json.loads(cli.run(["export", "--household", "Copy"], settings) or "")
+    assert [f["every_hours"] for f in copy["flips"]] == [None, None, None, 6]

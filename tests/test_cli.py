@@ -1,6 +1,7 @@
 """The `coinflip` command: migrate, households, members, tokens, sample history."""
 
 import io
+import json
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -157,3 +158,31 @@ def test_the_same_seed_gives_the_same_demo(
         run(settings, monkeypatch, "demo", "--household", "Rivera", "--member", "Ana", "--days", "5")
     with pytest.raises(cli.CliError, match="No household"):
         run(settings, monkeypatch, "demo", "--household", "Nobody", "--member", "Ana", "--days", "5")
+
+
+def test_a_refused_import_exits_1_listing_every_problem_without_a_traceback(
+    db: Session, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    household = factories.make_household(db, "Rivera")
+    factories.make_member(db, household, "Ana")
+    factories.make_member(db, household, "Ben")
+    exported = json.loads(cli.run(["export", "--household", "Rivera"], settings) or "")
+    exported["members"][1]["name"] = "Ana"  # the database would refuse it half-way through
+    exported["household"]["password_hash"] = "hunter22"  # every login would fail with an error
+    path = tmp_path / "rivera.json"
+    path.write_text(json.dumps(exported))
+    environment = {
+        "DATA_DIR": str(settings.data_dir),
+        "DATABASE_URL": settings.db_url,
+        "SECRET_KEY": settings.secret_key or "",
+    }
+    for key, value in environment.items():
+        monkeypatch.setenv(f"COINFLIP_{key}", value)
+    monkeypatch.setenv("COINFLIP_BACKUP_KEEP", "0")
+    assert cli.main(["import", str(path), "--name", "Copy"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"coinflip: {path}: Nothing was imported: 2 problems.") and "Traceback" not in err
+    assert "\n  household.password_hash: This is not an Argon2 hash" in err
+    assert "\n  members[1].name: 'Ana' is the name of members[0] too." in err
+    db.commit()
+    assert db.exec(select(Household).where(Household.name == "Copy")).first() is None
