@@ -188,10 +188,15 @@ class ArchiveError(ValueError):
     """An export file that cannot be imported, with the reason (every reason, one a line)."""
 
 
-def export_household(db: Session, household: Household, *, secrets: bool) -> Export:
-    """Everything of one household. `secrets` includes the password and PIN hashes (the CLI's full backup)."""
+def export_household(db: Session, household: Household, *, secrets: bool, viewer: Member | None = None) -> Export:
+    """Everything of one household. `secrets` includes the password and PIN hashes (the CLI's full backup).
+
+    Exported for a `viewer` (a member on a device or with a token), the journal of every other member who has a
+    PIN (their reflections and notes) is left out; without one (the server's owner, the CLI) nothing is.
+    """
     members = list(db.exec(select(Member).where(Member.household_id == household.id).order_by(col(Member.id))))
     member_ids = [m.id for m in members]
+    private = {m.id for m in members if viewer is not None and m.pin_hash is not None and m.id != viewer.id}
     enhancers = list(
         db.exec(select(Enhancer).where(col(Enhancer.member_id).in_(member_ids)).order_by(col(Enhancer.id)))
     )
@@ -206,7 +211,8 @@ def export_household(db: Session, household: Household, *, secrets: bool) -> Exp
         select(FlipEnhancer).where(col(FlipEnhancer.flip_id).in_(flip_ids)).order_by(col(FlipEnhancer.id))
     ):
         verdicts[row.flip_id].append(VerdictData.model_validate(row, from_attributes=True))
-    reflections = {r.flip_id: r for r in db.exec(select(Reflection).where(col(Reflection.flip_id).in_(flip_ids)))}
+    shown = [f.id for f in flips if f.member_id not in private]
+    reflections = {r.flip_id: r for r in db.exec(select(Reflection).where(col(Reflection.flip_id).in_(shown)))}
     data = Export(
         exported_at=datetime.now(UTC),
         household=HouseholdData(

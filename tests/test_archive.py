@@ -424,3 +424,39 @@ def test_a_flips_session_length_is_exported_and_imported(
     cli.run(["import", str(path), "--name", "Copy"], settings)
     copy = json.loads(cli.run(["export", "--household", "Copy"], settings) or "")
     assert [f["every_hours"] for f in copy["flips"]] == [None, None, None, 6]
+
+
+def journal(data: archive.Export) -> dict[str, list[str]]:
+    """Each member's reflected flips in an export, as their notes (or efforts), and CSV rows with a note."""
+    members = {m.id: m.name for m in data.members}
+    seen: dict[str, list[str]] = {name: [] for name in members.values()}
+    for f in data.flips:
+        if f.reflection is not None:
+            seen[members[f.member_id]].append(f.reflection.note or str(f.reflection.effort))
+    return seen
+
+
+def test_an_export_for_a_member_leaves_out_the_journals_of_others_with_a_pin(lived_in: Home, db: Session) -> None:
+    ana, household = lived_in.member, lived_in.household
+    ben = db.exec(select(Member).where(Member.name == "Ben")).one()  # has a PIN
+    piano = db.exec(select(Habit).where(Habit.name == "Piano")).one()
+    factories.make_flip(db, piano, "heads", reflection=(4, 8, "yes"))
+    everything = {"Ana": ["Hills, 🌄"], "Ben": ["4"]}
+
+    def export_for(viewer: Member | None) -> archive.Export:
+        return archive.export_household(db, household, secrets=False, viewer=viewer)
+
+    assert journal(export_for(None)) == everything  # the CLI: the server's owner
+    assert journal(export_for(ben)) == everything  # Ana has no PIN
+    for_ana = export_for(ana)
+    assert journal(for_ana) == {"Ana": ["Hills, 🌄"], "Ben": []}
+    assert len(for_ana.flips) == 4 and "Piano" in {h.name for h in for_ana.habits}  # the flips stay, not the journal
+    assert [r["effort"] for r in csv.DictReader(io.StringIO(archive.flips_csv(for_ana))) if r["habit"] == "Piano"] == [
+        ""
+    ]
+    ana.pin_hash = security.hash_secret("2468")
+    db.add(ana)
+    db.commit()
+    assert journal(export_for(ben)) == {"Ana": [], "Ben": ["4"]}
+    assert journal(export_for(ana)) == {"Ana": ["Hills, 🌄"], "Ben": []}
+    assert journal(export_for(None)) == everything
