@@ -205,6 +205,21 @@ def flip_habit(
     Taps on the same habit take turns (the habit's lock), so the check and the draw are one step; the
     database's own constraints (one open flip per habit, one flip per key) stand behind that.
     """
+    try:
+        return flip_in_turn(db, habit, member, rng, now, key)
+    except IntegrityError:
+        # Another request got there first after all: the same key for another habit at the same moment (only
+        # the habit is locked), whether drawing or giving an open flip its key. Answer as if the two had come
+        # one after the other.
+        db.rollback()
+        if not retry:
+            raise
+        return flip_habit(db, habit, member, rng, now, key, retry=False)
+
+
+def flip_in_turn(
+    db: Session, habit: Habit, member: Member, rng: random.Random, now: datetime, key: str | None
+) -> tuple[FlipView, bool]:
     habit = locked(db, habit)
     if key is not None:
         earlier = flip_by_key(db, member, key)
@@ -225,15 +240,7 @@ def flip_habit(
         raise HabitArchived()
     close_if_over(db, latest, now)
     zone = ZoneInfo(db.exec(ZONE_FOR_DRAW, params={"household_id": member.household_id}).one())
-    try:
-        return record_flip(db, habit, member, rng, now, zone, key), True
-    except IntegrityError:
-        # Another request drew first after all (say, the same key for another habit at the same moment: only
-        # the habit is locked). Answer as if the two had come one after the other.
-        db.rollback()
-        if not retry:
-            raise
-        return flip_habit(db, habit, member, rng, now, key, retry=False)
+    return record_flip(db, habit, member, rng, now, zone, key), True
 
 
 def record_flip(
