@@ -17,6 +17,7 @@ from starlette.datastructures import FormData
 from app import security
 from app.config import Settings
 from app.db import FORM_TYPES, SAFE_METHODS, get_db, on_db, side_write
+from app.headers import route_path
 from app.models import Enhancer, Flip, Habit, Household, LoginSession, Member, utcnow
 
 DbSession = Annotated[Session, Depends(get_db)]
@@ -76,9 +77,17 @@ def cookie(request: Request, base: str) -> str | None:
     return request.cookies.get(cookie_name(request, base))
 
 
+def is_api(request: Request) -> bool:
+    """Whether the JSON API is asked: by the route the request matched, else (nothing matched, or not routed
+    yet) by its path less the sub-path. Never by the URL as sent: a proxy may keep the sub-path or strip it."""
+    route = request.scope.get("route")
+    path: str = getattr(route, "path", None) or route_path(request.scope)
+    return path.startswith("/api/")
+
+
 def bearer_token(request: Request) -> str | None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and request.url.path.startswith("/api/") else None
+    return token.strip() if scheme.lower() == "bearer" and is_api(request) else None
 
 
 async def login_and_member(request: Request, db: Session) -> tuple[LoginSession, Member | None] | None:

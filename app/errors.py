@@ -6,7 +6,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
 from app.db import Gone
-from app.deps import LoginRequired, MemberRequired
+from app.deps import LoginRequired, MemberRequired, is_api
 from app.templating import render
 
 MESSAGES = {
@@ -16,10 +16,6 @@ MESSAGES = {
     404: "There's nothing here. It may have been deleted, or the link is wrong.",
     405: "That isn't allowed.",
 }
-
-
-def is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
 
 
 def go_to(request: Request, name: str) -> Response:

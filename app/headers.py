@@ -58,3 +58,12 @@ class SubPath:
         if self.root_path and scope["type"] in ("http", "websocket"):
             scope = {**scope, "root_path": self.root_path}
         await self.app(scope, receive, send)
+
+
+def route_path(scope: Scope) -> str:
+    """The path the app routes on: less the sub-path if the proxy kept it, as it came if the proxy stripped it."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and (path == root or path.startswith(root + "/")):
+        return path[len(root) :] or "/"
+    return path

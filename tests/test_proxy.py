@@ -6,9 +6,12 @@ from html.parser import HTMLParser
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import Session
 
+from app import cli
 from app.config import Settings
 from app.main import create_app
+from tests import factories
 from tests.test_auth import csrf_of
 
 SIGNUP = {"name": "Rivera", "password": "long enough pw", "password_again": "long enough pw", "member": "Ana"}
@@ -118,3 +121,27 @@ def test_a_proxy_that_strips_the_sub_path_works_too(under_subpath: TestClient) -
     page = browser.get("/signup")
     assert page.status_code == 200
     assert all(url.startswith("/coinflip/") for url in urls_in(page.text))
+
+
+@pytest.mark.parametrize("prefix", ["/coinflip", ""], ids=["the proxy keeps the sub-path", "the proxy strips it"])
+def test_the_api_behind_a_proxy_takes_its_bearer_token(
+    under_subpath: TestClient, db: Session, settings: Settings, prefix: str
+) -> None:
+    factories.make_member(db, factories.make_household(db, "Rivera"), "Ana")
+    token = cli.run(["token", "create", "--household", "Rivera", "--member", "Ana"], settings)
+    script = under_subpath
+    script.headers["Authorization"] = f"Bearer {token}"
+    me = script.get(f"{prefix}/api/v1/me")
+    assert me.status_code == 200 and me.json()["member"] == "Ana"
+    created = script.post(f"{prefix}/api/v1/enhancers", json={"name": "Music", "kind": "media", "spike": 2})
+    assert created.status_code == 201 and created.json()["name"] == "Music"
+    # Errors are JSON too: a route's own 404, a path no route has, a token that is no good.
+    assert script.get(f"{prefix}/api/v1/enhancers/999").json() == {"detail": "Not found"}
+    nowhere = script.post(f"{prefix}/api/v1/nowhere", json={})
+    assert nowhere.status_code == 404 and nowhere.headers["content-type"] == "application/json"
+    script.headers["Authorization"] = "Bearer not-a-token"
+    refused = script.post(f"{prefix}/api/v1/enhancers", json={"name": "Coffee", "kind": "drink", "spike": 1})
+    assert refused.status_code == 401 and refused.json() == {"detail": "Not authenticated"}
+    # A page is no API: a bearer token does not log it in.
+    script.headers["Authorization"] = f"Bearer {token}"
+    assert script.get(f"{prefix}/settings").headers["location"] == "/coinflip/login"
