@@ -7,7 +7,7 @@ from starlette.exceptions import HTTPException
 
 from app.db import Gone
 from app.deps import LoginRequired, MemberRequired, is_api
-from app.templating import render
+from app.templating import render, url_path
 
 MESSAGES = {
     400: "That request didn't make sense to us.",
@@ -19,7 +19,7 @@ MESSAGES = {
 
 
 def go_to(request: Request, name: str) -> Response:
-    target = request.scope.get("root_path", "") + str(request.app.url_path_for(name))
+    target = url_path(request, name)
     if request.headers.get("HX-Request") == "true":
         return Response(status_code=204, headers={"HX-Redirect": target})
     return RedirectResponse(target, status_code=303)

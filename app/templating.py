@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
@@ -42,12 +42,23 @@ def static_version(path: str) -> str:
     return hashlib.sha256((STATIC_DIR / path).read_bytes()).hexdigest()[:10]
 
 
+def app_root(request: Request) -> str:
+    """The app's sub-path ("" at the root). Inside a mount (a 404 of /static) root_path has the mount's path too."""
+    scope = request.scope
+    return str(scope.get("app_root_path", scope.get("root_path", "")))
+
+
+def url_path(request: Request, name: str, /, *, query: Mapping[str, str | int] | None = None, **params: Any) -> str:
+    """A route's path under the app's sub-path: each parameter is one path segment, percent-encoded, so a
+    pleasure called "a?b#c/d %" links to its own page; `query` is appended ("?before=3")."""
+    encoded = tuple(sorted((key, quote(str(value), safe="")) for key, value in params.items()))
+    path = app_root(request) + path_for(request.app, name, encoded)
+    return f"{path}?{urlencode(query)}" if query else path
+
+
 def common_context(request: Request) -> dict[str, Any]:
     settings = get_settings(request)
-    root: str = request.scope.get("root_path", "")
-
-    def url(name: str, /, **params: Any) -> str:
-        return root + path_for(request.app, name, tuple(sorted((k, str(v)) for k, v in params.items())))
+    root = app_root(request)
 
     def static(path: str) -> str:
         return f"{root}/static/{path}?v={static_version(path)}"
@@ -68,7 +79,7 @@ def common_context(request: Request) -> dict[str, Any]:
         return when(moment)
 
     return {
-        "url": url,
+        "url": functools.partial(url_path, request),
         "static": static,
         "when": when,
         "from_time": from_time,
@@ -113,7 +124,7 @@ def render(
 
 
 def cookie_path(request: Request) -> str:
-    return f"{request.scope.get('root_path', '')}/"
+    return f"{app_root(request)}/"
 
 
 def set_cookie(request: Request, response: Response, name: str, value: str) -> None:
@@ -137,7 +148,6 @@ def delete_cookie(request: Request, response: Response, name: str) -> None:
 def redirect(
     request: Request, name: str, /, *, query: Mapping[str, str | int] | None = None, **params: Any
 ) -> RedirectResponse:
-    """Post/redirect/get: a 303 to a named route, under the app's sub-path if it has one; `query` tells the
+    """Post/redirect/get: a 303 to a named route's path (never a URL naming the Host header); `query` tells the
     page what just happened ("?archived=3")."""
-    path = request.url_for(name, **params).path
-    return RedirectResponse(f"{path}?{urlencode(query)}" if query else path, status_code=303)
+    return RedirectResponse(url_path(request, name, query=query, **params), status_code=303)
