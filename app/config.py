@@ -13,6 +13,8 @@ from pydantic import Field, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from app.headers import host_name
+
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "please-change-me", "xxx"}
 
 
@@ -37,6 +39,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./data")
     database_url: str | None = None
     public_url: str | None = None
+    # Host names served besides the public URL's (comma-separated; "*": any). See host_names.
+    allowed_hosts: str = ""
     secret_key: str | None = None
     signup: Literal["open", "closed"] = "closed"
     timezone: str = "UTC"
@@ -75,6 +79,14 @@ class Settings(BaseSettings):
             raise ValueError(f"COINFLIP_TIMEZONE: unknown time zone {value!r} (try e.g. Europe/Berlin)") from exc
         return value
 
+    @field_validator("allowed_hosts")
+    @classmethod
+    def plain_host_names(cls, value: str) -> str:
+        for entry in value.split(","):
+            if "/" in entry or ("*" in entry and entry.strip() != "*"):
+                raise ValueError(f"COINFLIP_ALLOWED_HOSTS: {entry.strip()!r} is not a host name (e.g. nas.local)")
+        return value
+
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'coinflip.db'}"
@@ -87,6 +99,15 @@ class Settings(BaseSettings):
     def root_path(self) -> str:
         """The sub-path the app is served under, from COINFLIP_PUBLIC_URL ("" at the root)."""
         return urlsplit(self.public_url).path.rstrip("/") if self.public_url else ""
+
+    @property
+    def host_names(self) -> frozenset[str] | None:
+        """The host names served, or None for any: with neither COINFLIP_PUBLIC_URL nor COINFLIP_ALLOWED_HOSTS the
+        app is reached on a LAN by whatever address the server has, and it never writes that address anywhere."""
+        names = {host_name(entry) for entry in self.allowed_hosts.split(",") if entry.strip()}
+        if self.public_url:
+            names.add(host_name(urlsplit(self.public_url).netloc))
+        return None if not names or "*" in names else frozenset(names)
 
     @cached_property
     def key(self) -> bytes:

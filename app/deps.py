@@ -234,8 +234,9 @@ def same_origin(request: Request, settings: Settings) -> bool:
     origin = request.headers.get("Origin")
     if origin is None:
         return True
-    expected = urlsplit(settings.public_url).netloc if settings.public_url else request.headers.get("Host", "")
-    return urlsplit(origin).netloc == expected
+    # The host the page was asked from (AllowedHosts has vouched for it), or the public URL's behind a proxy.
+    ours = (request.headers.get("Host", ""), urlsplit(settings.public_url or "").netloc)
+    return urlsplit(origin).netloc.lower() in {host.lower() for host in ours if host}
 
 
 async def check_csrf(request: Request) -> None:

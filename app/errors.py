@@ -1,12 +1,17 @@
 """How errors reach people: an error page (or a redirect to log in) in the browser, JSON for the API."""
 
+from urllib.parse import quote
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.db import Gone
 from app.deps import LoginRequired, MemberRequired, is_api
+from app.headers import route_path
 from app.templating import render, url_path
 
 MESSAGES = {
@@ -39,10 +44,46 @@ async def member_required(request: Request, exc: Exception) -> Response:
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 404 and "endpoint" not in request.scope:  # no route matched
+        twin = slash_twin(request)
+        if twin is not None:
+            return RedirectResponse(twin, status_code=307)
     if is_api(request):
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
     detail = exc.detail if exc.status_code == 403 else MESSAGES.get(exc.status_code, "Something went wrong.")
     return render(request, "error.html", status_code=exc.status_code, status=exc.status_code, detail=detail)
+
+
+def slash_twin(request: Request) -> str | None:
+    """Where a path with a stray trailing slash (or one missing) was meant to go, if that is a route: Starlette's
+    redirect_slashes, but as a path under the sub-path, never a URL naming the Host header."""
+    path = route_path(request.scope)
+    if path == "/":
+        return None
+    twin = path.rstrip("/") if path.endswith("/") else path + "/"
+    scope = {**request.scope, "path": twin, "root_path": ""}
+    if not any(route.matches(scope)[0] is not Match.NONE for route in request.app.router.routes):
+        return None
+    target = quote(request.scope.get("root_path", "") + twin)
+    if target.startswith("//"):
+        return None  # would name another host
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return f"{target}?{query}" if query else target
+
+
+def refusal(status: int, detail: str) -> ASGIApp:
+    """An answer for middleware that refuses a request before it is routed: JSON for the API, else the error page."""
+
+    async def refuse(scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        response: Response
+        if is_api(request):
+            response = JSONResponse({"detail": detail}, status_code=status)
+        else:
+            response = render(request, "error.html", status_code=status, status=status, detail=MESSAGES[status])
+        await response(scope, receive, send)
+
+    return refuse
 
 
 def printable(value: object) -> str | int:

@@ -1,6 +1,10 @@
-"""Plain ASGI middleware: security headers on every response, and serving under a sub-path."""
+"""Plain ASGI middleware: security headers on every response, our own hosts only, and serving under a sub-path."""
 
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# Docker's HEALTHCHECK and orchestrators' probes ask by address (127.0.0.1, a container's IP), not by name.
+ANY_HOST_PATHS = frozenset({"/healthz"})
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
@@ -67,3 +71,31 @@ def route_path(scope: Scope) -> str:
     if root and (path == root or path.startswith(root + "/")):
         return path[len(root) :] or "/"
     return path
+
+
+def host_name(authority: str) -> str:
+    """The host of a Host header or a URL's authority, as compared: lower case, no port, brackets or final dot."""
+    host = authority.strip().lower().rpartition("@")[2]
+    host = host[1:].partition("]")[0] if host.startswith("[") else host.partition(":")[0]
+    return host.rstrip(".")
+
+
+class AllowedHosts:
+    """Serve only these host names (`None`: any): a request naming another host gets `refuse` (a 400).
+
+    Nothing the app sends is built from the Host header either (redirects are paths): this keeps a name that
+    someone else points at the server (DNS rebinding) from reaching the pages at all.
+    """
+
+    def __init__(self, app: ASGIApp, hosts: frozenset[str] | None, refuse: ASGIApp) -> None:
+        self.app = app
+        self.hosts = hosts
+        self.refuse = refuse
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.hosts is not None and scope["type"] == "http" and route_path(scope) not in ANY_HOST_PATHS:
+            host = Headers(scope=scope).get("host")
+            if host is None or host_name(host) not in self.hosts:
+                await self.refuse(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -14,7 +14,7 @@ from app.backup import DailyBackups
 from app.config import Settings
 from app.db import PG_REQUESTS, make_engine
 from app.deps import check_csrf, get_now
-from app.headers import SecurityHeaders, SubPath
+from app.headers import AllowedHosts, SecurityHeaders, SubPath
 from app.routes import (
     api,
     auth,
@@ -55,18 +55,21 @@ def create_app(config: Settings | None = None) -> FastAPI:
 
     # /docs is the app's own page (app/routes/docs.py): FastAPI's loads Swagger UI from a CDN.
     # Every request reads the clock once (get_now): the rules it runs and the page it shows see the same moment.
+    # Starlette's trailing-slash redirect names the Host header: errors.slash_twin redirects by path instead.
     app = FastAPI(
         title="Coinflip",
         lifespan=lifespan,
         dependencies=[Depends(check_csrf), Depends(get_now)],
         docs_url=None,
         redoc_url=None,
+        redirect_slashes=False,
     )
     app.state.settings = config
     app.state.engine = make_engine(config.db_url)
     # Compression is safe with the CSRF token in pages: SameSite=Lax keeps cookies off the cross-site
     # requests a BREACH-style attack needs.
     app.add_middleware(GZipMiddleware, minimum_size=500)
+    app.add_middleware(AllowedHosts, hosts=config.host_names, refuse=errors.refusal(400, "Unknown host"))
     app.add_middleware(SecurityHeaders)
     app.add_middleware(SubPath, root_path=config.root_path)
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=config.forwarded_allow_ips)

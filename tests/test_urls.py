@@ -48,3 +48,15 @@ def test_under_a_sub_path_a_name_links_to_its_page_too(under_subpath: TestClient
     assert pleasure_links(under_subpath.get(f"{prefix}/pleasures").text) == [logged.headers["location"]]
     path = logged.headers["location"].removeprefix("/coinflip" if not prefix else "")
     assert under_subpath.get(path).status_code == 200
+
+
+@pytest.mark.parametrize("prefix", ["/coinflip", ""], ids=["the proxy keeps the sub-path", "the proxy strips it"])
+def test_a_stray_slash_redirects_to_a_path_under_the_sub_path(under_subpath: TestClient, prefix: str) -> None:
+    evil = {"Host": "home.example", "X-Forwarded-Host": "evil.example"}
+    for sent, meant in [("/settings/", "/coinflip/settings"), ("/history/?before=2", "/coinflip/history?before=2")]:
+        response = under_subpath.get(prefix + sent, headers=evil)
+        assert response.status_code == 307 and response.headers["location"] == meant
+    assert under_subpath.get(f"{prefix}/nothing/").status_code == 404
+    missing = under_subpath.get(f"{prefix}/static/nothing.css")
+    assert missing.status_code == 404 and '<a class="button" href="/coinflip/">Back to Today</a>' in missing.text
+    assert under_subpath.get(f"{prefix}/static/nothing.css/").status_code == 404
