@@ -20,6 +20,7 @@ MESSAGES = {
     403: "That isn't allowed.",
     404: "There's nothing here. It may have been deleted, or the link is wrong.",
     405: "That isn't allowed.",
+    413: "That was more than we take in one go.",
 }
 
 

@@ -1,8 +1,11 @@
-"""Plain ASGI middleware: security headers on every response, our own hosts only, and serving under a sub-path."""
+"""Plain ASGI middleware: security headers on every response, our own hosts only, bounded request bodies,
+and serving under a sub-path."""
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+# Pages and the API alike: the largest form or JSON body the app takes is a few kilobytes.
+MAX_BODY = 64 * 1024
 # Docker's HEALTHCHECK and orchestrators' probes ask by address (127.0.0.1, a container's IP), not by name.
 ANY_HOST_PATHS = frozenset({"/healthz"})
 
@@ -99,3 +102,53 @@ class AllowedHosts:
                 await self.refuse(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+class BodyLimit:
+    """Refuse a request body over `limit` bytes with `refuse` (a 413) before the app sees any of it.
+
+    A declared Content-Length over the limit is refused without reading a byte; a chunked body is counted as it
+    comes and refused once it passes the limit. A body within it is read whole here, before the app runs: what
+    comes next (CSRF check, login, the write gate) never waits for a client still sending.
+    """
+
+    def __init__(self, app: ASGIApp, refuse: ASGIApp, limit: int = MAX_BODY) -> None:
+        self.app = app
+        self.refuse = refuse
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length")
+        if (declared is None and "transfer-encoding" not in headers) or declared == "0":
+            await self.app(scope, receive, send)  # no body at all
+            return
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self.refuse(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size, more = 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client left before it finished sending: nobody to answer
+            chunk: bytes = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await self.refuse(scope, receive, send)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body: Message | None = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
+        async def replay() -> Message:
+            nonlocal body
+            if body is None:
+                return await receive()  # after the body, only the client's disconnect is left to wait for
+            message, body = body, None
+            return message
+
+        await self.app(scope, replay, send)

@@ -14,7 +14,7 @@ from app.backup import DailyBackups
 from app.config import Settings
 from app.db import PG_REQUESTS, make_engine
 from app.deps import check_csrf, get_now
-from app.headers import AllowedHosts, SecurityHeaders, SubPath
+from app.headers import AllowedHosts, BodyLimit, SecurityHeaders, SubPath
 from app.routes import (
     api,
     auth,
@@ -69,6 +69,7 @@ def create_app(config: Settings | None = None) -> FastAPI:
     # Compression is safe with the CSRF token in pages: SameSite=Lax keeps cookies off the cross-site
     # requests a BREACH-style attack needs.
     app.add_middleware(GZipMiddleware, minimum_size=500)
+    app.add_middleware(BodyLimit, refuse=errors.refusal(413, "Request body too large"))
     app.add_middleware(AllowedHosts, hosts=config.host_names, refuse=errors.refusal(400, "Unknown host"))
     app.add_middleware(SecurityHeaders)
     app.add_middleware(SubPath, root_path=config.root_path)
