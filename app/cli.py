@@ -13,16 +13,16 @@ from zoneinfo import ZoneInfo
 
 from alembic import command
 from alembic.config import Config
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
-from app import archive, backup, security
+from app import archive, backup, households, security, tokens
 from app.config import Settings
 from app.db import make_engine, open_session
 from app.demo import DemoError, add_demo
-from app.models import NAME_MAX, Household, LoginSession, Member
-from app.routes.auth import login_name
+from app.models import NAME_MAX, ApiToken, Household, Member
+from app.schemas import HouseholdName, login_name
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 MIGRATION_LOCK = 0x636F696E  # "coin": the advisory lock that serialises migrations on PostgreSQL
@@ -113,6 +113,10 @@ def check_name(name: str) -> str:
 
 def household_create(engine: Engine, name: str) -> str:
     name = check_name(name)
+    try:
+        TypeAdapter(HouseholdName).validate_python(name)
+    except ValidationError as exc:
+        raise CliError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
     password = read_password()
     with open_session(engine) as db:
         if db.exec(select(Household).where(Household.login == login_name(name))).first():
@@ -125,14 +129,9 @@ def household_create(engine: Engine, name: str) -> str:
 def household_reset_password(engine: Engine, name: str) -> str:
     password = read_password()
     with open_session(engine) as db:
-        household = find_household(db, name)
-        household.password_hash = security.hash_secret(password)
-        db.add(household)
-        # A new password logs every device out: whoever knew the old one is out too.
-        for login in db.exec(select(LoginSession).where(LoginSession.household_id == household.id)):
-            db.delete(login)
-        db.commit()
-    return f"New password set for {name!r}; every device has been logged out."
+        # Whoever knew the old password is out: every device logged out, every API token revoked.
+        households.set_password(db, find_household(db, name), security.hash_secret(password))
+    return f"New password set for {name!r}; every device has been logged out and every API token revoked."
 
 
 def member_add(engine: Engine, household_name: str, member_name: str) -> str:
@@ -147,12 +146,34 @@ def member_add(engine: Engine, household_name: str, member_name: str) -> str:
     return f"Added {member_name!r} to {household_name!r}."
 
 
-def token_create(engine: Engine, household_name: str, member_name: str) -> str:
+def token_create(engine: Engine, household_name: str, member_name: str, name: str) -> str:
     with open_session(engine) as db:
         member = find_member(db, find_household(db, household_name), member_name)
-        token = security.create_api_token(db, member)
+        token = tokens.create(db, member, check_name(name))
         db.commit()
     return token
+
+
+def token_list(engine: Engine, household_name: str) -> str:
+    with open_session(engine, write=False) as db:
+        found = tokens.of_household(db, find_household(db, household_name).id)
+    if not found:
+        return f"{household_name!r} has no API tokens."
+    lines = ["ID\tMEMBER\tNAME\tCREATED\tLAST USED"]
+    for token, member in found:
+        used = f"{token.last_used_at:%Y-%m-%d %H:%M} UTC" if token.last_used_at else "never"
+        lines.append(f"{token.id}\t{member.name}\t{token.name}\t{token.created_at:%Y-%m-%d %H:%M} UTC\t{used}")
+    return "\n".join(lines)
+
+
+def token_revoke(engine: Engine, token_id: int) -> str:
+    with open_session(engine) as db:
+        token = db.get(ApiToken, token_id)
+        if token is None:
+            raise CliError(f"No API token with id {token_id}: see `coinflip token list --household NAME`.")
+        db.delete(token)
+        db.commit()
+    return f"Revoked API token {token_id} ({token.name!r}): scripts using it get 401 from now on."
 
 
 def demo(engine: Engine, household_name: str, member_name: str, days: int, seed: int | None) -> str:
@@ -266,10 +287,15 @@ def parser() -> argparse.ArgumentParser:
     add = m.add_parser("add")
     add.add_argument("--household", required=True)
     add.add_argument("member")
-    t = sub.add_parser("token", help="create API tokens").add_subparsers(dest="action", required=True)
-    tc = t.add_parser("create")
+    t = sub.add_parser("token", help="create, list and revoke API tokens").add_subparsers(dest="action", required=True)
+    tc = t.add_parser("create", help="print a new bearer token for a member")
     tc.add_argument("--household", required=True)
     tc.add_argument("--member", required=True)
+    tc.add_argument("--name", default=tokens.DEFAULT_NAME)
+    tl = t.add_parser("list", help="every token of a household, with when it was last used")
+    tl.add_argument("--household", required=True)
+    tr = t.add_parser("revoke", help="revoke a token by its id")
+    tr.add_argument("id", type=int)
     b = sub.add_parser("backup", help="write a consistent copy of the SQLite database to PATH")
     b.add_argument("path", type=Path)
     e = sub.add_parser("export", help="print everything of one household as JSON")
@@ -317,7 +343,11 @@ def run(argv: Sequence[str], settings: Settings) -> str | None:
             return import_file(engine, args.file, args.name, settings.timezone, args.allow_unsealed)
         if args.command == "demo":
             return demo(engine, args.household, args.member, args.days, args.seed)
-        return token_create(engine, args.household, args.member)
+        if args.action == "list":
+            return token_list(engine, args.household)
+        if args.action == "revoke":
+            return token_revoke(engine, args.id)
+        return token_create(engine, args.household, args.member, args.name)
     finally:
         engine.dispose()
 

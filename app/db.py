@@ -8,7 +8,7 @@ import os
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import asynccontextmanager, contextmanager, suppress
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar, cast
 from zoneinfo import ZoneInfo
@@ -175,16 +175,46 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
             await request.body()
     state = request.app.state
     names = ("db_slots", "write_gate") if write else ("db_slots",)
-    gates: list[asyncio.Semaphore] = [g for g in (getattr(state, name, None) for name in names) if g is not None]
-    for gate in gates:
-        await gate.acquire()
+    places = request.state.db_places = Places([getattr(state, name) for name in names if hasattr(state, name)])
+    await places.take()
     db = open_session(state.engine, write=write)
     try:
         yield db
     finally:
         db.close()
-        for gate in reversed(gates):
-            gate.release()
+        places.give_back()
+
+
+class Places:
+    """The places a request holds at the gates of get_db, which it may give back around slow work (unlocked)."""
+
+    def __init__(self, gates: list[asyncio.Semaphore]) -> None:
+        self.gates = gates
+        self.held = 0
+
+    async def take(self) -> None:
+        for gate in self.gates[self.held :]:
+            await gate.acquire()
+            self.held += 1
+
+    def give_back(self) -> None:
+        while self.held:
+            self.held -= 1
+            self.gates[self.held].release()
+
+
+@asynccontextmanager
+async def unlocked(request: Request, db: Session) -> AsyncIterator[None]:
+    """Run slow work that needs no database (a password hash) holding nothing: the transaction so far is
+    committed, and the request's places at the write gate and among the database slots wait for the block's end.
+    Whatever the request reads afterwards, it reads anew: others may have written meanwhile."""
+    await run_in_threadpool(db.commit)
+    places: Places = request.state.db_places
+    places.give_back()
+    try:
+        yield
+    finally:
+        await places.take()
 
 
 def reads_inline(request: Request) -> bool:

@@ -14,11 +14,11 @@ from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from app import security
+from app import security, tokens
 from app.config import Settings
 from app.db import FORM_TYPES, SAFE_METHODS, get_db, on_db, side_write
 from app.headers import route_path
-from app.models import Enhancer, Flip, Habit, Household, LoginSession, Member, utcnow
+from app.models import ApiToken, Enhancer, Flip, Habit, Household, LoginSession, Member, utcnow
 
 DbSession = Annotated[Session, Depends(get_db)]
 # Ids fit a 32-bit integer column on every database: a larger one would be a database error, not a 404.
@@ -109,6 +109,11 @@ def touch_login_aside(request: Request, db: Session, login: LoginSession) -> Non
         security.touch_login(writer, login)
 
 
+def touch_token_aside(request: Request, db: Session, api_token: ApiToken) -> None:
+    with side_write(request, db) as writer:
+        tokens.touch(writer, api_token, utcnow())
+
+
 async def optional_login(request: Request, db: DbSession) -> LoginSession | None:
     found = await login_and_member(request, db)
     return found[0] if found else None
@@ -140,10 +145,12 @@ async def current_member(request: Request, db: DbSession) -> Member:
     """The member acting: from a bearer token (API only) or the member picked on this device."""
     token = bearer_token(request)
     if token is not None:
-        found = await on_db(request, security.find_token_member, db, token)
+        found = await on_db(request, tokens.find, db, token)
         if found is None:
             raise LoginRequired
-        member, request.state.timezone = found
+        api_token, member, request.state.timezone = found
+        if tokens.needs_touch(api_token, utcnow()):
+            await run_in_threadpool(touch_token_aside, request, db, api_token)
     else:
         login = await login_and_member(request, db)
         if login is None:

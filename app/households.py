@@ -1,13 +1,14 @@
-"""Households: the account's own settings that the rules read (so far its time zone)."""
+"""Households: the account's own settings that the rules read: its time zone, its password."""
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from app import security, tokens
 from app.db import locked
 from app.flips import keep_sessions_in_new_zone
-from app.models import Household
+from app.models import Household, LoginSession
 
 
 def set_time_zone(db: Session, household: Household, name: str, now: datetime) -> None:
@@ -16,4 +17,14 @@ def set_time_zone(db: Session, household: Household, name: str, now: datetime) -
     household.timezone = name
     db.add(household)
     keep_sessions_in_new_zone(db, household, ZoneInfo(name), now)
+    db.commit()
+
+
+def set_password(db: Session, household: Household, password_hash: str, keep: LoginSession | None = None) -> None:
+    """A new password logs out every device but `keep` and revokes every API token of the household."""
+    household = locked(db, household)
+    household.password_hash = password_hash
+    db.add(household)
+    security.end_other_logins(db, household.id, keep=keep)
+    tokens.revoke_household(db, household.id)
     db.commit()

@@ -30,6 +30,7 @@ from app.routes import (
     settings,
 )
 from app.templating import STATIC_DIR
+from app.throttle import HASHES_AT_ONCE
 
 # The OpenAPI document (and /docs) describes what scripts may rely on: the JSON API and the health check.
 # The pages' form posts are the browser's business and may change with any release.
@@ -47,6 +48,7 @@ def create_app(config: Settings | None = None) -> FastAPI:
             app.state.write_gate = asyncio.Semaphore(1)
         else:
             app.state.db_slots = asyncio.Semaphore(PG_REQUESTS)
+        app.state.hash_slots = asyncio.Semaphore(HASHES_AT_ONCE)  # see app.throttle
         backups = DailyBackups(config)
         backups.start()
         yield

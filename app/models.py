@@ -82,18 +82,30 @@ class LoginSession(SQLModel, table=True):
 
 
 class Throttle(SQLModel, table=True):
-    """Failed logins or PINs counted per key (a household's login name, a member, a client address)."""
+    """Tries of a password or PIN counted per key: an account (a household's login, a member) from one address
+    or one known device, and the account from anywhere. The key is a hash of that description."""
 
-    key: str = Field(primary_key=True, max_length=120)
+    key: str = Field(primary_key=True, max_length=64)
     failures: int = 0
-    last_failure_at: datetime = Field(default_factory=utcnow)
+    last_failure_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class KnownDevice(SQLModel, table=True):
+    """A browser that has given the right password or PIN for an account before: someone else's guesses at
+    that account never lock it out. The key is a hash of the account and the browser's device cookie."""
+
+    key: str = Field(primary_key=True, max_length=64)
+    last_success_at: datetime = Field(default_factory=utcnow)
 
 
 class ApiToken(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     member_id: int = Field(sa_column=owner("member"))
+    name: str = Field(default="API token", max_length=NAME_MAX)
     token_hash: str = Field(unique=True, max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
+    # To the minutes, like a device's last_seen_at: not every API call needs to be a write.
+    last_used_at: datetime | None = None
 
 
 class Enhancer(SQLModel, table=True):

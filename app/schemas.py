@@ -168,6 +168,8 @@ class MemberIn(Input):
 class MemberEdit(MemberIn):
     pin: str = ""
     remove_pin: bool = False
+    # Changing or removing a PIN takes the current one.
+    current_pin: str = Field(default="", max_length=200)
 
     @field_validator("pin")
     @classmethod
@@ -212,6 +214,10 @@ class PasswordChange(RepeatedPassword):
 
 class TimeZoneIn(Input):
     timezone: TimeZoneName
+
+
+class TokenIn(Input):
+    name: str = Field(default="", max_length=NAME_MAX)
 
 
 class LoginIn(Input):

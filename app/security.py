@@ -3,17 +3,16 @@
 import hashlib
 import hmac
 import logging
-import math
 import secrets
 from datetime import timedelta
 from pathlib import Path
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import and_, bindparam, update
+from sqlalchemy import and_, bindparam, delete, update
 from sqlmodel import Session, col, select
 
-from app.models import ApiToken, Household, LoginSession, Member, Throttle, utcnow
+from app.models import Household, LoginSession, Member, utcnow
 
 LOGIN_COOKIE = "coinflip_login"
 ANON_COOKIE = "coinflip_anon"
@@ -25,12 +24,6 @@ LAST_SEEN_GRANULARITY = timedelta(minutes=5)
 # A phone unused for this long, or a login this old, logs in again.
 IDLE_EXPIRY = timedelta(days=90)
 ABSOLUTE_EXPIRY = timedelta(days=365)
-# Throttling: this many failures are free, then each one doubles the wait, up to the cap; a quiet hour forgives.
-# A client address is shared by a whole household behind its router, so it gets more free tries.
-FREE_FAILURES = 5
-FREE_FAILURES_PER_ADDRESS = 20
-MAX_WAIT = timedelta(minutes=15)
-FORGIVEN_AFTER = timedelta(hours=1)
 COMMON_PASSWORDS = frozenset(
     line.strip().casefold()
     for line in (Path(__file__).parent / "common_passwords.txt").read_text().splitlines()
@@ -93,12 +86,6 @@ LOGIN_BY_HASH = (
     )
     .where(LoginSession.token_hash == bindparam("token_hash"))
 )
-MEMBER_BY_TOKEN_HASH = (
-    select(Member, Household.timezone)
-    .join(ApiToken, col(ApiToken.member_id) == Member.id)
-    .join(Household, col(Household.id) == Member.household_id)
-    .where(ApiToken.token_hash == bindparam("token_hash"))
-)
 
 
 def find_login(db: Session, token: str | None) -> tuple[LoginSession, Member | None, str] | None:
@@ -129,19 +116,6 @@ def end_login(db: Session, login: LoginSession) -> None:
     db.delete(login)
 
 
-def create_api_token(db: Session, member: Member) -> str:
-    token = "cf_" + secrets.token_urlsafe(32)
-    assert member.id is not None
-    db.add(ApiToken(member_id=member.id, token_hash=digest(token)))
-    return token
-
-
-def find_token_member(db: Session, token: str) -> tuple[Member, str] | None:
-    """The member a bearer token belongs to, and their household's time zone."""
-    found = db.exec(MEMBER_BY_TOKEN_HASH, params={"token_hash": digest(token)}).first()
-    return (found[0], found[1]) if found else None
-
-
 def csrf_token(key: bytes, binding: str) -> str:
     """A CSRF token bound to the login (or, before login, to the anonymous cookie)."""
     return hmac.new(key, ("csrf:" + binding).encode(), hashlib.sha256).hexdigest()
@@ -151,54 +125,15 @@ def csrf_matches(key: bytes, binding: str, candidate: str | None) -> bool:
     return bool(candidate) and hmac.compare_digest(csrf_token(key, binding), candidate or "")
 
 
-def end_other_logins(db: Session, household_id: int, keep: LoginSession | None) -> None:
-    others = select(LoginSession).where(LoginSession.household_id == household_id)
-    for login in db.exec(others):
-        if keep is None or login.id != keep.id:
-            db.delete(login)
+def end_other_logins(db: Session, household_id: int | None, keep: LoginSession | None) -> None:
+    """Log out every device of the household but `keep`."""
+    db.exec(
+        delete(LoginSession).where(
+            col(LoginSession.household_id) == household_id, col(LoginSession.id) != (keep.id if keep else None)
+        )
+    )
 
 
-# Throttling with growing delays, never a permanent lock-out
-
-
-def address_key(kind: str, client: str) -> str:
-    return f"{kind}-ip:{client}"
-
-
-def wait_for(failures: int, free: int = FREE_FAILURES) -> timedelta:
-    if failures < free:
-        return timedelta(0)
-    return min(timedelta(seconds=2 ** (failures - free + 1)), MAX_WAIT)
-
-
-def throttled_for(db: Session, keys: list[str]) -> int:
-    """Seconds to wait before another try may be checked, for the most throttled of these keys."""
-    now = utcnow()
-    waits = [0]
-    for row in db.exec(select(Throttle).where(col(Throttle.key).in_(keys))):
-        if now - row.last_failure_at < FORGIVEN_AFTER:
-            free = FREE_FAILURES_PER_ADDRESS if "-ip:" in row.key else FREE_FAILURES
-            remaining = row.last_failure_at + wait_for(row.failures, free) - now
-            waits.append(max(0, math.ceil(remaining.total_seconds())))
-    return max(waits)
-
-
-def record_failure(db: Session, keys: list[str], what: str, client: str) -> None:
-    """Count a failed try against every key (the caller commits it, whatever else the request does)."""
-    log.warning("coinflip: %s failed from %s", what, client)  # one line, for fail2ban
-    now = utcnow()
-    for key in keys:
-        row = db.exec(select(Throttle).where(Throttle.key == key).with_for_update()).first()
-        if row is None:
-            row = Throttle(key=key, failures=0, last_failure_at=now)
-        elif now - row.last_failure_at >= FORGIVEN_AFTER:
-            row.failures = 0
-        row.failures += 1
-        row.last_failure_at = now
-        db.add(row)
-
-
-def clear_failures(db: Session, key: str) -> None:
-    row = db.get(Throttle, key)
-    if row is not None:
-        db.delete(row)
+def end_member_logins(db: Session, member: Member, keep: LoginSession) -> None:
+    """Log out every device on which this member is picked, but `keep`."""
+    db.exec(delete(LoginSession).where(col(LoginSession.member_id) == member.id, col(LoginSession.id) != keep.id))

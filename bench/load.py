@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from app import security
+from app import security, tokens
 from app.cli import migrate
 from app.config import Settings
 from app.db import make_engine, open_session
@@ -73,7 +73,7 @@ def prepare(data_dir: Path, cycles: int, members: int = 50) -> tuple[str, int, l
         for m in range(members):
             member = factories.make_member(db, household, f"Member {m}")
             enhancers = [factories.make_enhancer(db, member, name) for name in ("Music", "Coffee")]
-            token = security.create_api_token(db, member)
+            token = tokens.create(db, member)
             habits = [Habit(member_id=member.id or 0, name=f"Habit {h}") for h in range(cycles // members + 1)]
             db.add_all(habits)
             db.flush()

@@ -156,13 +156,13 @@ def home(client: TestClient, db: Session, settings: Settings) -> Home:
 
 
 @contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
+def serving(app: FastAPI, lifespan: str = "off") -> Iterator[str]:
     """The app served by a real uvicorn on a loopback port bound before the server starts, so requests
-    simply queue until it is ready."""
+    simply queue until it is ready. With lifespan "on", it has its gates (app.main's lifespan) too."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen()
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan=lifespan))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:

@@ -24,7 +24,7 @@ from app.models import (
     Mode,
     Reflection,
 )
-from app.routes.auth import login_name
+from app.schemas import login_name
 
 PASSWORD = "correct horse battery"
 # Hashing with Argon2 is slow on purpose; the tests hash the shared password once.

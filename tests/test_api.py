@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 from sqlmodel import Session, select
 
-from app import security
+from app import tokens
 from app.models import Flip, Habit
 from tests import factories
 from tests.conftest import Clock, Home
@@ -19,7 +19,7 @@ REFLECTION = {"effort": 9, "enjoyment": 6, "followed": "partly", "note": "Tough 
 @pytest.fixture
 def api(app: FastAPI, db: Session, home: Home) -> TestClient:
     """A script's client: a bearer token and no cookies."""
-    token = security.create_api_token(db, home.member)
+    token = tokens.create(db, home.member)
     db.commit()
     return TestClient(app, headers={"Authorization": f"Bearer {token}"})
 

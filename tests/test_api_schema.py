@@ -13,7 +13,7 @@ from schemathesis.checks import (
 from schemathesis.generation.case import Case
 from sqlmodel import Session
 
-from app import security
+from app import tokens
 from tests import factories
 from tests.conftest import Home
 
@@ -26,7 +26,7 @@ def token(db: Session, home: Home) -> str:
     """A member with an enhancer, a habit and a flip, so generated ids sometimes hit real objects."""
     music = factories.make_enhancer(db, home.member)
     factories.make_habit(db, home.member, enhancers=[music])
-    token = security.create_api_token(db, home.member)
+    token = tokens.create(db, home.member)
     db.commit()
     return token
 

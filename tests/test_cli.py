@@ -59,6 +59,7 @@ def test_reset_password_logs_every_device_out(db: Session, settings: Settings, m
         (("household", "create", "Rivera", "--password-stdin"), "long enough\n", "exists already"),
         (("household", "create", "New", "--password-stdin"), "short\n", "at least 8"),
         (("household", "create", "x" * 61, "--password-stdin"), "long enough\n", "1 to 60"),
+        (("household", "create", "ﬃ" * 60, "--password-stdin"), "long enough\n", "shorter name"),
         (("household", "reset-password", "Nobody", "--password-stdin"), "long enough\n", "No household"),
         (("member", "add", "--household", "Nobody", "Ana"), "", "No household"),
         (("member", "add", "--household", "Rivera", "Ana"), "", "already"),

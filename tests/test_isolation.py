@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlmodel import Session
 
-from app import security
+from app import tokens
 from tests import factories
 
 names = itertools.count()
@@ -38,7 +38,7 @@ def make_machine(app: FastAPI, db: Session) -> type[RuleBasedStateMachine]:
             for _ in range(2):
                 household = factories.make_household(db, f"House {next(names)}")
                 member = factories.make_member(db, household)
-                token = security.create_api_token(db, member)
+                token = tokens.create(db, member)
                 db.commit()
                 self.tenants.append(Tenant(TestClient(app, headers={"Authorization": f"Bearer {token}"})))
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 from sqlmodel import Session, col, select
 
-from app import security
+from app import security, tokens
 from app.config import Settings
 from app.models import Flip, Habit, Reflection
 from tests import factories
@@ -40,7 +40,7 @@ class Acknowledged:
 
 def habits_with_tokens(db: Session, home: Home, count: int) -> list[tuple[int, str]]:
     """Flippable habits (one enhancer is enough), each with the member's token."""
-    token = security.create_api_token(db, home.member)
+    token = tokens.create(db, home.member)
     music = factories.make_enhancer(db, home.member, "Music")
     return [(factories.make_habit(db, home.member, f"Habit {i}", [music]).id or 0, token) for i in range(count)]
 

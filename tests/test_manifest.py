@@ -33,6 +33,6 @@ def test_the_manifest_makes_an_installable_app(client: TestClient, home: Home) -
 
 def test_the_manifest_respects_the_sub_path(settings: Settings) -> None:
     app = create_app(settings.model_copy(update={"public_url": "https://home.example/coinflip"}))
-    manifest = TestClient(app).get("/coinflip/manifest.webmanifest").json()
+    manifest = TestClient(app, base_url="https://home.example").get("/coinflip/manifest.webmanifest").json()
     assert (manifest["start_url"], manifest["scope"]) == ("/coinflip/", "/coinflip/")
     assert all(icon["src"].startswith("/coinflip/static/") for icon in manifest["icons"])

@@ -3,10 +3,11 @@
 import re
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from app import security
+from app import security, tokens
 from app.config import Settings
 from app.models import LoginSession, Member
 from tests import factories
@@ -86,9 +87,54 @@ def test_rename_a_member_and_set_a_pin(client: TestClient, db: Session, home: Ho
     db.refresh(home.member)
     assert home.member.name == "Ana María" and home.member.emoji == "🌻"
     assert security.verify_secret("4321", home.member.pin_hash)
-    client.post(f"/members/{home.member.id}/edit", data={"name": "Ana María", "emoji": "🌻", "remove_pin": "true"})
+    removal = {"name": "Ana María", "emoji": "🌻", "remove_pin": "true"}
+    asked = client.post(f"/members/{home.member.id}/edit", data=removal)
+    assert asked.status_code == 422 and "enter the current PIN" in asked.text
+    wrong = client.post(f"/members/{home.member.id}/edit", data={**removal, "current_pin": "1234"})
+    assert wrong.status_code == 422 and "PIN is not right" in wrong.text
+    db.refresh(home.member)
+    assert home.member.pin_hash is not None
+    assert client.post(f"/members/{home.member.id}/edit", data={**removal, "current_pin": "4321"}).status_code == 303
     db.refresh(home.member)
     assert home.member.pin_hash is None
+
+
+def test_only_the_member_sets_their_own_pin(client: TestClient, db: Session, home: Home) -> None:
+    ben = factories.make_member(db, home.household, "Ben")
+    page = client.get(f"/members/{ben.id}/edit")
+    assert page.status_code == 200 and 'name="pin"' not in page.text and "Only Ben can set a PIN" in page.text
+    refused = client.post(f"/members/{ben.id}/edit", data={"name": "Ben", "emoji": "🙂", "pin": "0000"})
+    assert refused.status_code == 422 and "Only Ben can set a PIN" in refused.text
+    db.refresh(ben)
+    assert ben.pin_hash is None
+    assert client.post(f"/members/{ben.id}/edit", data={"name": "Benjamin", "emoji": "🙂"}).status_code == 303
+
+
+def test_a_forgotten_pin_is_cleared_with_the_household_password(
+    app: FastAPI, client: TestClient, db: Session, settings: Settings, home: Home
+) -> None:
+    ben = factories.make_member(db, home.household, "Ben", pin="2468")
+    bens_phone = TestClient(app, follow_redirects=False)
+    factories.log_in(bens_phone, db, settings, home.household, ben)
+    bens_token = tokens.create(db, ben)
+    anas_token = tokens.create(db, home.member)
+    db.commit()
+    assert 'href="/members/' in client.get(f"/members/{ben.id}/pick").text
+    wrong = client.post(f"/members/{ben.id}/forgot-pin", data={"password": "not it at all"})
+    assert wrong.status_code == 422 and 'id="password-error"' in wrong.text
+    done = client.post(f"/members/{ben.id}/forgot-pin", data={"password": factories.PASSWORD})
+    assert done.status_code == 303 and done.headers["location"] == f"/members/{ben.id}/edit?pin_cleared=true"
+    db.refresh(ben)
+    assert ben.pin_hash is None and picked_on(db, home.token) == ben.id
+    assert "The PIN is removed" in client.get(done.headers["location"]).text
+    assert bens_phone.get("/").headers["location"] == "/login"  # whoever knew the PIN is out
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {bens_token}"}).status_code == 401
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {anas_token}"}).status_code == 200
+
+
+def picked_on(db: Session, login_token: str) -> int | None:
+    db.commit()
+    return db.exec(select(LoginSession.member_id).where(LoginSession.token_hash == security.digest(login_token))).one()
 
 
 @pytest.mark.parametrize("pin", ["123", "12345", "abcd", "١٢٣٤"])

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from app import security
+from app import tokens
 from app.models import PleasureCheck
 from tests.conftest import Home
 
@@ -60,7 +60,7 @@ def test_an_unknown_pleasure_is_404(client: TestClient, home: Home) -> None:
 
 
 def test_the_pleasure_api(app: FastAPI, db: Session, home: Home) -> None:
-    token = security.create_api_token(db, home.member)
+    token = tokens.create(db, home.member)
     db.commit()
     api = TestClient(app, headers={"Authorization": f"Bearer {token}"})
     created = api.post("/api/v1/pleasures", json={"name": "Coffee", "enjoyment": 6, "craving": 7})

@@ -9,10 +9,10 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from app import security
+from app import security, tokens
 from app.config import Settings
 from app.main import INTERFACES, PAGES
-from app.models import Flip, Household, LoginSession, Member, PleasureCheck
+from app.models import ApiToken, Flip, Habit, Household, LoginSession, Member, PleasureCheck, Reflection
 from tests import factories
 from tests.conftest import Home
 
@@ -29,6 +29,7 @@ class Ids:
     habit_id: int
     flip_id: int
     device_id: int
+    token_id: int
     name: str  # a pleasure's name
 
 
@@ -59,7 +60,10 @@ def populate(db: Session, household: Household, member: Member, pleasure: str = 
         security.start_login(db, household.id or 0, "elsewhere", member.id)
         db.commit()
         device = db.exec(select(LoginSession).where(LoginSession.household_id == household.id)).one()
-    return Ids(member.id or 0, enhancer.id or 0, habit.id or 0, flip.id or 0, device.id or 0, pleasure)
+    tokens.create(db, member, "Script")
+    db.commit()
+    token = db.exec(select(ApiToken).where(ApiToken.member_id == member.id)).one()
+    return Ids(member.id or 0, enhancer.id or 0, habit.id or 0, flip.id or 0, device.id or 0, token.id or 0, pleasure)
 
 
 @pytest.fixture
@@ -87,7 +91,8 @@ def test_every_page_renders_with_and_without_htmx(client: TestClient, own: Ids, 
             continue
         response = client.get(fill(path, own), headers=headers)
         # Set-up is closed once a household exists; the login page sends a logged-in device on to Today.
-        expected = {"/signup": 404, "/login": 303}.get(path, 200)
+        # A member without a PIN has none to forget.
+        expected = {"/signup": 404, "/login": 303, "/members/{member_id}/forgot-pin": 303}.get(path, 200)
         assert response.status_code == expected, path
         if expected == 303:
             continue
@@ -203,7 +208,10 @@ def test_stored_xss_is_shown_as_text_on_every_page_and_partial(
     )
     factories.make_member(db, home.household, SCRIPT)
     client.post("/pleasures", data={"name": SCRIPT, "enjoyment": "5", "craving": "5"})
-    ids = Ids(home.member.id or 0, music.id or 0, habit.id or 0, flip_id, 1, SCRIPT)
+    tokens.create(db, home.member, SCRIPT)  # a token's name is shown in Settings
+    db.commit()
+    token_id = db.exec(select(ApiToken.id)).one() or 0
+    ids = Ids(home.member.id or 0, music.id or 0, habit.id or 0, flip_id, 1, token_id, SCRIPT)
     second = factories.make_habit(db, home.member, SCRIPT, [music])
     responses = [client.post(f"/habits/{second.id}/flips", headers={"HX-Request": "true"})]
     for method, path in routes():
@@ -215,3 +223,62 @@ def test_stored_xss_is_shown_as_text_on_every_page_and_partial(
         assert "<script>alert" not in text and "<img src=x" not in text and "<b>" not in text, response.url
         shown += text.count("&lt;script&gt;alert(1)&lt;/script&gt;")
     assert shown > 20
+
+
+NOTE, PLEASURE = "Ana-private-note-7f3a", "Ana-private-pleasure-7f3a"
+
+
+def anas_journal(db: Session, home: Home) -> Ids:
+    """Ana's habits, a reflection with a note and a pleasure check, each marked so a leak is easy to find."""
+    ids = populate(db, home.household, home.member, PLEASURE)
+    habit = db.get(Habit, ids.habit_id)
+    assert habit is not None
+    flip = factories.make_flip(db, habit, "heads", {"Music": (2, True)}, reflection=(4, 4, "yes"))
+    reflection = db.get(Reflection, flip.id)
+    assert reflection is not None
+    reflection.note = NOTE
+    db.add(reflection)
+    db.commit()
+    return ids
+
+
+def everything_ben_can_ask(ben: TestClient, ids: Ids, headers: dict[str, str]) -> str:
+    """Every GET of the app, pages, partials, downloads and API, with Ana's ids and Ben's: all Ben gets."""
+    seen = []
+    for method, path in routes():
+        if method != "GET":
+            continue
+        for hx in ({}, {"HX-Request": "true"}):
+            response = ben.get(fill(path, ids), headers={**headers, **hx})
+            assert response.status_code < 500, path
+            seen.append(response.text)
+    return "\n".join(seen)
+
+
+@pytest.mark.parametrize("pin", [True, False])
+def test_a_pin_keeps_a_members_journal_from_every_other_member(
+    app: FastAPI, client: TestClient, db: Session, settings: Settings, home: Home, pin: bool
+) -> None:
+    """product.md: other members, their devices and their tokens never see a PIN member's reflections, notes or
+    pleasure checks, in pages, insights, exports or the API. Without a PIN, a household shares its journal."""
+    anas = anas_journal(db, home)
+    if pin:
+        home.member.pin_hash = security.hash_secret("2468")
+        db.add(home.member)
+        db.commit()
+    ben = factories.make_member(db, home.household, "Ben")
+    bens = populate(db, home.household, ben, "Bens pleasure")
+    bens_token = tokens.create(db, ben)
+    db.commit()
+    with TestClient(app, follow_redirects=False) as bens_phone:
+        factories.log_in(bens_phone, db, settings, home.household, ben)
+        seen = everything_ben_can_ask(bens_phone, anas, {}) + everything_ben_can_ask(bens_phone, bens, {})
+    with TestClient(app, follow_redirects=False) as script:
+        token = {"Authorization": f"Bearer {bens_token}"}
+        seen += everything_ben_can_ask(script, anas, token) + everything_ben_can_ask(script, bens, token)
+    assert "Bens pleasure" in seen  # the walk reached Ben's own journal
+    assert (NOTE in seen) is not pin
+    assert PLEASURE not in seen or not pin
+    # Ana herself, after her PIN, sees all of it.
+    assert NOTE in client.get("/settings/export.json").text and NOTE in client.get("/api/v1/export").text
+    assert PLEASURE in client.get("/pleasures").text

@@ -55,15 +55,6 @@ def test_device_names_come_from_the_user_agent(client: TestClient, db: Session) 
     assert device_name("curl/8.0") == "Browser"
 
 
-def test_an_api_token_is_shown_once_and_works(app: FastAPI, client: TestClient, home: Home) -> None:
-    page = client.post("/settings/tokens")
-    token = re.search(r'<pre class="token">(cf_[\w-]+)</pre>', page.text)
-    assert token
-    assert "cf_" not in client.get("/settings").text
-    me = TestClient(app).get("/api/v1/me", headers={"Authorization": f"Bearer {token.group(1)}"})
-    assert me.json()["member"] == "Ana"
-
-
 def test_the_password_form_names_whose_password_it_is(client: TestClient, home: Home) -> None:
     """A password manager updates the household's saved login instead of saving a nameless new one."""
     page = client.get("/settings").text

@@ -8,20 +8,33 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
-from app import archive, flips, habits, insights, pleasures
+from app import archive, flips, habits, insights, pleasures, tokens
 from app.db import reads_on_loop
 from app.deps import (
     CurrentMember,
     DbSession,
     HouseholdZone,
+    IdPath,
     IdQuery,
     Now,
     OwnedEnhancer,
     OwnedFlip,
     OwnedHabit,
     Rng,
+    not_found,
 )
-from app.models import Coin, Enhancer, Followed, Habit, Household, Kind, Mode, PleasureCheck, Reflection
+from app.models import (
+    IDEMPOTENCY_KEY_MAX,
+    Coin,
+    Enhancer,
+    Followed,
+    Habit,
+    Household,
+    Kind,
+    Mode,
+    PleasureCheck,
+    Reflection,
+)
 from app.schemas import EnhancerIn, EnhancerPatch, HabitIn, HabitPatch, NameParam, PleasureIn, ReflectionIn
 
 
@@ -159,6 +172,29 @@ def get_me(request: Request, member: CurrentMember, db: DbSession) -> MeOut:
     )
 
 
+class TokenOut(BaseModel):
+    id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+@router.get("/tokens")
+@reads_on_loop
+def list_tokens_api(request: Request, member: CurrentMember, db: DbSession) -> list[TokenOut]:
+    """The calling member's API tokens (never the tokens themselves: only their hashes are kept)."""
+    return [TokenOut.model_validate(t, from_attributes=True) for t in tokens.of_members(db, [member.id])]
+
+
+@router.delete("/tokens/{token_id}", status_code=204)
+def revoke_token_api(token_id: IdPath, member: CurrentMember, db: DbSession) -> Response:
+    """Revoke one of the calling member's tokens (the one making this call, too, if it names itself)."""
+    if not tokens.revoke(db, token_id, [member.id]):
+        raise not_found()
+    db.commit()
+    return Response(status_code=204)
+
+
 @router.get("/enhancers")
 @reads_on_loop
 def list_enhancers_api(request: Request, member: CurrentMember, db: DbSession) -> list[EnhancerOut]:
@@ -279,7 +315,7 @@ def flip_habit_api(
     rng: Rng,
     now: Now,
     response: Response,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: Annotated[str | None, Header(max_length=IDEMPOTENCY_KEY_MAX)] = None,
 ) -> FlipOut | JSONResponse:
     """Draw the session's verdict. A retried key or the session's open flip answers 200 with that same flip."""
     try:
@@ -353,10 +389,11 @@ def put_reflection_api(
 
 @router.get("/export")
 def export_api(member: CurrentMember, db: DbSession) -> archive.Export:
-    """Everything of the member's household, in the format `coinflip import` reads (without password hashes)."""
+    """Everything of the member's household, in the format `coinflip import` reads (without password hashes),
+    less the reflections, notes and pleasure checks of other members who have a PIN."""
     household = db.get(Household, member.household_id)
     assert household is not None
-    return archive.export_household(db, household, secrets=False)
+    return archive.export_household(db, household, secrets=False, viewer=member)
 
 
 class PleasureOut(BaseModel):

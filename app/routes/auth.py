@@ -1,21 +1,24 @@
 """Setting up a household, logging a device in and out, and checking passwords and PINs."""
 
-from dataclasses import dataclass
+from collections.abc import Awaitable
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
+from starlette.concurrency import run_in_threadpool
 
-from app import forms, security
-from app.db import side_write
-from app.deps import AppSettings, DbSession, Form, OptionalLogin
+from app import forms, security, throttle
+from app.deps import AppSettings, DbSession, Form, OptionalLogin, cookie
 from app.models import Household, Member
-from app.schemas import HouseholdIn, LoginIn, TimeZoneIn
+from app.schemas import HouseholdIn, LoginIn, TimeZoneIn, login_name
 from app.templating import delete_cookie, redirect, render, set_cookie
+from app.throttle import Refused
 
 router = APIRouter()
+NAME_TAKEN = "A household with this name exists already. Pick another name."
 
 
 def has_households(db: Session) -> bool:
@@ -26,19 +29,19 @@ def signup_allowed(db: Session, settings: AppSettings) -> bool:
     return settings.signup == "open" or not has_households(db)
 
 
-def login_name(name: str) -> str:
-    return " ".join(name.split()).casefold()
-
-
 def log_in(request: Request, db: Session, household: Household, member: Member | None, target: str) -> Response:
-    """Start a fresh login for this device (a new token every time) and go on to `target`."""
+    """Start a fresh login for this device (a new token every time) and go on to `target`. A login this
+    browser had before ends: it would be a device nobody can see is gone."""
     assert household.id is not None
+    previous = security.find_login(db, cookie(request, security.LOGIN_COOKIE))
+    if previous is not None:
+        security.end_login(db, previous[0])
     user_agent = request.headers.get("User-Agent", "")
     token = security.start_login(db, household.id, user_agent, member.id if member else None)
     db.commit()
     response = redirect(request, target)
     set_cookie(request, response, security.LOGIN_COOKIE, token)
-    return response
+    return throttle.remember_device(request, response)
 
 
 @router.get("/signup")
@@ -49,31 +52,54 @@ def show_signup(request: Request, db: DbSession, settings: AppSettings) -> Respo
 
 
 @router.post("/signup")
-def create_household(request: Request, db: DbSession, settings: AppSettings, form: Form) -> Response:
+async def create_household(request: Request, db: DbSession, settings: AppSettings, form: Form) -> Response:
     """Create a household with its first member, and log this device in as that member."""
+    data, errors = await run_in_threadpool(signup_errors, db, settings, form)
+    if data is None or errors:
+        return await run_in_threadpool(signup_refused, request, db, form, errors)
+    password_hash = await throttle.new_hash(request, db, data.password)
+    return await run_in_threadpool(signed_up, request, db, settings, form, data, password_hash)
+
+
+def signup_errors(db: Session, settings: AppSettings, form: Form) -> tuple[HouseholdIn | None, dict[str, str]]:
     if not signup_allowed(db, settings):
         raise HTTPException(404)
     data, errors = forms.parse(HouseholdIn, form)
-    if data is not None and db.exec(select(Household).where(Household.login == login_name(data.name))).first():
-        errors = {"name": "A household with this name exists already. Pick another name."}
-    if data is None or errors:
-        values = {k: v for k, v in forms.values_of(form).items() if "password" not in k}
-        return render(
-            request,
-            "auth/signup.html",
-            status_code=422,
-            first_run=not has_households(db),
-            values=values,
-            errors=errors,
-        )
+    if data is not None and name_taken(db, data.name):
+        errors = {"name": NAME_TAKEN}
+    return data, errors
+
+
+def name_taken(db: Session, name: str) -> bool:
+    return db.exec(select(Household.id).where(Household.login == login_name(name))).first() is not None
+
+
+def signup_refused(request: Request, db: Session, form: Form, errors: dict[str, str]) -> Response:
+    values = {k: v for k, v in forms.values_of(form).items() if "password" not in k}
+    first_run = not has_households(db)
+    return render(request, "auth/signup.html", status_code=422, first_run=first_run, values=values, errors=errors)
+
+
+def signed_up(
+    request: Request, db: Session, settings: AppSettings, form: Form, data: HouseholdIn, password_hash: str
+) -> Response:
+    # Checked again: the password was hashed holding no lock, and someone may have signed up meanwhile.
+    if not signup_allowed(db, settings):
+        raise HTTPException(404)
+    if name_taken(db, data.name):
+        return signup_refused(request, db, form, {"name": NAME_TAKEN})
     household = Household(
         name=data.name,
         login=login_name(data.name),
-        password_hash=security.hash_secret(data.password),
+        password_hash=password_hash,
         timezone=browser_time_zone(form) or settings.timezone,
     )
     db.add(household)
-    db.flush()
+    try:
+        db.flush()
+    except IntegrityError:  # the same name, signed up on another replica in this very moment
+        db.rollback()
+        return signup_refused(request, db, form, {"name": NAME_TAKEN})
     assert household.id is not None
     member = Member(household_id=household.id, name=data.member)
     db.add(member)
@@ -99,59 +125,31 @@ def show_login(request: Request, db: DbSession, login: OptionalLogin) -> Respons
     return render(request, "auth/login.html", values={}, errors={})
 
 
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-@dataclass(frozen=True)
-class Refused:
-    message: str
-    status: int  # 429 while throttled, 422 for a wrong secret
-
-
-def check_secret(
-    request: Request, db: Session, *, kind: str, subject: str, secret: str, secret_hash: str | None, wrong: str
-) -> Refused | None:
-    """Check a password or PIN, throttled per subject (a login name, a member) and per client address.
-
-    A missing hash still costs a full hash check, so an unknown name takes as long as a wrong password.
-    """
-    client = client_address(request)
-    keys = [f"{kind}:{subject}", security.address_key(kind, client)]
-    wait = security.throttled_for(db, keys)
-    if wait:
-        return Refused(f"Too many tries. Please wait {wait} seconds, then try again.", 429)
-    if security.verify_secret(secret, secret_hash):
-        security.clear_failures(db, keys[0])
-        return None
-    with side_write(request, db) as writer:
-        security.record_failure(writer, keys, f"{kind} for {subject!r}", client)
-    return Refused(wrong, 422)
-
-
 def check_password(
     request: Request, db: Session, household: Household | None, name: str, password: str
-) -> Refused | None:
-    return check_secret(
-        request, db, kind="login", subject=login_name(name), secret=password,
-        secret_hash=household.password_hash if household else None,
-        wrong="That household name and password don't match.",
-    )  # fmt: skip
+) -> Awaitable[Refused | None]:
+    account = throttle.Account("login", login_name(name))
+    wrong = "That household name and password don't match."
+    return throttle.check(request, db, account, password, household, "password_hash", wrong)
 
 
 @router.post("/login")
-def log_in_household(request: Request, db: DbSession, form: Form) -> Response:
+async def log_in_household(request: Request, db: DbSession, form: Form) -> Response:
     data, errors = forms.parse(LoginIn, form)
     status = 422
     if data is not None:
-        household = db.exec(select(Household).where(Household.login == login_name(data.name))).first()
-        refused = check_password(request, db, household, data.name, data.password)
+        household = await run_in_threadpool(household_named, db, data.name)
+        refused = await check_password(request, db, household, data.name, data.password)
         if household is not None and refused is None:
-            return log_in(request, db, household, None, "pick_member_page")
+            return await run_in_threadpool(log_in, request, db, household, None, "pick_member_page")
         assert refused is not None
         errors, status = {"password": refused.message}, refused.status
     values = {"name": str(form.get("name", ""))}
     return render(request, "auth/login.html", status_code=status, values=values, errors=errors)
+
+
+def household_named(db: Session, name: str) -> Household | None:
+    return db.exec(select(Household).where(Household.login == login_name(name))).first()
 
 
 @router.post("/logout")

@@ -1,16 +1,20 @@
 """The people of a household: "who's this?", adding and renaming members, their PINs."""
 
+from collections.abc import Awaitable, Mapping
+
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
 
-from app import forms, security
-from app.db import reads_on_loop
+from app import forms, security, throttle, tokens
+from app.db import locked, reads_on_loop
 from app.deps import CurrentHousehold, CurrentLogin, DbSession, Form, OwnedMember
 from app.models import Household, LoginSession, Member
-from app.routes.auth import check_secret
+from app.routes.auth import check_password
 from app.schemas import MemberEdit, MemberIn
 from app.templating import redirect, render
+from app.throttle import Refused
 
 router = APIRouter()
 
@@ -44,20 +48,67 @@ def show_pin(request: Request, member: OwnedMember) -> Response:
 
 
 @router.post("/members/{member_id}/pick")
-def pick_member(request: Request, db: DbSession, member: OwnedMember, login: CurrentLogin, form: Form) -> Response:
+async def pick_member(
+    request: Request, db: DbSession, member: OwnedMember, login: CurrentLogin, form: Form
+) -> Response:
     """Make this member the one acting on this device; a member with a PIN must give it."""
     if member.pin_hash is not None and login.member_id != member.id:
-        refused = check_secret(
-            request, db, kind="pin", subject=str(member.id), secret=str(form.get("pin", "")),
-            secret_hash=member.pin_hash, wrong="That PIN is not right. Try again.",
-        )  # fmt: skip
+        refused = await check_pin(request, db, member, str(form.get("pin", "")))
         if refused:
             errors = {"pin": refused.message}
             return render(request, "members/pin.html", status_code=refused.status, member=member, errors=errors)
+    return await run_in_threadpool(picked, request, db, login, member)
+
+
+def check_pin(request: Request, db: Session, member: Member, pin: str) -> Awaitable[Refused | None]:
+    wrong = "That PIN is not right. Try again."
+    return throttle.check(request, db, throttle.Account("pin", str(member.id)), pin, member, "pin_hash", wrong)
+
+
+def picked(request: Request, db: Session, login: LoginSession, member: Member) -> Response:
+    login = locked(db, login)
     login.member_id = member.id
     db.add(login)
     db.commit()
-    return redirect(request, "show_today")
+    return throttle.remember_device(request, redirect(request, "show_today"))
+
+
+@router.get("/members/{member_id}/forgot-pin")
+@reads_on_loop
+def forgot_pin_page(request: Request, member: OwnedMember, household: CurrentHousehold) -> Response:
+    if member.pin_hash is None:
+        return redirect(request, "pick_member_page")
+    return render(request, "members/forgot_pin.html", member=member, household=household, errors={})
+
+
+@router.post("/members/{member_id}/forgot-pin")
+async def forget_pin(
+    request: Request, db: DbSession, member: OwnedMember, household: CurrentHousehold, login: CurrentLogin, form: Form
+) -> Response:
+    """The household password clears a forgotten PIN, and ends that member's other logins and their tokens: whoever
+    knew the PIN is out. This device goes on as the member, to set a new one."""
+    refused = await check_password(request, db, household, household.name, str(form.get("password", "")))
+    if refused:
+        errors = {"password": refused.message}
+        return render(
+            request, "members/forgot_pin.html", status_code=refused.status, member=member, household=household,
+            errors=errors,
+        )  # fmt: skip
+    return await run_in_threadpool(pin_forgotten, request, db, login, member)
+
+
+def pin_forgotten(request: Request, db: Session, login: LoginSession, member: Member) -> Response:
+    member = locked(db, member)
+    member.pin_hash = None
+    db.add(member)
+    security.end_member_logins(db, member, keep=login)
+    tokens.revoke_all(db, member_ids=[member.id])
+    login = locked(db, login)
+    login.member_id = member.id
+    db.add(login)
+    db.commit()
+    response = redirect(request, "edit_member", member_id=member.id, query={"pin_cleared": "true"})
+    return throttle.remember_device(request, response)
 
 
 @router.get("/members/new")
@@ -88,17 +139,44 @@ def create_member(request: Request, db: DbSession, household: CurrentHousehold, 
     return redirect(request, "pick_member_page")
 
 
+def own_turn(login: LoginSession, member: Member) -> bool:
+    """Only the member themself, picked on this device, sets, changes or removes their PIN."""
+    return login.member_id == member.id
+
+
 @router.get("/members/{member_id}/edit")
 @reads_on_loop
-def edit_member(request: Request, member: OwnedMember, login: CurrentLogin) -> Response:
+def edit_member(request: Request, member: OwnedMember, login: CurrentLogin, pin_cleared: bool = False) -> Response:
     if not may_edit(login, member):
         raise HTTPException(403, "Pick this member (with their PIN) to change their settings.")
     values = {"name": member.name, "emoji": member.emoji}
-    return render(request, "members/form.html", member=member, emojis=EMOJIS, values=values, errors={})
+    return member_form(request, login, member, values, {}, pin_cleared=pin_cleared)
+
+
+def member_form(
+    request: Request,
+    login: LoginSession,
+    member: Member,
+    values: Mapping[str, object],
+    errors: dict[str, str],
+    *,
+    pin_cleared: bool = False,
+) -> Response:
+    return render(
+        request,
+        "members/form.html",
+        status_code=422 if errors else 200,
+        member=member,
+        own_turn=own_turn(login, member),
+        pin_cleared=pin_cleared,
+        emojis=EMOJIS,
+        values=values,
+        errors=errors,
+    )
 
 
 @router.post("/members/{member_id}/edit")
-def update_member(
+async def update_member(
     request: Request,
     db: DbSession,
     member: OwnedMember,
@@ -109,24 +187,29 @@ def update_member(
     if not may_edit(login, member):
         raise HTTPException(403, "Pick this member (with their PIN) to change their settings.")
     data, errors = forms.parse(MemberEdit, form)
-    if data is not None and name_taken(db, household, data.name, member):
+    if data is not None and (data.pin or data.remove_pin) and not own_turn(login, member):
+        errors = {"pin": f"Only {member.name} can set a PIN: pick {member.name} on this device first."}
+    if data is not None and not errors and await run_in_threadpool(name_taken, db, household, data.name, member):
         errors = {"name": "Someone in your household has this name already."}
+    if data is not None and not errors and member.pin_hash and (data.pin or data.remove_pin):
+        if not data.current_pin:
+            errors = {"current_pin": "Please enter the current PIN to change or remove it."}
+        elif refused := await check_pin(request, db, member, data.current_pin):
+            errors = {"current_pin": refused.message}
     if data is None or errors:
-        values = {k: v for k, v in forms.values_of(form).items() if k != "pin"}
-        return render(
-            request,
-            "members/form.html",
-            status_code=422,
-            member=member,
-            emojis=EMOJIS,
-            values=values,
-            errors=errors,
-        )
-    member.name, member.emoji = data.name, data.emoji
+        values = {k: v for k, v in forms.values_of(form).items() if "pin" not in k}
+        return member_form(request, login, member, values, errors)
+    pin_hash = member.pin_hash
     if data.remove_pin:
-        member.pin_hash = None
+        pin_hash = None
     elif data.pin:
-        member.pin_hash = security.hash_secret(data.pin)
+        pin_hash = await throttle.new_hash(request, db, data.pin)
+    return await run_in_threadpool(save_member, request, db, member, data, pin_hash)
+
+
+def save_member(request: Request, db: Session, member: Member, data: MemberEdit, pin_hash: str | None) -> Response:
+    member = locked(db, member)
+    member.name, member.emoji, member.pin_hash = data.name, data.emoji, pin_hash
     db.add(member)
     db.commit()
-    return redirect(request, "pick_member_page")
+    return throttle.remember_device(request, redirect(request, "pick_member_page"))

@@ -1,18 +1,24 @@
 """Household settings: appearance, password, the devices logged in (each can be revoked), API tokens, data."""
 
+from collections.abc import Mapping
+
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
 
-from app import archive, forms, households, security
+from app import archive, forms, households, throttle, tokens
 from app.db import reads_on_loop
-from app.deps import CurrentHousehold, CurrentLogin, CurrentMember, DbSession, Form, IdPath, Now
-from app.models import Household, LoginSession
+from app.deps import CurrentHousehold, CurrentLogin, CurrentMember, DbSession, Form, IdPath, Now, cookie, cookie_name
+from app.models import Household, LoginSession, Member
 from app.routes.auth import check_password
-from app.schemas import PasswordChange, TimeZoneIn, time_zones
-from app.templating import THEME_COOKIE, THEMES, redirect, render, set_cookie
+from app.schemas import PasswordChange, TimeZoneIn, TokenIn, time_zones
+from app.templating import THEME_COOKIE, THEMES, cookie_path, delete_cookie, redirect, render, set_cookie
 
 router = APIRouter()
+
+
+SHOWN_ONCE_COOKIE = "coinflip_shown_once"
 
 
 def settings_page(
@@ -20,8 +26,9 @@ def settings_page(
     db: Session,
     household: Household,
     *,
-    token: str | None = None,
+    new_token: str | None = None,
     message: str | None = None,
+    values: Mapping[str, object] | None = None,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
@@ -37,8 +44,10 @@ def settings_page(
         household=household,
         time_zones=time_zones(),
         devices=devices,
-        token=token,
+        tokens=tokens.of_household(db, household.id),
+        new_token=new_token,
         message=message,
+        values=values or {},
         errors=errors or {},
     )
 
@@ -52,12 +61,24 @@ def show_settings(
     member: CurrentMember,
     changed: bool = False,
     zone_saved: bool = False,
+    revoked: bool = False,
 ) -> Response:
-    message = "Password changed. Every other device has been logged out." if changed else None
+    message = None
+    if changed:
+        message = "Password changed. Every other device has been logged out, and every API token revoked."
     if zone_saved:
         zone = household.timezone.replace("_", " ")
         message = f"Time zone saved: {zone}. Times are shown in it, and a day's session follows it."
-    return settings_page(request, db, household, message=message)
+    if revoked:
+        message = "Token revoked: scripts using it get 401 from now on."
+    # A token just made is shown once: its cookie goes with this page, so a reload shows it no more.
+    new_token = cookie(request, SHOWN_ONCE_COOKIE)
+    found = tokens.find(db, new_token) if new_token else None
+    shown = new_token if found is not None and found[1].household_id == household.id else None
+    response = settings_page(request, db, household, new_token=shown, message=message)
+    if new_token:
+        delete_cookie(request, response, SHOWN_ONCE_COOKIE)
+    return response
 
 
 @router.post("/settings/timezone")
@@ -80,21 +101,20 @@ def set_theme(request: Request, form: Form) -> Response:
 
 
 @router.post("/settings/password")
-def change_password(
+async def change_password(
     request: Request, db: DbSession, household: CurrentHousehold, login: CurrentLogin, member: CurrentMember, form: Form
 ) -> Response:
-    """Needs the current password; every other device is logged out, this one stays in."""
+    """Needs the current password; every other device is logged out and every API token revoked, this device
+    stays in."""
     data, errors = forms.parse(PasswordChange, form)
     if data is not None:
-        refused = check_password(request, db, household, household.name, data.current)
+        refused = await check_password(request, db, household, household.name, data.current)
         if refused is None:
-            household.password_hash = security.hash_secret(data.password)
-            db.add(household)
-            security.end_other_logins(db, household.id or 0, keep=login)
-            db.commit()
+            password_hash = await throttle.new_hash(request, db, data.password)
+            await run_in_threadpool(households.set_password, db, household, password_hash, keep=login)
             return redirect(request, "show_settings", query={"changed": "true"})
         errors = {"current": refused.message}
-    return settings_page(request, db, household, errors=errors)
+    return await run_in_threadpool(settings_page, request, db, household, errors=errors)
 
 
 @router.post("/settings/devices/{device_id}/revoke")
@@ -108,15 +128,37 @@ def revoke_device(request: Request, db: DbSession, device_id: IdPath, household:
 
 
 @router.post("/settings/tokens")
-def create_token(request: Request, db: DbSession, household: CurrentHousehold, member: CurrentMember) -> Response:
-    """The token is shown once, here; only its hash is kept."""
-    token = security.create_api_token(db, member)
+def create_token(
+    request: Request, db: DbSession, household: CurrentHousehold, member: CurrentMember, form: Form
+) -> Response:
+    """Made here, shown once on the page this redirects to (a reload there makes no second token); only its
+    hash is kept."""
+    data, errors = forms.parse(TokenIn, form)
+    if data is None:
+        return settings_page(request, db, household, values=forms.values_of(form), errors=errors)
+    token = tokens.create(db, member, data.name)
     db.commit()
-    return settings_page(request, db, household, token=token)
+    response = redirect(request, "show_settings")
+    response.set_cookie(
+        cookie_name(request, SHOWN_ONCE_COOKIE), token, max_age=300, path=cookie_path(request),
+        httponly=True, samesite="strict", secure=request.url.scheme == "https",
+    )  # fmt: skip
+    return response
 
 
-def export_of(db: DbSession, household: CurrentHousehold) -> archive.Export:
-    return archive.export_household(db, household, secrets=False)
+@router.post("/settings/tokens/{token_id}/revoke")
+def revoke_token(request: Request, db: DbSession, token_id: IdPath, household: CurrentHousehold) -> Response:
+    """Any member may revoke any token of the household, as with devices: a lost laptop is everyone's concern."""
+    members = list(db.exec(select(Member.id).where(Member.household_id == household.id)))
+    if not tokens.revoke(db, token_id, members):
+        raise HTTPException(404)
+    db.commit()
+    return redirect(request, "show_settings", query={"revoked": "true"})
+
+
+def export_of(db: DbSession, household: CurrentHousehold, member: CurrentMember) -> archive.Export:
+    """The household's data as this member may see it: never the journal of someone else behind a PIN."""
+    return archive.export_household(db, household, secrets=False, viewer=member)
 
 
 def download(content: str, media_type: str, filename: str) -> Response:
@@ -127,13 +169,13 @@ def download(content: str, media_type: str, filename: str) -> Response:
 
 @router.get("/settings/export.json")
 def export_json(db: DbSession, household: CurrentHousehold, member: CurrentMember) -> Response:
-    data = export_of(db, household)
+    data = export_of(db, household, member)
     return download(data.model_dump_json(indent=2), "application/json", f"coinflip-{data.exported_at:%Y-%m-%d}.json")
 
 
 @router.get("/settings/export.csv")
 def export_csv(db: DbSession, household: CurrentHousehold, member: CurrentMember) -> Response:
-    data = export_of(db, household)
+    data = export_of(db, household, member)
     return download(
         archive.flips_csv(data), "text/csv; charset=utf-8", f"coinflip-flips-{data.exported_at:%Y-%m-%d}.csv"
     )

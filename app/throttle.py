@@ -1,0 +1,189 @@
+"""Who may try what: a password or PIN is checked only when the throttle allows, outside any lock, a few at once.
+
+Every try is counted *before* its hash is checked, in a short writing transaction of its own (SQLite's
+BEGIN IMMEDIATE; PostgreSQL's row locks), so a parallel burst from any number of processes or replicas gets
+exactly as many checks as the throttle allows; a right secret takes its count back. Tries are counted per
+account from one place (the client's address, or a known device) with growing delays after a few, and per
+account from anywhere only past a much higher threshold. A device that has given the right secret before is
+its own place and never meets the account-wide count: nobody else's guesses lock it out. Nothing is ever
+locked for good: the waits are capped, and a quiet hour forgives.
+"""
+
+import logging
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from fastapi import Request, Response
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, SQLModel, col, select
+from starlette.concurrency import run_in_threadpool
+
+from app import security
+from app.db import locked, unlocked
+from app.deps import cookie
+from app.models import KnownDevice, Throttle, utcnow
+from app.templating import set_cookie
+
+# This many tries from one place are free, then each one doubles the wait, up to the cap.
+FREE_PER_PLACE = 5
+# From anywhere at all (many addresses guessing at one account): a household's login, a member's PIN.
+FREE_PER_ACCOUNT = {"login": 100, "pin": 20}
+MAX_WAIT = timedelta(minutes=15)
+FORGIVEN_AFTER = timedelta(hours=1)
+KNOWN_FOR = timedelta(days=400)  # as long as the device cookie lives
+# Each Argon2 check takes ~64 MB and a core for a tenth of a second: a flood of logins waits here, not in memory.
+HASHES_AT_ONCE = 2
+DEVICE_COOKIE = "coinflip_device"
+log = logging.getLogger("coinflip.security")
+
+
+@dataclass(frozen=True)
+class Account:
+    kind: str  # "login" (a household, by its login name) or "pin" (a member, by id)
+    subject: str
+
+    def key(self, *place: str) -> str:
+        return security.digest("\x1f".join((self.kind, self.subject, *place)))
+
+
+@dataclass(frozen=True)
+class Refused:
+    message: str
+    status: int  # 429 while throttled, 422 for a wrong secret
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def wait_for(failures: int, free: int) -> timedelta:
+    if failures < free:
+        return timedelta(0)
+    return min(timedelta(seconds=2 ** (failures - free + 1)), MAX_WAIT)
+
+
+def in_words(seconds: int) -> str:
+    if seconds >= 90:
+        return f"{math.ceil(seconds / 60)} minutes"
+    return "a second" if seconds == 1 else f"{seconds} seconds"
+
+
+def keys_for(db: Session, account: Account, address: str, device: str | None, now: datetime) -> dict[str, int]:
+    """The throttle's keys for a try, each with its free tries."""
+    if device is not None:
+        known = db.get(KnownDevice, account.key("device", device))
+        if known is not None and now - known.last_success_at < KNOWN_FOR:
+            return {account.key("device", device): FREE_PER_PLACE}
+    return {account.key("address", address): FREE_PER_PLACE, account.key(): FREE_PER_ACCOUNT[account.kind]}
+
+
+def insert_missing(db: Session, table: type[SQLModel], rows: list[dict[str, object]]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING, on either database."""
+    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
+    db.exec(dialect.insert(table).values(rows).on_conflict_do_nothing())
+
+
+def count_try(db: Session, keys: dict[str, int], now: datetime) -> int:
+    """Count one try against every key, unless one of them says to wait: then the seconds to wait, and nothing
+    counted. The rows are locked until the caller commits, so the check and the count are one step."""
+    db.exec(delete(Throttle).where(col(Throttle.last_failure_at) < now - FORGIVEN_AFTER))
+    insert_missing(db, Throttle, [{"key": key, "failures": 0, "last_failure_at": now} for key in keys])
+    rows = db.exec(
+        select(Throttle)
+        .where(col(Throttle.key).in_(keys))
+        .order_by(col(Throttle.key))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    waits = [row.last_failure_at + wait_for(row.failures, keys[row.key]) - now for row in rows]
+    wait = max(waits, default=timedelta(0))
+    if wait > timedelta(0):
+        return math.ceil(wait.total_seconds())
+    for row in rows:
+        row.failures += 1
+        row.last_failure_at = now
+        db.add(row)
+    return 0
+
+
+def take_back(db: Session, account: Account, keys: dict[str, int], device: str, now: datetime) -> None:
+    """The secret was right: this place starts afresh, the account-wide count forgets this try, and the device
+    is known from now on."""
+    place, *others = keys
+    db.exec(delete(Throttle).where(col(Throttle.key) == place))
+    for row in db.exec(select(Throttle).where(col(Throttle.key).in_(others)).with_for_update()):
+        row.failures -= 1
+        if row.failures > 0:
+            db.add(row)
+        else:
+            db.delete(row)
+    known = account.key("device", device)
+    insert_missing(db, KnownDevice, [{"key": known, "last_success_at": now}])
+    found = db.get(KnownDevice, known)
+    if found is not None:
+        found.last_success_at = now
+        db.add(found)
+
+
+def reserve(
+    db: Session, account: Account, address: str, device: str | None, now: datetime
+) -> tuple[dict[str, int], int]:
+    keys = keys_for(db, account, address, device, now)
+    wait = count_try(db, keys, now)
+    db.commit()
+    return keys, wait
+
+
+async def hashing(request: Request, secret: str, secret_hash: str | None) -> bool:
+    """Verify a secret on the thread pool, at most HASHES_AT_ONCE per process (app.state.hash_slots)."""
+    slots = getattr(request.app.state, "hash_slots", None)
+    if slots is None:
+        return await run_in_threadpool(security.verify_secret, secret, secret_hash)
+    async with slots:
+        return await run_in_threadpool(security.verify_secret, secret, secret_hash)
+
+
+async def new_hash(request: Request, db: Session, secret: str) -> str:
+    """Hash a new password or PIN holding no lock, at most HASHES_AT_ONCE per process."""
+    async with unlocked(request, db):
+        slots = getattr(request.app.state, "hash_slots", None)
+        if slots is None:
+            return await run_in_threadpool(security.hash_secret, secret)
+        async with slots:
+            return await run_in_threadpool(security.hash_secret, secret)
+
+
+async def check(
+    request: Request, db: Session, account: Account, secret: str, row: SQLModel | None, field: str, wrong: str
+) -> Refused | None:
+    """Check a password or PIN against `row`'s `field` (a missing row still costs a full hash, so an unknown
+    name takes as long as a wrong password). None when it is right; the caller commits what follows."""
+    address = client_address(request)
+    device = cookie(request, DEVICE_COOKIE)
+    now: datetime = getattr(request.state, "now", None) or utcnow()
+    keys, wait = await run_in_threadpool(reserve, db, account, address, device, now)
+    if wait:
+        return Refused(f"Too many tries. Please wait {in_words(wait)}, then try again.", 429)
+    secret_hash = getattr(row, field) if row is not None else None
+    async with unlocked(request, db):
+        right = await hashing(request, secret, secret_hash)
+    if right and row is not None:
+        # Changed while the hash ran (a new password, say): the secret was right a moment ago, not now.
+        right = getattr(await run_in_threadpool(locked, db, row), field) == secret_hash
+    if not right:
+        log.warning("coinflip: %s for %r failed from %s", account.kind, account.subject, address)  # for fail2ban
+        return Refused(wrong, 422)
+    device = request.state.device = device or secrets.token_urlsafe(24)
+    await run_in_threadpool(take_back, db, account, keys, device, now)
+    return None
+
+
+def remember_device(request: Request, response: Response) -> Response:
+    """Give the browser its device cookie, if a right secret just made it known (see check)."""
+    device = getattr(request.state, "device", None)
+    if device is not None and cookie(request, DEVICE_COOKIE) != device:
+        set_cookie(request, response, DEVICE_COOKIE, device)
+    return response
