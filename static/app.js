@@ -7,3 +7,19 @@ for (const field of document.querySelectorAll("input[data-browser-time-zone]")) 
     field.value = "";
   }
 }
+
+// A token shown once: a Copy button beside it (shown only where the clipboard can be written to).
+for (const button of document.querySelectorAll("button[data-copy]")) {
+  const source = document.getElementById(button.dataset.copy);
+  if (!source || !navigator.clipboard) continue;
+  button.hidden = false;
+  button.addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(source.textContent.trim());
+      button.textContent = "Copied";
+    } catch (error) {
+      getSelection().selectAllChildren(source);
+      button.textContent = "Selected: copy it";
+    }
+  });
+}

@@ -124,6 +124,28 @@ def test_flip_and_reflect_on_a_phone(browser: Browser, live_url: str) -> None:
     assert problems == [], problems  # no script errors and no CSP violations
 
 
+def test_a_token_is_shown_once_and_copied_with_one_tap(browser: Browser, live_url: str) -> None:
+    page, problems = new_page(browser)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_url)
+    set_up_household(page, live_url)
+    page.goto(f"{live_url}/settings")
+    page.get_by_label("Name of a new token").fill("Watch shortcut")
+    page.get_by_role("button", name="Create a token for Ana").click()
+    token = page.locator("#new-token").text_content() or ""
+    assert token.startswith("cf_")
+    shot(page, "token-shown-once")
+    page.get_by_role("button", name="Copy").click()
+    expect(page.get_by_role("button", name="Copied")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == token
+    page.reload()  # shown no more, and no second token made
+    expect(page.locator("#new-token")).to_have_count(0)
+    expect(page.locator("#tokens li")).to_have_count(1)
+    expect(page.locator("#tokens li")).to_contain_text("Watch shortcut")
+    page.get_by_role("button", name="Revoke Watch shortcut").click()
+    expect(page.get_by_role("status")).to_contain_text("Token revoked")
+    assert problems == [], problems
+
+
 def test_skip_asks_once_and_can_be_undone_with_the_same_verdict(browser: Browser, live_url: str) -> None:
     page, problems = new_page(browser)
     set_up_household(page, live_url)
