@@ -71,8 +71,13 @@ def in_words(seconds: int) -> str:
     return "a second" if seconds == 1 else f"{seconds} seconds"
 
 
-def keys_for(db: Session, account: Account, address: str, device: str | None, now: datetime) -> dict[str, int]:
-    """The throttle's keys for a try, each with its free tries."""
+def keys_for(
+    db: Session, account: Account, address: str, device: str | None, now: datetime, logged_in: int | None = None
+) -> dict[str, int]:
+    """The throttle's keys for a try, each with its free tries. A device logged in to the household (asking for
+    its password again, say to change it) is a known place too, as is a device cookie known for the account."""
+    if logged_in is not None:
+        return {account.key("login", str(logged_in)): FREE_PER_PLACE}
     if device is not None:
         known = db.get(KnownDevice, account.key("device", device))
         if known is not None and now - known.last_success_at < KNOWN_FOR:
@@ -129,9 +134,9 @@ def take_back(db: Session, account: Account, keys: dict[str, int], device: str, 
 
 
 def reserve(
-    db: Session, account: Account, address: str, device: str | None, now: datetime
+    db: Session, account: Account, address: str, device: str | None, now: datetime, logged_in: int | None
 ) -> tuple[dict[str, int], int]:
-    keys = keys_for(db, account, address, device, now)
+    keys = keys_for(db, account, address, device, now, logged_in)
     wait = count_try(db, keys, now)
     db.commit()
     return keys, wait
@@ -157,14 +162,22 @@ async def new_hash(request: Request, db: Session, secret: str) -> str:
 
 
 async def check(
-    request: Request, db: Session, account: Account, secret: str, row: SQLModel | None, field: str, wrong: str
+    request: Request,
+    db: Session,
+    account: Account,
+    secret: str,
+    row: SQLModel | None,
+    field: str,
+    wrong: str,
+    logged_in: int | None = None,
 ) -> Refused | None:
     """Check a password or PIN against `row`'s `field` (a missing row still costs a full hash, so an unknown
-    name takes as long as a wrong password). None when it is right; the caller commits what follows."""
+    name takes as long as a wrong password). None when it is right; the caller commits what follows.
+    `logged_in`: the id of this device's login to the household whose password this is, if it has one."""
     address = client_address(request)
     device = cookie(request, DEVICE_COOKIE)
     now: datetime = getattr(request.state, "now", None) or utcnow()
-    keys, wait = await run_in_threadpool(reserve, db, account, address, device, now)
+    keys, wait = await run_in_threadpool(reserve, db, account, address, device, now, logged_in)
     if wait:
         return Refused(f"Too many tries. Please wait {in_words(wait)}, then try again.", 429)
     secret_hash = getattr(row, field) if row is not None else None
@@ -176,7 +189,10 @@ async def check(
     if not right:
         log.warning("coinflip: %s for %r failed from %s", account.kind, account.subject, address)  # for fail2ban
         return Refused(wrong, 422)
-    device = request.state.device = device or secrets.token_urlsafe(24)
+    # A device id the server didn't give out for this account is never adopted: it might have been planted.
+    if device is None or account.key("device", device) not in keys:
+        device = secrets.token_urlsafe(24)
+    request.state.device = device
     await run_in_threadpool(take_back, db, account, keys, device, now)
     return None
 

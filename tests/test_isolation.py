@@ -28,6 +28,7 @@ class Tenant:
     open_flips: dict[int, int] = field(default_factory=dict)  # habit id -> open flip id
     closed: set[int] = field(default_factory=set)  # habits whose session's flip is reflected on
     bare: set[int] = field(default_factory=set)  # habits without an enhancer: nothing to flip
+    links: dict[int, set[int]] = field(default_factory=dict)  # habit id -> its enhancers' ids
 
 
 def make_machine(app: FastAPI, db: Session) -> type[RuleBasedStateMachine]:
@@ -63,6 +64,7 @@ def make_machine(app: FastAPI, db: Session) -> type[RuleBasedStateMachine]:
             if owner in (tenant, None):
                 assert response.status_code == 201
                 tenant.habits[response.json()["id"]] = response.json()["name"]
+                tenant.links[response.json()["id"]] = set(ids)
                 if not ids:
                     tenant.bare.add(response.json()["id"])
             else:
@@ -114,13 +116,16 @@ def make_machine(app: FastAPI, db: Session) -> type[RuleBasedStateMachine]:
             if owner is not tenant:
                 assert response.status_code == 404
                 return
+            if kind == "habits" and object_id in tenant.flips.values():
+                assert response.status_code == 409  # a habit with history is archived, not deleted, first
+                return
             assert response.status_code == 204
             del getattr(tenant, kind)[object_id]
-            if kind == "habits":
-                gone = [f for f, h in tenant.flips.items() if h == object_id]
-                for flip_id in gone:
-                    del tenant.flips[flip_id]
-                tenant.open_flips.pop(object_id, None)
+            if kind == "enhancers":  # a habit whose last enhancer goes has nothing left to flip
+                for habit_id, linked in tenant.links.items():
+                    linked.discard(object_id)
+                    if not linked:
+                        tenant.bare.add(habit_id)
 
         @invariant()
         def each_sees_exactly_its_own(self) -> None:

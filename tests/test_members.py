@@ -152,3 +152,30 @@ def test_a_member_behind_a_pin_cannot_be_edited_by_someone_else(client: TestClie
     assert response.status_code == 403
     db.refresh(ben)
     assert ben.name == "Ben" and ben.pin_hash is not None
+
+
+def test_a_new_pin_shuts_out_devices_and_tokens_that_had_the_member_before(
+    app: FastAPI, client: TestClient, db: Session, settings: Settings, home: Home
+) -> None:
+    """Found by probing: a phone that had picked Ana before her PIN, and a token made on it, read on behind it."""
+    other_phone = TestClient(app, follow_redirects=False)
+    factories.log_in(other_phone, db, settings, home.household, home.member)
+    token = tokens.create(db, home.member)
+    db.commit()
+    saved = client.post(f"/members/{home.member.id}/edit", data={"name": "Ana", "emoji": "🙂", "pin": "1357"})
+    assert saved.status_code == 303 and saved.headers["location"] == "/members?pin_saved=true"
+    assert "PIN saved" in client.get(saved.headers["location"]).text
+    assert other_phone.get("/").headers["location"] == "/login"
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert client.get("/").status_code == 200  # this device, Ana's own, stays in
+
+
+def test_forgetting_a_pin_that_isnt_there_does_nothing(
+    app: FastAPI, client: TestClient, db: Session, settings: Settings, home: Home
+) -> None:
+    ben = factories.make_member(db, home.household, "Ben")
+    bens_phone = TestClient(app, follow_redirects=False)
+    factories.log_in(bens_phone, db, settings, home.household, ben)
+    done = client.post(f"/members/{ben.id}/forgot-pin", data={"password": factories.PASSWORD})
+    assert done.status_code == 303 and done.headers["location"] == "/members"
+    assert bens_phone.get("/").status_code == 200  # not logged out

@@ -236,3 +236,32 @@ def test_at_most_a_few_hashes_run_at_once(served: str, settings: Settings, monke
             held.wait_until(lambda i=i: held.done > i)  # type: ignore[misc]
         assert [answer.result().status_code for answer in answers] == [422] * tries
     assert held.most == throttle.HASHES_AT_ONCE
+
+
+def test_a_planted_device_cookie_is_never_adopted(app: FastAPI, settings: Settings, rivera: None) -> None:
+    """Found by probing: a device id the server never gave out was made "known" by a right password, so whoever
+    planted it could lock that browser out by guessing with the same id."""
+    victim = browser(app, settings, "198.51.100.4")
+    victim.cookies.set(throttle.DEVICE_COOKIE, "planted-by-attacker")
+    logged_in = victim.post("/login", data=RIGHT)
+    given = logged_in.cookies.get(throttle.DEVICE_COOKIE)
+    assert logged_in.status_code == 303 and given and given != "planted-by-attacker"
+    for i in range(FREE + 2):
+        attacker = browser(app, settings, f"203.0.113.{i}")
+        attacker.cookies.set(throttle.DEVICE_COOKIE, "planted-by-attacker")
+        attacker.post("/login", data=WRONG)
+    later = browser(app, settings, "198.51.100.4")
+    later.cookies.set(throttle.DEVICE_COOKIE, given)
+    assert later.post("/login", data=RIGHT).status_code == 303
+
+
+def test_a_logged_in_device_is_not_locked_out_of_its_own_settings(
+    app: FastAPI, client: TestClient, db: Session, settings: Settings, home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Strangers' guesses at the household's login from everywhere: a device already logged in (from before
+    device cookies, say) can still change the password."""
+    monkeypatch.setitem(throttle.FREE_PER_ACCOUNT, "login", 3)
+    for i in range(4):
+        browser(app, settings, f"203.0.113.{i}").post("/login", data=WRONG)
+    change = {"current": factories.PASSWORD, "password": "a brand new one", "password_again": "a brand new one"}
+    assert client.post("/settings/password", data=change).status_code == 303

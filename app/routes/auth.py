@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app import forms, security, throttle
 from app.deps import AppSettings, DbSession, Form, OptionalLogin, cookie
-from app.models import Household, Member
+from app.models import Household, LoginSession, Member
 from app.schemas import HouseholdIn, LoginIn, TimeZoneIn, login_name
 from app.templating import delete_cookie, redirect, render, set_cookie
 from app.throttle import Refused
@@ -126,11 +126,18 @@ def show_login(request: Request, db: DbSession, login: OptionalLogin) -> Respons
 
 
 def check_password(
-    request: Request, db: Session, household: Household | None, name: str, password: str
+    request: Request,
+    db: Session,
+    household: Household | None,
+    name: str,
+    password: str,
+    logged_in: LoginSession | None = None,
 ) -> Awaitable[Refused | None]:
+    """`logged_in`: this device's login to the household, when it asks for the password again (Settings)."""
     account = throttle.Account("login", login_name(name))
     wrong = "That household name and password don't match."
-    return throttle.check(request, db, account, password, household, "password_hash", wrong)
+    login_id = logged_in.id if logged_in is not None else None
+    return throttle.check(request, db, account, password, household, "password_hash", wrong, login_id)
 
 
 @router.post("/login")

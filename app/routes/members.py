@@ -37,8 +37,11 @@ def may_edit(login: LoginSession, member: Member) -> bool:
 
 @router.get("/members")
 @reads_on_loop
-def pick_member_page(request: Request, db: DbSession, household: CurrentHousehold, login: CurrentLogin) -> Response:
-    return render(request, "members/index.html", household=household, members=members_of(db, household))
+def pick_member_page(
+    request: Request, db: DbSession, household: CurrentHousehold, login: CurrentLogin, pin_saved: bool = False
+) -> Response:
+    members = members_of(db, household)
+    return render(request, "members/index.html", household=household, members=members, pin_saved=pin_saved)
 
 
 @router.get("/members/{member_id}/pick")
@@ -87,7 +90,10 @@ async def forget_pin(
 ) -> Response:
     """The household password clears a forgotten PIN, and ends that member's other logins and their tokens: whoever
     knew the PIN is out. This device goes on as the member, to set a new one."""
-    refused = await check_password(request, db, household, household.name, str(form.get("password", "")))
+    if member.pin_hash is None:
+        return redirect(request, "pick_member_page")
+    password = str(form.get("password", ""))
+    refused = await check_password(request, db, household, household.name, password, login)
     if refused:
         errors = {"password": refused.message}
         return render(
@@ -204,12 +210,20 @@ async def update_member(
         pin_hash = None
     elif data.pin:
         pin_hash = await throttle.new_hash(request, db, data.pin)
-    return await run_in_threadpool(save_member, request, db, member, data, pin_hash)
+    return await run_in_threadpool(save_member, request, db, login, member, data, pin_hash)
 
 
-def save_member(request: Request, db: Session, member: Member, data: MemberEdit, pin_hash: str | None) -> Response:
+def save_member(
+    request: Request, db: Session, login: LoginSession, member: Member, data: MemberEdit, pin_hash: str | None
+) -> Response:
     member = locked(db, member)
+    pin_changed = pin_hash != member.pin_hash
     member.name, member.emoji, member.pin_hash = data.name, data.emoji, pin_hash
     db.add(member)
+    if pin_changed:
+        # Devices and tokens that had this member before the PIN (made by anyone) would read on behind it.
+        security.end_member_logins(db, member, keep=login)
+        tokens.revoke_all(db, member_ids=[member.id])
     db.commit()
-    return throttle.remember_device(request, redirect(request, "pick_member_page"))
+    query = {"pin_saved": "true"} if pin_changed else None
+    return throttle.remember_device(request, redirect(request, "pick_member_page", query=query))

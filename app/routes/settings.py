@@ -108,7 +108,7 @@ async def change_password(
     stays in."""
     data, errors = forms.parse(PasswordChange, form)
     if data is not None:
-        refused = await check_password(request, db, household, household.name, data.current)
+        refused = await check_password(request, db, household, household.name, data.current, login)
         if refused is None:
             password_hash = await throttle.new_hash(request, db, data.password)
             await run_in_threadpool(households.set_password, db, household, password_hash, keep=login)
