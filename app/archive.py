@@ -16,7 +16,7 @@ from pydantic_core import ErrorDetails, from_json
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app import coin
+from app import coin, households
 from app.flips import session_end
 from app.models import (
     Coin,
@@ -414,7 +414,7 @@ def name_problems(db: Session, name: str, *, given: bool = True) -> list[str]:
         TypeAdapter(HouseholdName).validate_python(name)
     except ValidationError as exc:  # the file's own name has been named at household.name
         return [f"The name {name!r}: {said(e)}" for e in exc.errors()] if given else []
-    if db.exec(select(Household).where(Household.login == login_name(name))).first():
+    if households.named(db, name) is not None:
         return [f"A household named {name!r} exists already; import it under another name with --name."]
     return []
 

@@ -87,7 +87,7 @@ def read_password() -> str:
 
 
 def find_household(db: Session, name: str) -> Household:
-    household = db.exec(select(Household).where(Household.login == login_name(name))).first()
+    household = households.named(db, name)
     if household is None:
         raise CliError(f"No household named {name!r}.")
     return household
@@ -119,7 +119,7 @@ def household_create(engine: Engine, name: str) -> str:
         raise CliError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
     password = read_password()
     with open_session(engine) as db:
-        if db.exec(select(Household).where(Household.login == login_name(name))).first():
+        if households.named(db, name) is not None:
             raise CliError(f"A household named {name!r} exists already.")
         db.add(Household(name=name, login=login_name(name), password_hash=security.hash_secret(password)))
         db.commit()

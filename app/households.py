@@ -3,12 +3,18 @@
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app import security, tokens
 from app.db import locked
 from app.flips import keep_sessions_in_new_zone
 from app.models import Household, LoginSession
+from app.schemas import login_name
+
+
+def named(db: Session, name: str) -> Household | None:
+    """The household that logs in with this name (spaces collapsed, case folded), if there is one."""
+    return db.exec(select(Household).where(Household.login == login_name(name))).first()
 
 
 def set_time_zone(db: Session, household: Household, name: str, now: datetime) -> None:

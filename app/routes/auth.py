@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
-from app import forms, security, throttle
+from app import forms, households, security, throttle
 from app.deps import AppSettings, DbSession, Form, OptionalLogin, cookie
 from app.models import Household, LoginSession, Member
 from app.schemas import HouseholdIn, LoginIn, TimeZoneIn, login_name
@@ -65,13 +65,9 @@ def signup_errors(db: Session, settings: AppSettings, form: Form) -> tuple[House
     if not signup_allowed(db, settings):
         raise HTTPException(404)
     data, errors = forms.parse(HouseholdIn, form)
-    if data is not None and name_taken(db, data.name):
+    if data is not None and households.named(db, data.name) is not None:
         errors = {"name": NAME_TAKEN}
     return data, errors
-
-
-def name_taken(db: Session, name: str) -> bool:
-    return db.exec(select(Household.id).where(Household.login == login_name(name))).first() is not None
 
 
 def signup_refused(request: Request, db: Session, form: Form, errors: dict[str, str]) -> Response:
@@ -86,7 +82,7 @@ def signed_up(
     # Checked again: the password was hashed holding no lock, and someone may have signed up meanwhile.
     if not signup_allowed(db, settings):
         raise HTTPException(404)
-    if name_taken(db, data.name):
+    if households.named(db, data.name) is not None:
         return signup_refused(request, db, form, {"name": NAME_TAKEN})
     household = Household(
         name=data.name,
@@ -145,7 +141,7 @@ async def log_in_household(request: Request, db: DbSession, form: Form) -> Respo
     data, errors = forms.parse(LoginIn, form)
     status = 422
     if data is not None:
-        household = await run_in_threadpool(household_named, db, data.name)
+        household = await run_in_threadpool(households.named, db, data.name)
         refused = await check_password(request, db, household, data.name, data.password)
         if household is not None and refused is None:
             return await run_in_threadpool(log_in, request, db, household, None, "pick_member_page")
@@ -153,10 +149,6 @@ async def log_in_household(request: Request, db: DbSession, form: Form) -> Respo
         errors, status = {"password": refused.message}, refused.status
     values = {"name": str(form.get("name", ""))}
     return render(request, "auth/login.html", status_code=status, values=values, errors=errors)
-
-
-def household_named(db: Session, name: str) -> Household | None:
-    return db.exec(select(Household).where(Household.login == login_name(name))).first()
 
 
 @router.post("/logout")
