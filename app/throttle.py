@@ -12,8 +12,11 @@ locked for good: the waits are capped, and a quiet hour forgives.
 import logging
 import math
 import secrets
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import ParamSpec, TypeVar
 
 from fastapi import Request, Response
 from sqlalchemy import delete
@@ -38,6 +41,8 @@ KNOWN_FOR = timedelta(days=400)  # as long as the device cookie lives
 HASHES_AT_ONCE = 2
 DEVICE_COOKIE = "coinflip_device"
 log = logging.getLogger("coinflip.security")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -142,23 +147,17 @@ def reserve(
     return keys, wait
 
 
-async def hashing(request: Request, secret: str, secret_hash: str | None) -> bool:
-    """Verify a secret on the thread pool, at most HASHES_AT_ONCE per process (app.state.hash_slots)."""
-    slots = getattr(request.app.state, "hash_slots", None)
-    if slots is None:
-        return await run_in_threadpool(security.verify_secret, secret, secret_hash)
-    async with slots:
-        return await run_in_threadpool(security.verify_secret, secret, secret_hash)
+async def hashing(request: Request, work: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+    """Run Argon2 work on the thread pool, at most HASHES_AT_ONCE per process (app.state.hash_slots; none
+    without the app's lifespan, as in some tests)."""
+    async with getattr(request.app.state, "hash_slots", None) or nullcontext():
+        return await run_in_threadpool(work, *args, **kwargs)
 
 
 async def new_hash(request: Request, db: Session, secret: str) -> str:
     """Hash a new password or PIN holding no lock, at most HASHES_AT_ONCE per process."""
     async with unlocked(request, db):
-        slots = getattr(request.app.state, "hash_slots", None)
-        if slots is None:
-            return await run_in_threadpool(security.hash_secret, secret)
-        async with slots:
-            return await run_in_threadpool(security.hash_secret, secret)
+        return await hashing(request, security.hash_secret, secret)
 
 
 async def check(
@@ -182,7 +181,7 @@ async def check(
         return Refused(f"Too many tries. Please wait {in_words(wait)}, then try again.", 429)
     secret_hash = getattr(row, field) if row is not None else None
     async with unlocked(request, db):
-        right = await hashing(request, secret, secret_hash)
+        right = await hashing(request, security.verify_secret, secret, secret_hash)
     if right and row is not None:
         # Changed while the hash ran (a new password, say): the secret was right a moment ago, not now.
         right = getattr(await run_in_threadpool(locked, db, row), field) == secret_hash

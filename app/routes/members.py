@@ -69,11 +69,16 @@ def check_pin(request: Request, db: Session, member: Member, pin: str) -> Awaita
 
 
 def picked(request: Request, db: Session, login: LoginSession, member: Member) -> Response:
+    pick(db, login, member)
+    db.commit()
+    return throttle.remember_device(request, redirect(request, "show_today"))
+
+
+def pick(db: Session, login: LoginSession, member: Member) -> None:
+    """This member is the one acting on this device from now on (the caller commits)."""
     login = locked(db, login)
     login.member_id = member.id
     db.add(login)
-    db.commit()
-    return throttle.remember_device(request, redirect(request, "show_today"))
 
 
 @router.get("/members/{member_id}/forgot-pin")
@@ -109,9 +114,7 @@ def pin_forgotten(request: Request, db: Session, login: LoginSession, member: Me
     db.add(member)
     security.end_member_logins(db, member, keep=login)
     tokens.revoke_all(db, member_ids=[member.id])
-    login = locked(db, login)
-    login.member_id = member.id
-    db.add(login)
+    pick(db, login, member)
     db.commit()
     response = redirect(request, "edit_member", member_id=member.id, query={"pin_cleared": "true"})
     return throttle.remember_device(request, response)
