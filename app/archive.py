@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import argon2
 from pwdlib.hashers.argon2 import Argon2Hasher
-from pydantic import AfterValidator, BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails, from_json
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -49,6 +49,7 @@ from app.schemas import (
     Text,
     TimeZoneName,
     login_name,
+    refusing,
 )
 
 FORMAT = "coinflip-export"
@@ -86,15 +87,8 @@ def hash_problem(value: str) -> str | None:
     return None
 
 
-def usable_hash(value: str) -> str:
-    problem = hash_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
-
-
 # A password or PIN hash from a file: one the app can check, or every login (every PIN) would fail with an error.
-SecretHash = Annotated[str, AfterValidator(usable_hash)]
+SecretHash = Annotated[str, refusing(hash_problem)]
 
 
 class MemberData(Checked):

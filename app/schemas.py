@@ -1,6 +1,7 @@
 """What people may send: one set of checked input models, shared by the forms, the JSON API and the import."""
 
 import functools
+from collections.abc import Callable
 from typing import Annotated
 from zoneinfo import available_timezones
 
@@ -179,14 +180,19 @@ class MemberEdit(MemberIn):
         return value
 
 
-def acceptable_password(value: str) -> str:
-    problem = password_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
+def refusing(problem_of: Callable[[str], str | None]) -> AfterValidator:
+    """A validator that refuses a value with the sentence `problem_of` gives for it, if it gives one."""
+
+    def check(value: str) -> str:
+        problem = problem_of(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    return AfterValidator(check)
 
 
-NewPassword = Annotated[str, Field(max_length=200), AfterValidator(acceptable_password)]
+NewPassword = Annotated[str, Field(max_length=200), refusing(password_problem)]
 
 
 class RepeatedPassword(Input):
