@@ -334,3 +334,38 @@ def test_every_state_of_a_session_fits_a_phone(
     page.goto(f"{live_url}/insights/habits/3")
     look("insights-habit")
     assert problems == [], problems
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_member_and_pin_pages_fit_a_phone(browser: Browser, live_url: str, settings: Settings, scheme: str) -> None:
+    """Who's this, a member's own form with a PIN, someone else's, the PIN page and forgetting a PIN: light and
+    dark, nothing wider than the phone."""
+    page, problems = new_page(browser, scheme=scheme)
+    set_up_household(page, live_url)
+    cli.run(["member", "add", "--household", "Rivera", "Ben"], settings)
+
+    def look(name: str) -> None:
+        page.wait_for_load_state()
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], name
+        shot(page, f"{scheme}-{name}")
+
+    page.goto(f"{live_url}/members/1/edit")
+    page.get_by_label("PIN", exact=False).first.fill("1357")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_contain_text("PIN saved")
+    look("members-pin-saved")
+    page.goto(f"{live_url}/members/1/edit")
+    expect(page.get_by_label("Current PIN")).to_be_visible()
+    look("member-own-form")
+    page.goto(f"{live_url}/members/2/edit")
+    expect(page.get_by_text("Only Ben can set a PIN")).to_be_visible()
+    look("member-other-form")
+    page.goto(f"{live_url}/members/1/pick")
+    expect(page.get_by_role("link", name="Forgot the PIN?")).to_be_visible()
+    look("member-pin")
+    page.get_by_role("link", name="Forgot the PIN?").click()
+    page.get_by_label("Password of Rivera").fill("not the password")
+    page.get_by_role("button", name="Remove the PIN").click()
+    expect(page.locator("#password-error")).to_be_visible()
+    look("member-forgot-pin")
+    assert problems == [], problems
