@@ -104,6 +104,10 @@ def theme_of(request: Request) -> str:
 
 templates = Jinja2Templates(directory=ROOT / "templates", context_processors=[common_context])
 templates.env.auto_reload = False  # templates change with a release, not while it runs: no stat() per render
+# The form macros (csrf, error, text_field, …) are globals, made once: a `{% from … import %}` in an included
+# template (a card, a form) would build the macros anew on every include.
+_macros = templates.env.get_template("_macros.html").module
+templates.env.globals.update({name: getattr(_macros, name) for name in dir(_macros) if not name.startswith("_")})
 
 
 def wants_partial(request: Request) -> bool:
