@@ -121,6 +121,10 @@ def make_machine(app: FastAPI, db: Session) -> type[RuleBasedStateMachine]:
                 return
             assert response.status_code == 204
             del getattr(tenant, kind)[object_id]
+            if kind == "habits":  # forgotten: SQLite may give its id to the next habit
+                tenant.links.pop(object_id, None)
+                tenant.bare.discard(object_id)
+                tenant.closed.discard(object_id)
             if kind == "enhancers":  # a habit whose last enhancer goes has nothing left to flip
                 for habit_id, linked in tenant.links.items():
                     linked.discard(object_id)
