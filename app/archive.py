@@ -182,6 +182,13 @@ class ArchiveError(ValueError):
     """An export file that cannot be imported, with the reason (every reason, one a line)."""
 
 
+def export_for(db: Session, viewer: Member) -> Export:
+    """What a member downloads (Settings, the API): their household, without password hashes (see below)."""
+    household = db.get(Household, viewer.household_id)
+    assert household is not None
+    return export_household(db, household, secrets=False, viewer=viewer)
+
+
 def export_household(db: Session, household: Household, *, secrets: bool, viewer: Member | None = None) -> Export:
     """Everything of one household. `secrets` includes the password and PIN hashes (the CLI's full backup).
 

@@ -1,74 +1,39 @@
-"""The database engine (SQLite with safe pragmas, or PostgreSQL) and the per-request session."""
+"""The database: an engine with safe settings, and the one way a request reaches it, `await db.read(work, …)`
+and `await db.write(work, …)` (app.state.db, a Database).
+
+`work(session, *args)` is a plain function of the domain; it gets a session of its own and returns what it
+found. A read runs in a transaction of its own: on SQLite on the event loop (WAL reads take microseconds and
+never wait for a lock), on PostgreSQL in the thread pool (it waits for the network). A write on SQLite goes to
+the process's one writer thread, which runs whatever writes are queued in one durable transaction (group
+commit: one fsync for all of them) and answers each once that transaction is committed; each write sits in a
+savepoint of its own, so one that fails takes back only itself. On PostgreSQL each write is a transaction of
+its own in the thread pool; row locks (lock()) make writers of one row take turns, across replicas too.
+"""
 
 import asyncio
-import fcntl
 import functools
-import inspect
-import os
-import sqlite3
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager, suppress
+import queue
+import threading
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ParamSpec, TypeVar, cast
+from typing import Any, Concatenate, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
-from fastapi import Request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, SQLModel, select
 from starlette.concurrency import run_in_threadpool
 
-SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-# A request holds its connection from its first query to its end, across thread-pool hops, and may open a
-# second one for a side write. If requests could wait for a connection inside the thread pool while the
-# requests holding every connection wait for a thread, all would wait until the pool's timeout. So SQLite
-# (whose connections are only file handles) opens as many as asked for, and on PostgreSQL at most
-# PG_REQUESTS requests per process use the database at once, queued on the event loop (app.state.db_slots).
+# PostgreSQL: a request holds a connection only inside one thread-pool call (a read or a write), so threads
+# waiting for a connection never wait on a request that waits for a thread.
 PG_POOL_SIZE, PG_MAX_OVERFLOW = 10, 10
-PG_REQUESTS = (PG_POOL_SIZE + PG_MAX_OVERFLOW) // 2
-
-
 BUSY_TIMEOUT = 30.0
-WRITER_POLL = 0.001
 
-
-class WriterQueue:
-    """A lock file beside the database that every process's writers take just before BEGIN IMMEDIATE.
-
-    On its own, a writer that finds SQLite's lock held by another process sleeps in SQLite's busy handler
-    for 1, 2, 5 ... up to 100 ms between tries, and mostly misses the short gaps between the other
-    process's writes: with two workers a flip waited up to 1.5 s at 50 connections. This lock is tried
-    every millisecond instead. SQLite's own lock stays the guard of the data; this only lets a waiter in
-    sooner. Locks of one file are per open file, so each connection has its own.
-    """
-
-    def __init__(self, database: str) -> None:
-        self.path = database + "-writer"
-
-    def open(self) -> int:
-        return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-
-    @staticmethod
-    def acquire(fd: int) -> None:
-        deadline = time.monotonic() + BUSY_TIMEOUT
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise sqlite3.OperationalError("database is locked") from None
-                time.sleep(WRITER_POLL)
-            except OSError:
-                return  # a file system without locks: SQLite's busy handler alone, as before
-
-    @staticmethod
-    def release(fd: int | None) -> None:
-        if fd is not None:
-            with suppress(OSError):
-                fcntl.flock(fd, fcntl.LOCK_UN)
+P = ParamSpec("P")
+R = TypeVar("R")
+Work = Callable[Concatenate[Session, P], R]
 
 
 def make_engine(url: str) -> Engine:
@@ -79,14 +44,10 @@ def make_engine(url: str) -> Engine:
         return create_engine(url, pool_pre_ping=True, pool_size=PG_POOL_SIZE, max_overflow=PG_MAX_OVERFLOW,
                              isolation_level="READ COMMITTED")  # fmt: skip
     connect_args = {"check_same_thread": False, "timeout": BUSY_TIMEOUT}
-    engine = create_engine(url, connect_args=connect_args, pool_size=40, max_overflow=-1)
-    database = engine.url.database
-    queue = WriterQueue(database) if database and database != ":memory:" else None
+    engine = create_engine(url, connect_args=connect_args, pool_size=8, max_overflow=-1)
 
     @event.listens_for(engine, "connect")
-    def set_pragmas(dbapi_connection: Any, record: Any) -> None:
-        if queue is not None:
-            record.info["writer_fd"] = queue.open()
+    def set_pragmas(dbapi_connection: Any, _record: Any) -> None:
         # pysqlite's own BEGIN handling is switched off so "begin" below decides how a transaction starts.
         dbapi_connection.isolation_level = None
         # Local calendar dates for the insights' SQL: SQLite knows no time zones (PostgreSQL's timezone() does).
@@ -104,35 +65,7 @@ def make_engine(url: str) -> Engine:
     def begin(conn: Connection) -> None:
         # Writers take the lock up front: a deferred BEGIN that later upgrades to a write can lose
         # read-modify-write updates or fail with "database is locked" under concurrency.
-        if not conn.get_execution_options().get("write"):
-            conn.exec_driver_sql("BEGIN")
-            return
-        fd = conn.connection.info.get("writer_fd")
-        if fd is not None:
-            WriterQueue.acquire(fd)
-        try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        except BaseException:
-            WriterQueue.release(fd)
-            raise
-
-    # Both fire just before the transaction ends: a waiter let in that soon may find SQLite's lock held for
-    # the moment the commit takes, and SQLite's busy handler covers that.
-    @event.listens_for(engine, "commit")
-    @event.listens_for(engine, "rollback")
-    def end(conn: Connection) -> None:
-        WriterQueue.release(conn.connection.info.get("writer_fd"))
-
-    @event.listens_for(engine, "checkin")
-    def checkin(_dbapi_connection: Any, record: Any) -> None:
-        # Whatever way a connection comes back to the pool, it holds no place in the queue.
-        WriterQueue.release(record.info.get("writer_fd"))
-
-    @event.listens_for(engine, "close")
-    def close(_dbapi_connection: Any, record: Any) -> None:
-        fd = record.info.pop("writer_fd", None)
-        if fd is not None:
-            os.close(fd)  # which also releases its lock
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN")
 
     return engine
 
@@ -152,105 +85,158 @@ def engine_view(engine: Engine, write: bool) -> Engine:
 
 
 def open_session(engine: Engine, *, write: bool = True) -> Session:
-    """A session whose every transaction is a writing one (BEGIN IMMEDIATE on SQLite), or a reading one."""
+    """A session of its own (the CLI, tests): every transaction a writing one (BEGIN IMMEDIATE on SQLite), or
+    a reading one."""
     return Session(engine_view(engine, write), expire_on_commit=False)
 
 
-async def get_db(request: Request) -> AsyncIterator[Session]:
-    """One session per request; only unsafe methods start a writing transaction, once their body is in.
+class Database:
+    """How requests reach the database: read() and write(), each running one function of the domain in a
+    transaction of its own (see the module's docstring)."""
 
-    On SQLite, writing requests of this process also pass one at a time through a gate, waited for on the
-    event loop. Otherwise threads waiting for the write lock fill the thread pool, while the request that
-    holds the lock waits for a thread to run its next step: a deadlock until the busy timeout. On
-    PostgreSQL, requests wait for a free connection the same way (see PG_REQUESTS).
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.is_sqlite = engine.dialect.name == "sqlite"
+        self.writer = Writer(engine) if self.is_sqlite else None
+        self.readers: dict[int, Connection] = {}  # SQLite: one connection per thread that reads inline
+
+    async def read(self, work: Work[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+        if self.is_sqlite:
+            return in_session(self.reader(), work, args, kwargs, commit=False)
+        return await run_in_threadpool(in_session, engine_view(self.engine, False), work, args, kwargs, commit=False)
+
+    async def read_long(self, work: Work[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+        """A read that takes a while (a whole household's export): in the thread pool on either database, so
+        the event loop answers other requests meanwhile."""
+        return await run_in_threadpool(in_session, engine_view(self.engine, False), work, args, kwargs, commit=False)
+
+    async def write(self, work: Work[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run `work` in a writing transaction; returns once what it wrote is committed (durably)."""
+        if self.writer is not None:
+            result: R = await self.writer.submit(work, args, kwargs)
+            return result
+        return await run_in_threadpool(in_session, engine_view(self.engine, True), work, args, kwargs, commit=True)
+
+    def reader(self) -> Connection:
+        thread = threading.get_ident()
+        conn = self.readers.get(thread)
+        if conn is None:
+            conn = self.readers[thread] = engine_view(self.engine, False).connect()
+        return conn
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.stop()
+        for conn in self.readers.values():
+            conn.close()
+        self.readers.clear()
+        self.engine.dispose()
+
+
+def in_session(bind: Engine | Connection, work: Callable[..., R], args: Any, kwargs: Any, *, commit: bool) -> R:
+    """Run work(session, …) in a transaction of its own: committed if asked and it returned, else rolled back."""
+    with Session(bind, expire_on_commit=False) as session:
+        result = work(session, *args, **kwargs)
+        if commit:
+            session.commit()
+        return result
+
+
+@dataclass
+class Job:
+    work: Callable[..., Any]
+    args: Any
+    kwargs: Any
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Any]
+    outcome: tuple[bool, Any] = field(default=(False, None))
+
+
+class Writer:
+    """The one thread of a process that writes to SQLite: it takes every write queued, runs them in one
+    transaction (BEGIN IMMEDIATE … COMMIT, each in a savepoint of its own) and answers them all after COMMIT.
+
+    A write waits for the writes queued before it, never for a thread or a lock held by a request; a failed
+    COMMIT fails every write of its group (none of them is kept, and each caller is told).
     """
-    write = request.method not in SAFE_METHODS
-    if write:
-        # The whole body first, kept by Starlette for whoever parses it next: a client sending it slowly must
-        # not hold the write gate, and with it every flip of this process, while it trickles in. (A form is
-        # read as a form: its stream can be read only once, and the CSRF check may have parsed it already.)
-        if request.headers.get("Content-Type", "").startswith(FORM_TYPES):
-            await request.form()
+
+    STOP = None
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self.thread: threading.Thread | None = None
+        self.starting = threading.Lock()
+
+    def submit(self, work: Callable[..., Any], args: Any, kwargs: Any) -> asyncio.Future[Any]:
+        if self.thread is None:
+            with self.starting:
+                if self.thread is None:
+                    self.thread = threading.Thread(target=self.run, name="coinflip-writer", daemon=True)
+                    self.thread.start()
+        loop = asyncio.get_running_loop()
+        job = Job(work, args, kwargs, loop, loop.create_future())
+        self.queue.put(job)
+        return job.future
+
+    def stop(self) -> None:
+        if self.thread is not None:
+            self.queue.put(self.STOP)
+            self.thread.join()
+            self.thread = None
+
+    def run(self) -> None:
+        with engine_view(self.engine, True).connect() as conn:
+            while True:
+                group = [self.queue.get()]
+                while not self.queue.empty():
+                    group.append(self.queue.get_nowait())
+                jobs = [job for job in group if job is not None]
+                if jobs:
+                    self.commit(conn, jobs)
+                if len(jobs) < len(group):
+                    return
+
+    def commit(self, conn: Connection, jobs: list[Job]) -> None:
+        try:
+            with conn.begin():
+                for job in jobs:
+                    job.outcome = in_savepoint(conn, job)
+        except BaseException as exc:  # the COMMIT (or BEGIN) failed: nothing of the group is kept
+            for job in jobs:
+                job.outcome = (False, exc)
+            # A COMMIT refused for a deferred constraint leaves SQLite's transaction open: end it.
+            raw = conn.connection.dbapi_connection
+            if raw is not None and raw.in_transaction:
+                raw.rollback()
+        by_loop: dict[asyncio.AbstractEventLoop, list[Job]] = {}
+        for job in jobs:
+            by_loop.setdefault(job.loop, []).append(job)
+        for loop, answered in by_loop.items():
+            with suppress(RuntimeError):  # its loop is closed: nobody is waiting any more
+                loop.call_soon_threadsafe(answer, answered)
+
+
+def in_savepoint(conn: Connection, job: Job) -> tuple[bool, Any]:
+    """One write of a group: its session's commit releases its savepoint, its rollback goes back to it."""
+    try:
+        with Session(conn, join_transaction_mode="create_savepoint", expire_on_commit=False) as session:
+            result = job.work(session, *job.args, **job.kwargs)
+            session.commit()
+            return True, result
+    except Exception as exc:
+        return False, exc
+
+
+def answer(jobs: list[Job]) -> None:
+    for job in jobs:
+        if job.future.cancelled():
+            continue
+        ok, value = job.outcome
+        if ok:
+            job.future.set_result(value)
         else:
-            await request.body()
-    state = request.app.state
-    names = ("db_slots", "write_gate") if write else ("db_slots",)
-    places = request.state.db_places = Places([getattr(state, name) for name in names if hasattr(state, name)])
-    await places.take()
-    db = open_session(state.engine, write=write)
-    try:
-        yield db
-    finally:
-        db.close()
-        places.give_back()
-
-
-class Places:
-    """The places a request holds at the gates of get_db, which it may give back around slow work (unlocked)."""
-
-    def __init__(self, gates: list[asyncio.Semaphore]) -> None:
-        self.gates = gates
-        self.held = 0
-
-    async def take(self) -> None:
-        for gate in self.gates[self.held :]:
-            await gate.acquire()
-            self.held += 1
-
-    def give_back(self) -> None:
-        while self.held:
-            self.held -= 1
-            self.gates[self.held].release()
-
-
-@asynccontextmanager
-async def unlocked(request: Request, db: Session) -> AsyncIterator[None]:
-    """Run slow work that needs no database (a password hash) holding nothing: the transaction so far is
-    committed, and the request's places at the write gate and among the database slots wait for the block's end.
-    Whatever the request reads afterwards, it reads anew: others may have written meanwhile."""
-    await run_in_threadpool(db.commit)
-    places: Places = request.state.db_places
-    places.give_back()
-    try:
-        yield
-    finally:
-        await places.take()
-
-
-def reads_inline(request: Request) -> bool:
-    """Whether this request's database work runs on the event loop: only the reads of a safe request on SQLite.
-
-    Those take microseconds and never wait for a lock (WAL), so a thread-pool hop costs more than they do,
-    and under load the threads queue for the GIL. Writes stay in the pool: they wait for the write lock and
-    for fsync. So do PostgreSQL's queries, which wait for the network.
-    """
-    return request.method in SAFE_METHODS and bool(request.app.state.settings.is_sqlite)
-
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-async def on_db(request: Request, work: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
-    """Run database work from async code: inline where reads_inline allows, in the thread pool otherwise."""
-    if reads_inline(request):
-        return work(*args, **kwargs)
-    return await run_in_threadpool(work, *args, **kwargs)
-
-
-def reads_on_loop(handler: Callable[P, R]) -> Callable[P, Awaitable[R]]:
-    """A plain `def` handler (with a `request` parameter) that FastAPI runs through on_db, not in the pool.
-
-    Only for handlers that never write: a write inside would take the lock on the event loop.
-    """
-    if "request" not in inspect.signature(handler).parameters:
-        raise TypeError(f"{handler.__name__} needs a `request` parameter to be run by on_db")
-
-    @functools.wraps(handler)
-    async def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        return await on_db(cast(Request, kwargs["request"]), handler, *args, **kwargs)
-
-    return run
+            job.future.set_exception(value)
 
 
 class Gone(LookupError):
@@ -274,25 +260,10 @@ def locked(db: Session, row: Row) -> Row:
 def lock(db: Session, table: type[SQLModel], row_id: int | None) -> None:
     """Make writers that change what hangs on this row take turns until the transaction ends.
 
-    SQLite needs nothing: a writing transaction holds the whole database from its BEGIN IMMEDIATE. PostgreSQL
-    locks the row FOR NO KEY UPDATE, which still lets other transactions insert rows that refer to it.
+    SQLite needs nothing: its writes take turns on the writer thread, and a writing transaction holds the whole
+    database from its BEGIN IMMEDIATE. PostgreSQL locks the row FOR NO KEY UPDATE, which still lets other
+    transactions insert rows that refer to it.
     """
     if db.get_bind().dialect.name == "postgresql":
         column = table.id  # type: ignore[attr-defined]
         db.exec(select(column).where(column == row_id).with_for_update(key_share=True))
-
-
-@contextmanager
-def side_write(request: Request, db: Session) -> Iterator[Session]:
-    """A small write to keep whatever the request goes on to do (a failed login, a device seen).
-
-    A writing request already holds the write lock (BEGIN IMMEDIATE): the write joins its transaction and is
-    committed now. A reading request writes in a short transaction of its own instead.
-    """
-    if request.method not in SAFE_METHODS:
-        yield db
-        db.commit()
-        return
-    with open_session(request.app.state.engine) as own:
-        yield own
-        own.commit()

@@ -11,16 +11,14 @@ from zoneinfo import ZoneInfo
 from fastapi import Depends, HTTPException, Path, Query, Request
 from sqlalchemy import bindparam
 from sqlmodel import Session, select
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from app import security, tokens
 from app.config import Settings
-from app.db import FORM_TYPES, SAFE_METHODS, get_db, on_db, side_write
+from app.db import Database
 from app.headers import route_path
-from app.models import ApiToken, Enhancer, Flip, Habit, Household, LoginSession, Member, utcnow
+from app.models import Enhancer, Flip, Habit, Household, LoginSession, Member, utcnow
 
-DbSession = Annotated[Session, Depends(get_db)]
 # Ids fit a 32-bit integer column on every database: a larger one would be a database error, not a 404.
 MAX_ID = 2**31 - 1
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -36,13 +34,22 @@ class MemberRequired(Exception):
     """Logged in, but no member picked yet on this device: browsers go to "who's this?"."""
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-# FastAPI runs every plain `def` dependency in the thread pool, a hop that costs more than these take: the
-# ones that never wait for anything are `async def`, and the lookups below go through app.db.on_db.
+# Every dependency is `async def`: FastAPI runs a plain `def` one in the thread pool, a hop that costs more
+# than these take. The ones that need the database ask app.db's read() and write().
+
+
+async def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
 
 
 async def get_rng() -> random.Random:
@@ -61,6 +68,7 @@ async def get_now(request: Request) -> datetime:
     return now
 
 
+Db = Annotated[Database, Depends(get_db)]
 AppSettings = Annotated[Settings, Depends(app_settings)]
 Rng = Annotated[random.Random, Depends(get_rng)]
 Now = Annotated[datetime, Depends(get_now)]
@@ -90,31 +98,20 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and is_api(request) else None
 
 
-async def login_and_member(request: Request, db: Session) -> tuple[LoginSession, Member | None] | None:
-    found = await on_db(request, security.find_login, db, cookie(request, security.LOGIN_COOKIE))
+async def login_and_member(request: Request, db: Database) -> tuple[LoginSession, Member | None] | None:
+    found = await db.read(security.find_login, cookie(request, security.LOGIN_COOKIE))
     if found is None:
         request.state.login = None
         return None
     login, member, timezone = found
     if security.needs_touch(login):
-        # A write, so never on the event loop, even for a page view.
-        await run_in_threadpool(touch_login_aside, request, db, login)
+        await db.write(security.touch_login, login)
     request.state.login = login
     request.state.timezone = timezone
     return login, member
 
 
-def touch_login_aside(request: Request, db: Session, login: LoginSession) -> None:
-    with side_write(request, db) as writer:
-        security.touch_login(writer, login)
-
-
-def touch_token_aside(request: Request, db: Session, api_token: ApiToken) -> None:
-    with side_write(request, db) as writer:
-        tokens.touch(writer, api_token, utcnow())
-
-
-async def optional_login(request: Request, db: DbSession) -> LoginSession | None:
+async def optional_login(request: Request, db: Db) -> LoginSession | None:
     found = await login_and_member(request, db)
     return found[0] if found else None
 
@@ -131,8 +128,8 @@ async def require_login(login: OptionalLogin) -> LoginSession:
 CurrentLogin = Annotated[LoginSession, Depends(require_login)]
 
 
-async def current_household(request: Request, login: CurrentLogin, db: DbSession) -> Household:
-    household = await on_db(request, db.get, Household, login.household_id)
+async def current_household(login: CurrentLogin, db: Db) -> Household:
+    household = await db.read(Session.get, Household, login.household_id)
     if household is None:
         raise LoginRequired
     return household
@@ -141,16 +138,17 @@ async def current_household(request: Request, login: CurrentLogin, db: DbSession
 CurrentHousehold = Annotated[Household, Depends(current_household)]
 
 
-async def current_member(request: Request, db: DbSession) -> Member:
+async def current_member(request: Request, db: Db) -> Member:
     """The member acting: from a bearer token (API only) or the member picked on this device."""
     token = bearer_token(request)
     if token is not None:
-        found = await on_db(request, tokens.find, db, token)
+        found = await db.read(tokens.find, token)
         if found is None:
             raise LoginRequired
         api_token, member, request.state.timezone = found
-        if tokens.needs_touch(api_token, utcnow()):
-            await run_in_threadpool(touch_token_aside, request, db, api_token)
+        now = utcnow()
+        if tokens.needs_touch(api_token, now):
+            await db.write(tokens.touch, api_token, now)
     else:
         login = await login_and_member(request, db)
         if login is None:
@@ -195,20 +193,20 @@ def owned(db: Session, model: type[Owned], object_id: int, owner: str, owner_id:
     return cast(Owned, found)
 
 
-async def owned_member(request: Request, member_id: IdPath, household: CurrentHousehold, db: DbSession) -> Member:
-    return await on_db(request, owned, db, Member, member_id, "household_id", household.id)
+async def owned_member(member_id: IdPath, household: CurrentHousehold, db: Db) -> Member:
+    return await db.read(owned, Member, member_id, "household_id", household.id)
 
 
-async def owned_habit(request: Request, habit_id: IdPath, member: CurrentMember, db: DbSession) -> Habit:
-    return await on_db(request, owned, db, Habit, habit_id, "member_id", member.id)
+async def owned_habit(habit_id: IdPath, member: CurrentMember, db: Db) -> Habit:
+    return await db.read(owned, Habit, habit_id, "member_id", member.id)
 
 
-async def owned_enhancer(request: Request, enhancer_id: IdPath, member: CurrentMember, db: DbSession) -> Enhancer:
-    return await on_db(request, owned, db, Enhancer, enhancer_id, "member_id", member.id)
+async def owned_enhancer(enhancer_id: IdPath, member: CurrentMember, db: Db) -> Enhancer:
+    return await db.read(owned, Enhancer, enhancer_id, "member_id", member.id)
 
 
-async def owned_flip(request: Request, flip_id: IdPath, member: CurrentMember, db: DbSession) -> Flip:
-    return await on_db(request, owned, db, Flip, flip_id, "member_id", member.id)
+async def owned_flip(flip_id: IdPath, member: CurrentMember, db: Db) -> Flip:
+    return await db.read(owned, Flip, flip_id, "member_id", member.id)
 
 
 OwnedMember = Annotated[Member, Depends(owned_member)]

@@ -351,6 +351,14 @@ def save_reflection(db: Session, flip: Flip, data: ReflectionIn, now: datetime, 
     return saved
 
 
+def reflect(db: Session, flip: Flip, data: ReflectionIn, now: datetime, if_match: IfMatch) -> FlipView:
+    """Save the reflection (see save_reflection) and return the flip as it is now."""
+    reflection = save_reflection(db, flip, data, now, if_match)
+    view = view_of(db, flip)
+    view.reflection = reflection
+    return view
+
+
 def views_of(db: Session, flips: Sequence[Flip], habits: Sequence[Habit] = ()) -> list[FlipView]:
     """Load verdicts, reflections and habits for many flips in up to three queries: none for the habits
     already at hand, none for reflections when every flip is still open (saving a reflection closes it)."""
@@ -370,7 +378,8 @@ def views_of(db: Session, flips: Sequence[Flip], habits: Sequence[Habit] = ()) -
 
 
 def view_of(db: Session, flip: Flip) -> FlipView:
-    return views_of(db, [flip])[0]
+    """The flip as stored now (a request's copy may be older than a write it just made) and all beside it."""
+    return views_of(db, [db.get(Flip, flip.id) or flip])[0]
 
 
 def flips_of_member(
@@ -383,6 +392,17 @@ def flips_of_member(
     if before is not None:
         query = query.where(col(Flip.id) < before)
     return list(db.exec(query.order_by(col(Flip.id).desc()).limit(limit)))
+
+
+def page_of_member(db: Session, member: Member, habit_id: int | None, before: int | None, limit: int) -> list[FlipView]:
+    return views_of(db, flips_of_member(db, member, habit_id=habit_id, before=before, limit=limit))
+
+
+def history_page(db: Session, member: Member, before: int | None, size: int) -> tuple[list[FlipView], int | None]:
+    """A page of the member's flips, newest first, and the id to ask for the next (older) page, if any."""
+    page = flips_of_member(db, member, before=before, limit=size + 1)
+    older = page[size - 1].id if len(page) > size else None
+    return views_of(db, page[:size]), older
 
 
 @dataclass

@@ -1,16 +1,17 @@
 """Habits: a member's habits with their flip policy and linked enhancers; archived, not deleted, once they
 have a history."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
-from app import coin
+from app import coin, copy
 from app.db import locked
-from app.flips import close_if_over, latest_flip
-from app.models import Enhancer, Habit, HabitEnhancer, Member
-from app.schemas import HabitIn, HabitPatch
+from app.flips import close_if_over, latest_flip, waiting_in_session
+from app.models import Enhancer, Flip, Habit, HabitEnhancer, Member
+from app.schemas import EnhancerIn, EnhancerPatch, HabitIn, HabitPatch
 
 
 class UnknownEnhancer(ValueError):
@@ -55,6 +56,35 @@ def enhancers_of_member(db: Session, member: Member) -> list[Enhancer]:
     return list(db.exec(select(Enhancer).where(Enhancer.member_id == member.id).order_by(col(Enhancer.name))))
 
 
+def suggested_enhancers(enhancers: list[Enhancer]) -> list[tuple[str, str, int]]:
+    """The usual boosters (name, kind, spike) the member doesn't have yet: one tap adds one."""
+    names = {e.name.casefold() for e in enhancers}
+    return [s for s in copy.SUGGESTED_ENHANCERS if s[0].casefold() not in names]
+
+
+def add_enhancer(db: Session, member: Member, data: EnhancerIn) -> Enhancer:
+    assert member.id is not None
+    enhancer = Enhancer(member_id=member.id, **data.model_dump())
+    db.add(enhancer)
+    db.commit()
+    return enhancer
+
+
+def update_enhancer(db: Session, enhancer: Enhancer, data: EnhancerIn | EnhancerPatch) -> Enhancer:
+    """Apply the given fields (all of an EnhancerIn, the sent ones of an EnhancerPatch) and commit."""
+    enhancer = locked(db, enhancer)
+    enhancer.sqlmodel_update(data.model_dump(exclude_unset=isinstance(data, EnhancerPatch), exclude_none=True))
+    db.add(enhancer)
+    db.commit()
+    return enhancer
+
+
+def delete_enhancer(db: Session, enhancer: Enhancer) -> None:
+    """Unlinked from its habits; past verdicts keep its name (the database's ON DELETE does both)."""
+    db.delete(locked(db, enhancer))
+    db.commit()
+
+
 def enhancer_ids_of(db: Session, habit: Habit) -> list[int]:
     rows = db.exec(select(HabitEnhancer.enhancer_id).where(HabitEnhancer.habit_id == habit.id))
     return sorted(rows)
@@ -80,13 +110,17 @@ def check_name(db: Session, member: Member, habit: Habit, name: str) -> None:
             raise DuplicateName(f"You have a habit called {other.name} already{where}.")
 
 
-def save_habit(db: Session, member: Member, habit: Habit, data: HabitIn | HabitPatch) -> Habit:
-    """Apply the given fields (all of a HabitIn, the sent ones of a HabitPatch) and commit.
+def save_habit(db: Session, member: Member, habit: Habit | None, data: HabitIn | HabitPatch) -> Habit:
+    """Apply the given fields (all of a HabitIn, the sent ones of a HabitPatch) to the habit, or to a new one
+    (None), and commit.
 
     Takes the habit's lock, as a flip does: a flip sees the habit before or after the change, never half of it.
     A changed policy applies from the next session: the flip of a session in progress keeps its own end.
     """
-    if habit.id is not None:
+    if habit is None:
+        assert member.id is not None and data.name is not None
+        habit = Habit(member_id=member.id, name=data.name)
+    elif habit.id is not None:
         habit = locked(db, habit)
     patch = isinstance(data, HabitPatch)
     if data.name is not None:
@@ -128,6 +162,45 @@ def deletable_from(db: Session, habit: Habit) -> datetime | None:
     """When an archived habit can be deleted for good: the end of its last session (None: now)."""
     latest = latest_flip(db, habit)
     return latest.next_flip_at if latest is not None else None
+
+
+@dataclass(frozen=True)
+class HabitLists:
+    """The Habits page: the habits in use, and the archived ones with when each can be deleted for good."""
+
+    active: list[Habit]
+    archived: list[tuple[Habit, datetime | None]]
+
+    def name_of(self, habit_id: int | None) -> str | None:
+        every = self.active + [habit for habit, _ in self.archived]
+        return next((h.name for h in every if habit_id is not None and h.id == habit_id), None)
+
+
+def habit_lists(db: Session, member: Member) -> HabitLists:
+    archived = archived_habits(db, member)
+    return HabitLists(habits_of_member(db, member), [(h, deletable_from(db, h)) for h in archived])
+
+
+@dataclass(frozen=True)
+class HabitFormView:
+    """What the habit form shows beside a habit (None: a new one): the member's enhancers, those linked to it,
+    and its latest flip, which decides whether it is archived or deleted, and may still wait for a reflection."""
+
+    enhancers: list[Enhancer]
+    linked: list[int]
+    latest: Flip | None
+    open_flip: Flip | None
+
+    @property
+    def has_history(self) -> bool:
+        return self.latest is not None
+
+
+def habit_form(db: Session, member: Member, habit: Habit | None, now: datetime) -> HabitFormView:
+    latest = latest_flip(db, habit) if habit is not None else None
+    linked = enhancer_ids_of(db, habit) if habit is not None else []
+    open_flip = latest if waiting_in_session(latest, now) else None
+    return HabitFormView(enhancers_of_member(db, member), linked, latest, open_flip)
 
 
 def delete_habit(db: Session, habit: Habit, now: datetime) -> None:

@@ -109,7 +109,7 @@ class BodyLimit:
 
     A declared Content-Length over the limit is refused without reading a byte; a chunked body is counted as it
     comes and refused once it passes the limit. A body within it is read whole here, before the app runs: what
-    comes next (CSRF check, login, the write gate) never waits for a client still sending.
+    comes next (CSRF check, login, a write queued for the writer) never waits for a client still sending.
     """
 
     def __init__(self, app: ASGIApp, refuse: ASGIApp, limit: int = MAX_BODY) -> None:

@@ -11,7 +11,9 @@ from sqlalchemy import ColumnElement, Date, Float, and_, bindparam, case, cast, 
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
+from app.habits import every_habit
 from app.models import (
+    NAME_MAX,
     Enhancer,
     Flip,
     FlipEnhancer,
@@ -23,6 +25,7 @@ from app.models import (
     Reflection,
     utcnow,
 )
+from app.pleasures import PleasureSummary, checks_of, summaries
 
 MIN_SAMPLE = 3  # below this many sessions a mean is not shown, only "not enough flips yet"
 AUDIT_STRIP = 60  # the latest outcomes drawn as a strip
@@ -63,26 +66,11 @@ class Comparison:
     enjoyment: Mean
 
 
-def local_day(column: ColumnElement[datetime], dialect: str, zone: ZoneInfo) -> ColumnElement[date]:
-    """The household's calendar date of a timestamp (SQLite through app.db's local_date function)."""
-    if dialect == "sqlite":
-        return func.local_date(column, zone.key)
-    return cast(func.timezone(zone.key, column), Date)
-
-
 def week_start(column: ColumnElement[datetime], dialect: str, zone: ZoneInfo) -> ColumnElement[date]:
     """The Monday of a timestamp's week, in the household's time zone."""
     if dialect == "sqlite":
         return func.date(func.local_date(column, zone.key), "weekday 0", "-6 days")
     return cast(func.date_trunc("week", func.timezone(zone.key, column)), Date)
-
-
-def seconds_between(
-    later: ColumnElement[datetime], earlier: ColumnElement[datetime], dialect: str
-) -> ColumnElement[float]:
-    if dialect == "sqlite":
-        return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-    return cast(func.extract("epoch", later - earlier), Float)
 
 
 def dialect_of(db: Session) -> str:
@@ -445,41 +433,22 @@ def median(values: Sequence[float]) -> float:
     return float(values[middle]) if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
 
 
-# Pleasure checks
+# Pleasure checks: what spacing does to a pleasure.
 
 
-@dataclass(frozen=True)
-class PleasureSummary:
-    name: str
-    count: int
-    last: datetime
-    enjoyment: float
-    craving: float
+def local_day(column: ColumnElement[datetime], dialect: str, zone: ZoneInfo) -> ColumnElement[date]:
+    """The household's calendar date of a timestamp (SQLite through app.db's local_date function)."""
+    if dialect == "sqlite":
+        return func.local_date(column, zone.key)
+    return cast(func.timezone(zone.key, column), Date)
 
 
-def pleasures(db: Session, member: Member) -> list[PleasureSummary]:
-    query = (
-        select(
-            PleasureCheck.name,
-            func.count(),
-            func.max(PleasureCheck.logged_at),
-            func.avg(PleasureCheck.enjoyment),
-            func.avg(PleasureCheck.craving),
-        )
-        .where(PleasureCheck.member_id == member.id)
-        .group_by(PleasureCheck.name)
-        .order_by(func.max(PleasureCheck.logged_at).desc())
-    )
-    return [
-        PleasureSummary(n, c, as_datetime(last), round(float(e), 1), round(float(cr), 1))
-        for n, c, last, e, cr in db.exec(query)
-    ]
-
-
-def as_datetime(value: datetime | str) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value))
+def seconds_between(
+    later: ColumnElement[datetime], earlier: ColumnElement[datetime], dialect: str
+) -> ColumnElement[float]:
+    if dialect == "sqlite":
+        return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+    return cast(func.extract("epoch", later - earlier), Float)
 
 
 @dataclass(frozen=True)
@@ -529,14 +498,28 @@ def spacing(db: Session, member: Member, name: str) -> tuple[Mean, Mean]:
     )
 
 
-def since(moment: datetime, now: datetime | None = None) -> str:
-    """Time since, in words: "3 hours", "2 days"."""
-    seconds = ((now or utcnow()) - moment).total_seconds()
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            count = int(seconds // size)
-            return f"{count} {unit}{'s' if count != 1 else ''}"
-    return "moments"
+LATEST_CHECKS = 10  # listed on a pleasure's page
+PLEASURE_DAYS = 60  # charted on a pleasure's page
+
+
+@dataclass(frozen=True)
+class PleasureInsights:
+    """A pleasure's page: its latest checks, enjoyment and craving by day, and what spacing does to it."""
+
+    latest: list[PleasureCheck]
+    days: list[DayPoint]
+    short: Mean  # enjoyment after a gap under SHORT_GAP
+    long: Mean
+    short_gap_hours: int = int(SHORT_GAP.total_seconds() // 3600)
+
+
+def pleasure_insights(db: Session, member: Member, name: str, zone: ZoneInfo) -> PleasureInsights | None:
+    """None if the member never logged this pleasure."""
+    latest = checks_of(db, member, name[:NAME_MAX], LATEST_CHECKS)
+    if not latest:
+        return None
+    short, long = spacing(db, member, name)
+    return PleasureInsights(latest, pleasure_days(db, member, name, zone)[-PLEASURE_DAYS:], short, long)
 
 
 @dataclass(frozen=True)
@@ -560,3 +543,33 @@ def habit_insights(db: Session, habit: Habit, zone: ZoneInfo) -> HabitInsights:
         bare_weeks=bare_weeks(db, habit, zone),
         audit=audit(db, habit),
     )
+
+
+LOAD_WEEKS = 12  # the weeks the stacking load chart shows
+
+
+@dataclass(frozen=True)
+class MemberInsights:
+    """Everything the insights page shows: the load of the latest weeks (a note if one of the last two is high),
+    every habit (archived ones too: their history stays), and the pleasures logged."""
+
+    load: list[LoadWeek]
+    high_week: LoadWeek | None
+    habits: list[Habit]
+    pleasures: list[PleasureSummary]
+
+
+def member_insights(db: Session, member: Member, zone: ZoneInfo) -> MemberInsights:
+    load = stacking_load(db, member, zone)
+    high_week = next((w for w in reversed(load[-2:]) if w.high), None)
+    return MemberInsights(load[-LOAD_WEEKS:], high_week, every_habit(db, member), summaries(db, member))
+
+
+def since(moment: datetime, now: datetime | None = None) -> str:
+    """Time since, in words: "3 hours", "2 days"."""
+    seconds = ((now or utcnow()) - moment).total_seconds()
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return "moments"

@@ -12,7 +12,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from app import errors
 from app.backup import DailyBackups
 from app.config import Settings
-from app.db import PG_REQUESTS, make_engine
+from app.db import Database, make_engine
 from app.deps import check_csrf, get_now
 from app.headers import AllowedHosts, BodyLimit, SecurityHeaders, SubPath
 from app.routes import (
@@ -43,17 +43,12 @@ def create_app(config: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # See app.db.get_db: waits for the database happen on the event loop, never in the thread pool.
-        if config.is_sqlite:
-            app.state.write_gate = asyncio.Semaphore(1)
-        else:
-            app.state.db_slots = asyncio.Semaphore(PG_REQUESTS)
         app.state.hash_slots = asyncio.Semaphore(HASHES_AT_ONCE)  # see app.throttle
         backups = DailyBackups(config)
         backups.start()
         yield
         backups.stop()
-        app.state.engine.dispose()
+        app.state.db.close()
 
     # /docs is the app's own page (app/routes/docs.py): FastAPI's loads Swagger UI from a CDN.
     # Every request reads the clock once (get_now): the rules it runs and the page it shows see the same moment.
@@ -68,6 +63,7 @@ def create_app(config: Settings | None = None) -> FastAPI:
     )
     app.state.settings = config
     app.state.engine = make_engine(config.db_url)
+    app.state.db = Database(app.state.engine)  # how requests reach the database: app/db.py
     # Compression is safe with the CSRF token in pages: SameSite=Lax keeps cookies off the cross-site
     # requests a BREACH-style attack needs.
     app.add_middleware(GZipMiddleware, minimum_size=500)
@@ -77,9 +73,10 @@ def create_app(config: Settings | None = None) -> FastAPI:
     app.add_middleware(SubPath, root_path=config.root_path)
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=config.forwarded_allow_ips)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in PAGES:
-        app.include_router(module.router, include_in_schema=False)
+    # The API first: a router tries its routes in order, and scripts call the API more often than pages load.
     for module in INTERFACES:
         app.include_router(module.router)
+    for module in PAGES:
+        app.include_router(module.router, include_in_schema=False)
     errors.install(app)
     return app

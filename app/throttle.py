@@ -25,9 +25,10 @@ from sqlmodel import Session, SQLModel, col, select
 from starlette.concurrency import run_in_threadpool
 
 from app import security
-from app.db import locked, unlocked
+from app.db import Database
 from app.deps import cookie
-from app.models import KnownDevice, Throttle, utcnow
+from app.models import Household, KnownDevice, LoginSession, Member, Throttle, utcnow
+from app.schemas import login_name
 from app.templating import set_cookie
 
 # This many tries from one place are free, then each one doubles the wait, up to the cap.
@@ -108,7 +109,9 @@ def count_try(db: Session, keys: dict[str, int], now: datetime) -> int:
         .with_for_update()
         .execution_options(populate_existing=True)
     ).all()
-    waits = [row.last_failure_at + wait_for(row.failures, keys[row.key]) - now for row in rows]
+    # Only rows past their free tries make a try wait: a try whose request read the clock just before another
+    # try was counted would otherwise find that try's time later than its own `now`, and wait for nothing.
+    waits = [row.last_failure_at + w - now for row in rows if (w := wait_for(row.failures, keys[row.key]))]
     wait = max(waits, default=timedelta(0))
     if wait > timedelta(0):
         return math.ceil(wait.total_seconds())
@@ -142,9 +145,13 @@ def reserve(
     db: Session, account: Account, address: str, device: str | None, now: datetime, logged_in: int | None
 ) -> tuple[dict[str, int], int]:
     keys = keys_for(db, account, address, device, now, logged_in)
-    wait = count_try(db, keys, now)
-    db.commit()
-    return keys, wait
+    return keys, count_try(db, keys, now)
+
+
+def stored(db: Session, row: SQLModel, field: str) -> object:
+    """The field as stored now (None if the row is gone)."""
+    found = db.get(type(row), row.id)  # type: ignore[attr-defined]
+    return getattr(found, field) if found is not None else None
 
 
 async def hashing(request: Request, work: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
@@ -154,15 +161,14 @@ async def hashing(request: Request, work: Callable[P, R], /, *args: P.args, **kw
         return await run_in_threadpool(work, *args, **kwargs)
 
 
-async def new_hash(request: Request, db: Session, secret: str) -> str:
-    """Hash a new password or PIN holding no lock, at most HASHES_AT_ONCE per process."""
-    async with unlocked(request, db):
-        return await hashing(request, security.hash_secret, secret)
+async def new_hash(request: Request, secret: str) -> str:
+    """Hash a new password or PIN, at most HASHES_AT_ONCE per process."""
+    return await hashing(request, security.hash_secret, secret)
 
 
 async def check(
     request: Request,
-    db: Session,
+    db: Database,
     account: Account,
     secret: str,
     row: SQLModel | None,
@@ -171,20 +177,20 @@ async def check(
     logged_in: int | None = None,
 ) -> Refused | None:
     """Check a password or PIN against `row`'s `field` (a missing row still costs a full hash, so an unknown
-    name takes as long as a wrong password). None when it is right; the caller commits what follows.
+    name takes as long as a wrong password). None when it is right. The count is written before the hash is
+    checked, and the hash is checked holding nothing.
     `logged_in`: the id of this device's login to the household whose password this is, if it has one."""
     address = client_address(request)
     device = cookie(request, DEVICE_COOKIE)
     now: datetime = getattr(request.state, "now", None) or utcnow()
-    keys, wait = await run_in_threadpool(reserve, db, account, address, device, now, logged_in)
+    keys, wait = await db.write(reserve, account, address, device, now, logged_in)
     if wait:
         return Refused(f"Too many tries. Please wait {in_words(wait)}, then try again.", 429)
     secret_hash = getattr(row, field) if row is not None else None
-    async with unlocked(request, db):
-        right = await hashing(request, security.verify_secret, secret, secret_hash)
+    right = await hashing(request, security.verify_secret, secret, secret_hash)
     if right and row is not None:
         # Changed while the hash ran (a new password, say): the secret was right a moment ago, not now.
-        right = getattr(await run_in_threadpool(locked, db, row), field) == secret_hash
+        right = await db.read(stored, row, field) == secret_hash
     if not right:
         log.warning("coinflip: %s for %r failed from %s", account.kind, account.subject, address)  # for fail2ban
         return Refused(wrong, 422)
@@ -192,7 +198,7 @@ async def check(
     if device is None or account.key("device", device) not in keys:
         device = secrets.token_urlsafe(24)
     request.state.device = device
-    await run_in_threadpool(take_back, db, account, keys, device, now)
+    await db.write(take_back, account, keys, device, now)
     return None
 
 
@@ -202,3 +208,24 @@ def remember_device(request: Request, response: Response) -> Response:
     if device is not None and cookie(request, DEVICE_COOKIE) != device:
         set_cookie(request, response, DEVICE_COOKIE, device)
     return response
+
+
+async def check_password(
+    request: Request,
+    db: Database,
+    household: Household | None,
+    name: str,
+    password: str,
+    logged_in: LoginSession | None = None,
+) -> Refused | None:
+    """The household password, through the throttle (app.check); `household` None (an unknown name)
+    costs a check too. `logged_in`: this device's login to the household, when it asks for the password again."""
+    account = Account("login", login_name(name))
+    wrong = "That household name and password don't match."
+    login_id = logged_in.id if logged_in is not None else None
+    return await check(request, db, account, password, household, "password_hash", wrong, login_id)
+
+
+async def check_pin(request: Request, db: Database, member: Member, pin: str) -> Refused | None:
+    wrong = "That PIN is not right. Try again."
+    return await check(request, db, Account("pin", str(member.id)), pin, member, "pin_hash", wrong)

@@ -5,16 +5,15 @@
   BEGIN IMMEDIATE) on the event loop, with no framework around it: the fastest a flip + reflection can be.
 - `stack_app()`: the real app (its middleware, routing and the CSRF dependency every route has) plus the same
   page with no session, login or template (GET /constant), and the same write cycle, one statement each,
-  through the app's own database session (the write gate, the writer queue, BEGIN IMMEDIATE): from a plain
-  `def` handler in the thread pool as the app's writes run (/api/constant/flips), and from an `async def`
-  handler on the event loop (/api/loop/flips). Under /api/ so that a bearer header passes the CSRF check.
+  through the app's own writer (app.db: group commit, a savepoint per write), as the app's writes run
+  (/api/constant/flips). Under /api/ so that a bearer header passes the CSRF check.
 """
 
 import os
 import sqlite3
 from functools import cache
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlmodel import Session
 from starlette.applications import Starlette
@@ -22,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
-from app.db import get_db
+from app.deps import Db
 
 PAGE = b"<!doctype html><title>x</title>" + b"x" * max(0, int(os.environ.get("BARE_PAGE_BYTES", "8000")) - 31)
 TABLE = "CREATE TABLE IF NOT EXISTS bench_flip (id INTEGER PRIMARY KEY, note TEXT NOT NULL DEFAULT '')"
@@ -68,24 +67,21 @@ app = Starlette(
 )
 
 
-def stack_flip(db: Session = Depends(get_db)) -> JSONResponse:
-    flip_id = db.execute(text("INSERT INTO bench_flip DEFAULT VALUES RETURNING id")).scalar_one()
-    db.commit()
-    return JSONResponse({"id": flip_id}, status_code=201)
+def insert_row(db: Session) -> int:
+    return int(db.execute(text("INSERT INTO bench_flip DEFAULT VALUES RETURNING id")).scalar_one())
 
 
-def stack_reflection(flip_id: int, db: Session = Depends(get_db)) -> JSONResponse:
+def update_row(db: Session, flip_id: int) -> None:
     db.execute(text("UPDATE bench_flip SET note = 'bench' WHERE id = :id"), {"id": flip_id})
-    db.commit()
+
+
+async def stack_flip(db: Db) -> JSONResponse:
+    return JSONResponse({"id": await db.write(insert_row)}, status_code=201)
+
+
+async def stack_reflection(flip_id: int, db: Db) -> JSONResponse:
+    await db.write(update_row, flip_id)
     return JSONResponse({"id": flip_id})
-
-
-async def loop_flip(db: Session = Depends(get_db)) -> JSONResponse:
-    return stack_flip(db)
-
-
-async def loop_reflection(flip_id: int, db: Session = Depends(get_db)) -> JSONResponse:
-    return stack_reflection(flip_id, db)
 
 
 def stack_app() -> FastAPI:
@@ -98,8 +94,6 @@ def stack_app() -> FastAPI:
         ("GET", "/constant", page),
         ("POST", "/api/constant/flips", stack_flip),
         ("PUT", "/api/constant/flips/{flip_id}", stack_reflection),
-        ("POST", "/api/loop/flips", loop_flip),
-        ("PUT", "/api/loop/flips/{flip_id}", loop_reflection),
     ]
     for method, path, endpoint in extra:
         stack.add_api_route(path, endpoint, methods=[method])

@@ -1,6 +1,6 @@
 """Against the limit, in one run, at 1, 10 and 50 connections: the limits (a bare Starlette page of Today's
 size; a bare cycle of two durable SQLite writes), the app's own stack doing no work of the app's (the constant
-page; a one-statement write cycle from the thread pool and from the event loop), then the real Today page, the
+page; a one-statement write cycle through the app's writer), then the real Today page, the
 flip + reflection cycle and the insights page. Every row is a ratio to the bare page. Loopback only; bounded.
 
     .venv/bin/python -m bench.load [--requests 2000] [--seconds 20] [--workers 1]
@@ -138,9 +138,6 @@ def main() -> None:
             results_stack = asyncio.run(measure(url, "app stack, constant page", constant, args.requests, args.seconds))
             results_stack += measure_cycle(
                 url, "app stack, write cycle", same_requests("/api/constant/flips", bearer), b"", args, flip_p99
-            )
-            results_stack += measure_cycle(
-                url, "app stack, write on loop", same_requests("/api/loop/flips", bearer), b"", args, flip_p99
             )
         with serving(["bench.bare_app:app"], sized, args.workers) as url:
             results_bare = asyncio.run(measure(url, f"bare starlette ({size} B)", bare, args.requests, args.seconds))

@@ -9,6 +9,7 @@ from sqlalchemy import create_engine
 from sqlmodel import Session, select
 
 from app import tokens
+from app.db import Database
 from app.models import Flip, Habit
 from tests import factories
 from tests.conftest import Clock, Home
@@ -325,12 +326,12 @@ def test_healthz(client: TestClient) -> None:
 
 
 def test_healthz_answers_503_when_the_database_does_not(app: FastAPI) -> None:
-    working = app.state.engine
-    app.state.engine = create_engine("sqlite:////nonexistent-dir/x.db")
+    working = app.state.db
+    app.state.db = Database(create_engine("sqlite:////nonexistent-dir/x.db"))
     try:
         response = TestClient(app).get("/healthz")
     finally:
-        app.state.engine = working
+        app.state.db = working
     assert response.status_code == 503 and response.json() == {"status": "unavailable"}
 
 

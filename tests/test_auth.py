@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from app import security
+from app import households, security
 from app.config import Settings
 from app.main import create_app
 from app.models import Household, LoginSession, Member
@@ -84,6 +84,21 @@ def test_open_signup_lets_more_households_register(tmp_path: object, settings: S
         client.cookies.clear()
         taken = sign_up(client, name="okafor")
         assert taken.status_code == 422 and "exists already" in taken.text
+
+
+def test_a_name_taken_in_the_moment_before_the_write_gets_the_friendly_error(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As when another replica signs the same name up while this one hashes the password: the unique index
+    refuses it, and the form says so instead of a 500 (the checks by name are blinded here to get there)."""
+    app = create_app(settings.model_copy(update={"signup": "open"}))
+    with TestClient(app, follow_redirects=False) as client:
+        assert sign_up(client).status_code == 303
+        client.cookies.clear()
+        monkeypatch.setattr(households, "named", lambda db, name: None)
+        taken = sign_up(client, name="RIVERA")
+        assert taken.status_code == 422 and "exists already" in taken.text
+        assert sign_up(client, name="Okafor").status_code == 303
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,8 @@
-"""The SQLite connection settings that keep data safe, writers that take the lock up front, and which
-database work may run on the event loop."""
+"""The SQLite connection settings that keep data safe, writers that take the lock up front, which database
+work may run on the event loop, and the writer that commits queued writes together."""
 
 import asyncio
-import fcntl
-import os
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -63,36 +62,6 @@ def test_writing_sessions_begin_immediate(
     assert [sql for sql, _ in statements if sql.startswith("BEGIN")] == [begin, begin]
 
 
-def writer_queue_is_free(app: FastAPI) -> bool:
-    """Whether another process could take the writers' lock file now (app.db.WriterQueue)."""
-    fd = os.open(app.state.engine.url.database + "-writer", os.O_RDWR)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    finally:
-        os.close(fd)
-    return True
-
-
-@sqlite_only
-def test_a_writer_holds_the_writer_queue_until_its_transaction_ends(app: FastAPI) -> None:
-    with open_session(app.state.engine) as db:
-        db.exec(text("SELECT 1"))  # type: ignore[call-overload]
-        assert not writer_queue_is_free(app)
-        db.commit()
-        assert writer_queue_is_free(app)
-        db.exec(text("SELECT 1"))  # type: ignore[call-overload]
-        assert not writer_queue_is_free(app)
-        db.rollback()
-        assert writer_queue_is_free(app)
-        db.exec(text("SELECT 1"))  # type: ignore[call-overload]
-    assert writer_queue_is_free(app)  # closing the session ends its transaction
-    with open_session(app.state.engine, write=False) as db:
-        db.exec(text("SELECT 1"))  # type: ignore[call-overload]
-        assert writer_queue_is_free(app)  # readers never queue
-
-
 @sqlite_only
 def test_a_page_view_reads_on_the_event_loop_and_writes_off_it(
     client: TestClient, home: Home, db: Session, statements: list[tuple[str, bool]]
@@ -125,14 +94,20 @@ def test_an_api_read_runs_on_the_event_loop(
 
 
 @sqlite_only
-def test_a_flip_is_written_off_the_event_loop(
-    client: TestClient, home: Home, db: Session, statements: list[tuple[str, bool]]
-) -> None:
+def test_a_flip_is_written_by_the_writer_thread(client: TestClient, home: Home, db: Session, app: FastAPI) -> None:
     habit = factories.make_flippable_habit(db, home.member)
-    statements.clear()
-    assert client.post(f"/habits/{habit.id}/flips").status_code == 303
-    assert any(sql.startswith("INSERT") for sql, _ in statements)
-    assert not [sql for sql, on_loop in statements if on_loop]
+    threads: list[tuple[str, str]] = []
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        threads.append((statement, threading.current_thread().name))
+
+    event.listen(app.state.engine, "before_cursor_execute", record)
+    try:
+        assert client.post(f"/habits/{habit.id}/flips").status_code == 303
+    finally:
+        event.remove(app.state.engine, "before_cursor_execute", record)
+    writes = [thread for sql, thread in threads if sql.startswith(("INSERT", "UPDATE", "BEGIN IMMEDIATE"))]
+    assert writes and set(writes) == {"coinflip-writer"}
 
 
 @pytest.mark.skipif(not POSTGRES_URL, reason="PostgreSQL's queries; this run is on SQLite")

@@ -7,9 +7,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from app import security, tokens
+from app import households, security, tokens
 from app.config import Settings
 from app.models import LoginSession, Member
+from app.schemas import MemberIn
 from tests import factories
 from tests.conftest import Home
 
@@ -179,3 +180,34 @@ def test_forgetting_a_pin_that_isnt_there_does_nothing(
     done = client.post(f"/members/{ben.id}/forgot-pin", data={"password": factories.PASSWORD})
     assert done.status_code == 303 and done.headers["location"] == "/members"
     assert bens_phone.get("/").status_code == 200  # not logged out
+
+
+def test_a_pin_set_since_the_request_looked_stops_a_pick_and_an_edit(db: Session, home: Home) -> None:
+    """Ben sets a PIN on his phone while the tablet, which saw him without one, picks or renames him: the write
+    finds the PIN it didn't check, and does nothing."""
+    ben = factories.make_member(db, home.household, "Ben")
+    tablet = db.exec(select(LoginSession).where(LoginSession.token_hash == security.digest(home.token))).one()
+    seen = Member(id=ben.id, household_id=ben.household_id, name=ben.name, emoji=ben.emoji)  # as the tablet read him
+    ben.pin_hash = security.hash_secret("2468")
+    db.add(ben)
+    db.commit()
+    with pytest.raises(households.PinChanged):
+        households.pick(db, tablet, seen)
+    db.rollback()
+    with pytest.raises(households.PinChanged):
+        households.save_member(db, tablet, seen, MemberIn(name="Hacked", emoji="🙂"), None)
+    db.rollback()
+    db.refresh(ben)
+    assert ben.name == "Ben" and ben.pin_hash is not None and picked_on(db, home.token) == home.member.id
+
+
+def test_a_name_taken_since_the_form_was_checked_is_refused_by_the_write(db: Session, home: Home) -> None:
+    factories.make_member(db, home.household, "Ben")
+    login = db.exec(select(LoginSession)).one()
+    with pytest.raises(households.NameTaken):
+        households.add_member(db, home.household, MemberIn(name="Ben"))
+    db.rollback()
+    with pytest.raises(households.NameTaken):
+        households.save_member(db, login, home.member, MemberIn(name="Ben"), None)
+    db.rollback()
+    assert [m.name for m in households.members_of(db, home.household)] == ["Ana", "Ben"]

@@ -161,7 +161,7 @@ def test_a_burst_on_two_processes_gets_exactly_the_free_tries_checked(
 
 @pytest.fixture
 def served(app: FastAPI) -> Iterator[str]:
-    """The app on a real server with its lifespan: the write gate and the hash slots are there."""
+    """The app on a real server with its lifespan: the hash slots are there."""
     with serving(app, lifespan="on") as url:
         yield url
 

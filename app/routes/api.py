@@ -3,16 +3,15 @@
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Header, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from app import archive, flips, habits, insights, pleasures, tokens
-from app.db import reads_on_loop
 from app.deps import (
     CurrentMember,
-    DbSession,
+    Db,
     HouseholdZone,
     IdPath,
     IdQuery,
@@ -31,8 +30,8 @@ from app.models import (
     Habit,
     Household,
     Kind,
+    Member,
     Mode,
-    PleasureCheck,
     Reflection,
 )
 from app.schemas import EnhancerIn, EnhancerPatch, HabitIn, HabitPatch, NameParam, PleasureIn, ReflectionIn
@@ -124,8 +123,14 @@ def enhancer_out(enhancer: Enhancer) -> EnhancerOut:
 
 
 def habit_out(db: Session, habit: Habit) -> HabitOut:
+    """The habit as stored now (the request's copy may be older than a write it just made)."""
+    habit = db.get(Habit, habit.id) or habit
     extra = {"enhancer_ids": habits.enhancer_ids_of(db, habit), "archived": habit.archived_at is not None}
     return HabitOut.model_validate(habit.model_dump() | extra)
+
+
+def habits_out(db: Session, member: Member) -> list[HabitOut]:
+    return [habit_out(db, h) for h in habits.every_habit(db, member)]
 
 
 def reflection_out(reflection: Reflection | None) -> ReflectionOut | None:
@@ -159,9 +164,8 @@ def invalid_habit(exc: habits.UnknownEnhancer | habits.DuplicateName) -> HTTPExc
 
 
 @router.get("/me")
-@reads_on_loop
-def get_me(request: Request, member: CurrentMember, db: DbSession) -> MeOut:
-    household = db.get(Household, member.household_id)
+async def get_me(member: CurrentMember, db: Db) -> MeOut:
+    household = await db.read(Session.get, Household, member.household_id)
     assert household is not None and member.id is not None and household.id is not None
     return MeOut(
         member_id=member.id,
@@ -180,87 +184,73 @@ class TokenOut(BaseModel):
 
 
 @router.get("/tokens")
-@reads_on_loop
-def list_tokens_api(request: Request, member: CurrentMember, db: DbSession) -> list[TokenOut]:
+async def list_tokens_api(member: CurrentMember, db: Db) -> list[TokenOut]:
     """The calling member's API tokens (never the tokens themselves: only their hashes are kept)."""
-    return [TokenOut.model_validate(t, from_attributes=True) for t in tokens.of_members(db, [member.id])]
+    return [TokenOut.model_validate(t, from_attributes=True) for t in await db.read(tokens.of_members, [member.id])]
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
-def revoke_token_api(token_id: IdPath, member: CurrentMember, db: DbSession) -> Response:
+async def revoke_token_api(token_id: IdPath, member: CurrentMember, db: Db) -> Response:
     """Revoke one of the calling member's tokens (the one making this call, too, if it names itself)."""
-    if not tokens.revoke(db, token_id, [member.id]):
+    if not await db.write(tokens.revoke, token_id, [member.id]):
         raise not_found()
-    db.commit()
     return Response(status_code=204)
 
 
 @router.get("/enhancers")
-@reads_on_loop
-def list_enhancers_api(request: Request, member: CurrentMember, db: DbSession) -> list[EnhancerOut]:
-    return [enhancer_out(e) for e in habits.enhancers_of_member(db, member)]
+async def list_enhancers_api(member: CurrentMember, db: Db) -> list[EnhancerOut]:
+    return [enhancer_out(e) for e in await db.read(habits.enhancers_of_member, member)]
 
 
 @router.post("/enhancers", status_code=201)
-def create_enhancer_api(data: EnhancerIn, member: CurrentMember, db: DbSession) -> EnhancerOut:
-    assert member.id is not None
-    enhancer = Enhancer(member_id=member.id, **data.model_dump())
-    db.add(enhancer)
-    db.commit()
-    return enhancer_out(enhancer)
+async def create_enhancer_api(data: EnhancerIn, member: CurrentMember, db: Db) -> EnhancerOut:
+    return enhancer_out(await db.write(habits.add_enhancer, member, data))
 
 
 @router.get("/enhancers/{enhancer_id}")
-@reads_on_loop
-def get_enhancer_api(request: Request, enhancer: OwnedEnhancer) -> EnhancerOut:
+async def get_enhancer_api(enhancer: OwnedEnhancer) -> EnhancerOut:
     return enhancer_out(enhancer)
 
 
 @router.patch("/enhancers/{enhancer_id}")
-def update_enhancer_api(data: EnhancerPatch, enhancer: OwnedEnhancer, db: DbSession) -> EnhancerOut:
-    enhancer.sqlmodel_update(data.model_dump(exclude_unset=True, exclude_none=True))
-    db.add(enhancer)
-    db.commit()
-    return enhancer_out(enhancer)
+async def update_enhancer_api(data: EnhancerPatch, enhancer: OwnedEnhancer, db: Db) -> EnhancerOut:
+    return enhancer_out(await db.write(habits.update_enhancer, enhancer, data))
 
 
 @router.delete("/enhancers/{enhancer_id}", status_code=204)
-def delete_enhancer_api(enhancer: OwnedEnhancer, db: DbSession) -> Response:
-    db.delete(enhancer)
-    db.commit()
+async def delete_enhancer_api(enhancer: OwnedEnhancer, db: Db) -> Response:
+    await db.write(habits.delete_enhancer, enhancer)
     return Response(status_code=204)
 
 
 @router.get("/habits")
-@reads_on_loop
-def list_habits_api(request: Request, member: CurrentMember, db: DbSession) -> list[HabitOut]:
+async def list_habits_api(member: CurrentMember, db: Db) -> list[HabitOut]:
     """Every habit of the member, archived ones included (`archived`)."""
-    return [habit_out(db, h) for h in habits.every_habit(db, member)]
+    return await db.read(habits_out, member)
 
 
 @router.post("/habits", status_code=201)
-def create_habit_api(data: HabitIn, member: CurrentMember, db: DbSession) -> HabitOut:
+async def create_habit_api(data: HabitIn, member: CurrentMember, db: Db) -> HabitOut:
     try:
-        habit = habits.save_habit(db, member, Habit(member_id=member.id or 0, name=data.name), data)
+        habit = await db.write(habits.save_habit, member, Habit(member_id=member.id or 0, name=data.name), data)
     except (habits.UnknownEnhancer, habits.DuplicateName) as exc:
         raise invalid_habit(exc) from exc
-    return habit_out(db, habit)
+    return await db.read(habit_out, habit)
 
 
 @router.get("/habits/{habit_id}")
-@reads_on_loop
-def get_habit_api(request: Request, habit: OwnedHabit, db: DbSession) -> HabitOut:
-    return habit_out(db, habit)
+async def get_habit_api(habit: OwnedHabit, db: Db) -> HabitOut:
+    return await db.read(habit_out, habit)
 
 
 @router.patch("/habits/{habit_id}")
-def update_habit_api(data: HabitPatch, habit: OwnedHabit, member: CurrentMember, db: DbSession) -> HabitOut:
+async def update_habit_api(data: HabitPatch, habit: OwnedHabit, member: CurrentMember, db: Db) -> HabitOut:
     """A changed policy or `every_hours` applies from the next session on."""
     try:
-        habits.save_habit(db, member, habit, data)
+        habit = await db.write(habits.save_habit, member, habit, data)
     except (habits.UnknownEnhancer, habits.DuplicateName) as exc:
         raise invalid_habit(exc) from exc
-    return habit_out(db, habit)
+    return await db.read(habit_out, habit)
 
 
 BUSY: dict[int | str, dict[str, object]] = {
@@ -269,29 +259,29 @@ BUSY: dict[int | str, dict[str, object]] = {
 
 
 @router.delete("/habits/{habit_id}", status_code=204, responses=BUSY)
-def delete_habit_api(habit: OwnedHabit, db: DbSession, now: Now) -> Response:
+async def delete_habit_api(habit: OwnedHabit, db: Db, now: Now) -> Response:
     """A habit never flipped goes at once; one with history only once archived and its last session over."""
     try:
-        habits.delete_habit(db, habit, now)
+        await db.write(habits.delete_habit, habit, now)
     except habits.HabitBusy as exc:
         raise HTTPException(409, detail=str(exc)) from exc
     return Response(status_code=204)
 
 
 @router.post("/habits/{habit_id}/archive", responses=BUSY)
-def archive_habit_api(habit: OwnedHabit, db: DbSession, now: Now) -> HabitOut:
+async def archive_habit_api(habit: OwnedHabit, db: Db, now: Now) -> HabitOut:
     """Off Today, history kept; not while a flip of it waits for its reflection."""
     try:
-        habits.archive_habit(db, habit, now)
+        await db.write(habits.archive_habit, habit, now)
     except habits.HabitBusy as exc:
         raise HTTPException(409, detail=str(exc)) from exc
-    return habit_out(db, habit)
+    return await db.read(habit_out, habit)
 
 
 @router.post("/habits/{habit_id}/restore")
-def restore_habit_api(habit: OwnedHabit, db: DbSession) -> HabitOut:
-    habits.restore_habit(db, habit)
-    return habit_out(db, habit)
+async def restore_habit_api(habit: OwnedHabit, db: Db) -> HabitOut:
+    await db.write(habits.restore_habit, habit)
+    return await db.read(habit_out, habit)
 
 
 @router.post(
@@ -308,10 +298,10 @@ def restore_habit_api(habit: OwnedHabit, db: DbSession) -> HabitOut:
         422: {"model": ErrorOut, "description": "The Idempotency-Key was used for another habit's flip"},
     },
 )
-def flip_habit_api(
+async def flip_habit_api(
     habit: OwnedHabit,
     member: CurrentMember,
-    db: DbSession,
+    db: Db,
     rng: Rng,
     now: Now,
     response: Response,
@@ -320,7 +310,8 @@ def flip_habit_api(
     """Draw the session's verdict. A retried key or the session's open flip answers 200 with that same flip."""
     try:
         # A blank key is no key: stored, it would refuse every other habit's flip.
-        view, fresh = flips.flip_habit(db, habit, member, rng, now, (idempotency_key or "").strip() or None)
+        key = (idempotency_key or "").strip() or None
+        view, fresh = await db.write(flips.flip_habit, habit, member, rng, now, key)
     except flips.SessionClosed as exc:
         body = SessionClosedOut(detail=str(exc), next_flip_at=exc.flip.next_flip_at)
         return JSONResponse(body.model_dump(mode="json"), status_code=409)
@@ -334,24 +325,21 @@ def flip_habit_api(
 
 
 @router.get("/flips")
-@reads_on_loop
-def list_flips_api(
-    request: Request,
+async def list_flips_api(
     member: CurrentMember,
-    db: DbSession,
+    db: Db,
     habit_id: IdQuery = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     before: IdQuery = None,
 ) -> list[FlipOut]:
-    page = flips.flips_of_member(db, member, habit_id=habit_id, before=before, limit=limit)
-    return [flip_out(v) for v in flips.views_of(db, page)]
+    views = await db.read(flips.page_of_member, member, habit_id, before, limit)
+    return [flip_out(v) for v in views]
 
 
 @router.get("/flips/{flip_id}")
-@reads_on_loop
-def get_flip_api(request: Request, flip: OwnedFlip, db: DbSession, response: Response) -> FlipOut:
+async def get_flip_api(flip: OwnedFlip, db: Db, response: Response) -> FlipOut:
     """With `ETag: "<version>"` when reflected: send it back as If-Match to change the reflection."""
-    view = flips.view_of(db, flip)
+    view = await db.read(flips.view_of, flip)
     response.headers.update(etag(view.reflection))
     return flip_out(view)
 
@@ -364,10 +352,10 @@ def get_flip_api(request: Request, flip: OwnedFlip, db: DbSession, response: Res
         412: {"model": ReflectionConflictOut, "description": "If-Match names a version that is no longer saved"},
     },
 )
-def put_reflection_api(
+async def put_reflection_api(
     data: ReflectionIn,
     flip: OwnedFlip,
-    db: DbSession,
+    db: Db,
     now: Now,
     response: Response,
     if_match: Annotated[str | None, Header(max_length=200)] = None,
@@ -375,25 +363,21 @@ def put_reflection_api(
     """Save the flip's reflection. To change a saved one, send If-Match with the version (its ETag); the same
     reflection sent again is fine. Nothing saved is ever replaced unseen: the answer then carries it."""
     try:
-        reflection = flips.save_reflection(db, flip, data, now, if_match_of(if_match))
+        view = await db.write(flips.reflect, flip, data, now, if_match_of(if_match))
     except flips.ReflectionConflict as exc:
         body = ReflectionConflictOut(detail=str(exc), reflection=reflection_out(exc.saved))
         return JSONResponse(
             body.model_dump(mode="json"), status_code=412 if exc.stale else 409, headers=etag(exc.saved)
         )
-    view = flips.view_of(db, flip)
-    view.reflection = reflection
-    response.headers.update(etag(reflection))
+    response.headers.update(etag(view.reflection))
     return flip_out(view)
 
 
 @router.get("/export")
-def export_api(member: CurrentMember, db: DbSession) -> archive.Export:
+async def export_api(member: CurrentMember, db: Db) -> archive.Export:
     """Everything of the member's household, in the format `coinflip import` reads (without password hashes),
     less the reflections, notes and pleasure checks of other members who have a PIN."""
-    household = db.get(Household, member.household_id)
-    assert household is not None
-    return archive.export_household(db, household, secrets=False, viewer=member)
+    return await db.read_long(archive.export_for, member)
 
 
 class PleasureOut(BaseModel):
@@ -405,31 +389,23 @@ class PleasureOut(BaseModel):
 
 
 @router.post("/pleasures", status_code=201)
-def log_pleasure_api(data: PleasureIn, member: CurrentMember, db: DbSession, now: Now) -> PleasureOut:
-    return PleasureOut.model_validate(pleasures.record(db, member, data, now), from_attributes=True)
+async def log_pleasure_api(data: PleasureIn, member: CurrentMember, db: Db, now: Now) -> PleasureOut:
+    return PleasureOut.model_validate(await db.write(pleasures.record, member, data, now), from_attributes=True)
 
 
 @router.get("/pleasures")
-@reads_on_loop
-def list_pleasures_api(
-    request: Request,
+async def list_pleasures_api(
     member: CurrentMember,
-    db: DbSession,
+    db: Db,
     name: Annotated[NameParam | None, Query(max_length=60)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[PleasureOut]:
     """Newest first."""
-    query = select(PleasureCheck).where(PleasureCheck.member_id == member.id)
-    if name is not None:
-        query = query.where(PleasureCheck.name == name)
-    rows = db.exec(query.order_by(col(PleasureCheck.logged_at).desc()).limit(limit))
+    rows = await db.read(pleasures.checks_of, member, name, limit)
     return [PleasureOut.model_validate(p, from_attributes=True) for p in rows]
 
 
 @router.get("/insights/habits/{habit_id}")
-@reads_on_loop
-def habit_insights_api(
-    request: Request, habit: OwnedHabit, db: DbSession, zone: HouseholdZone
-) -> insights.HabitInsights:
+async def habit_insights_api(habit: OwnedHabit, db: Db, zone: HouseholdZone) -> insights.HabitInsights:
     """The numbers the habit's insights page shows."""
-    return insights.habit_insights(db, habit, zone)
+    return await db.read(insights.habit_insights, habit, zone)

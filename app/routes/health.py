@@ -1,20 +1,24 @@
 """The health check that Docker and uptime monitors call."""
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 
-from app.db import open_session
+from app.deps import Db
 
 router = APIRouter()
 
 
+def ping(db: Session) -> None:
+    db.connection().execute(text("SELECT 1"))
+
+
 @router.get("/healthz")
-def healthz(request: Request) -> JSONResponse:
+async def healthz(db: Db) -> JSONResponse:
     try:
-        with open_session(request.app.state.engine, write=False) as db:
-            db.connection().execute(text("SELECT 1"))
+        await db.read(ping)
     except SQLAlchemyError:
         return JSONResponse({"status": "unavailable"}, status_code=503)
     return JSONResponse({"status": "ok"})

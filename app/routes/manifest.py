@@ -10,7 +10,7 @@ BACKGROUND = "#f6f4ef"
 
 
 @router.get("/manifest.webmanifest", include_in_schema=False)
-def show_manifest(request: Request) -> JSONResponse:
+async def show_manifest(request: Request) -> JSONResponse:
     root = request.scope.get("root_path", "")
     icons = [
         {"src": f"{root}/static/icon-{size}.png", "sizes": f"{size}x{size}", "type": "image/png", "purpose": purpose}

@@ -1,0 +1,119 @@
+"""app.db.Database: reads and writes each in a transaction of their own; on SQLite, one writer thread that
+commits whatever writes are queued in one transaction, each write in a savepoint of its own."""
+
+import asyncio
+import threading
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from app.config import Settings
+from app.db import Database, make_engine
+from tests.conftest import POSTGRES_URL
+
+sqlite_only = pytest.mark.skipif(bool(POSTGRES_URL), reason="SQLite's writer thread; this run is on PostgreSQL")
+
+
+class Boom(Exception):
+    pass
+
+
+@pytest.fixture
+def database(settings: Settings) -> Iterator[Database]:
+    database = Database(make_engine(settings.db_url))
+    with database.engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS scratch"))
+        conn.execute(text("CREATE TABLE scratch (id INTEGER PRIMARY KEY, note TEXT NOT NULL, "
+                          "parent INTEGER REFERENCES scratch (id))"))  # fmt: skip
+    yield database
+    with database.engine.begin() as conn:
+        conn.execute(text("DROP TABLE scratch"))
+    database.close()
+
+
+def add(db: Session, note: str) -> str:
+    db.execute(text("INSERT INTO scratch (note) VALUES (:note)"), {"note": note})
+    return note
+
+
+def add_then_fail(db: Session, note: str) -> None:
+    add(db, note)
+    raise Boom(note)
+
+
+def add_orphan_checked_at_commit(db: Session, note: str) -> None:
+    """A row whose foreign key is wrong, found out only when the whole transaction commits."""
+    db.execute(text("PRAGMA defer_foreign_keys = ON"))
+    db.execute(text("INSERT INTO scratch (note, parent) VALUES (:note, 999999)"), {"note": note})
+
+
+def notes(db: Session) -> list[str]:
+    return list(db.execute(text("SELECT note FROM scratch ORDER BY id")).scalars())
+
+
+class Held:
+    """A write that keeps the writer busy until released, so the writes queued meanwhile form one group."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, db: Session) -> None:
+        self.started.set()
+        assert self.release.wait(10)
+
+
+async def in_one_group(database: Database, *writes: tuple[object, str]) -> list[object]:
+    held = Held()
+    first = asyncio.ensure_future(database.write(held))
+    await asyncio.to_thread(held.started.wait, 10)
+    queued = [asyncio.ensure_future(database.write(work, note)) for work, note in writes]  # type: ignore[arg-type]
+    await asyncio.sleep(0)  # each write is queued when its coroutine first runs
+    held.release.set()
+    await first
+    return await asyncio.gather(*queued, return_exceptions=True)
+
+
+@sqlite_only
+def test_writes_queued_together_are_committed_in_one_transaction(database: Database) -> None:
+    commits: list[str] = []
+    event.listen(database.engine, "commit", lambda conn: commits.append(threading.current_thread().name))
+    answers = asyncio.run(in_one_group(database, *[(add, f"note {i}") for i in range(20)]))
+    assert answers == [f"note {i}" for i in range(20)]
+    assert commits == ["coinflip-writer", "coinflip-writer"]  # the held write's group, then the twenty
+    assert asyncio.run(database.read(notes)) == [f"note {i}" for i in range(20)]
+
+
+@sqlite_only
+def test_a_write_that_fails_takes_back_only_itself(database: Database) -> None:
+    answers = asyncio.run(in_one_group(database, (add, "a"), (add_then_fail, "b"), (add, "c")))
+    assert answers[0] == "a" and isinstance(answers[1], Boom) and answers[2] == "c"
+    assert asyncio.run(database.read(notes)) == ["a", "c"]
+
+
+@sqlite_only
+def test_a_failed_commit_fails_every_write_of_its_group_and_the_writer_goes_on(database: Database) -> None:
+    answers = asyncio.run(in_one_group(database, (add, "a"), (add_orphan_checked_at_commit, "b")))
+    assert all(isinstance(answer, IntegrityError) for answer in answers), answers
+    assert asyncio.run(database.read(notes)) == []  # "a" was never acknowledged, and it is not there
+    assert asyncio.run(database.write(add, "after")) == "after"
+    assert asyncio.run(database.read(notes)) == ["after"]
+
+
+def test_a_write_is_seen_by_the_next_read_and_a_failed_one_is_not(database: Database) -> None:
+    async def scenario() -> list[str]:
+        await database.write(add, "kept")
+        with pytest.raises(Boom):
+            await database.write(add_then_fail, "taken back")
+        return await database.read(notes)
+
+    assert asyncio.run(scenario()) == ["kept"]
+
+
+def test_a_read_cannot_write(database: Database) -> None:
+    """A read's transaction is rolled back whatever it did (and on SQLite it would wait for no lock)."""
+    asyncio.run(database.read(add, "never"))
+    assert asyncio.run(database.read(notes)) == []
