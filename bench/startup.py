@@ -4,13 +4,15 @@ python -m bench.startup [--runs 5] [--timeout 30]
 
 Two cases, each a few runs on a free loopback port: a fresh data folder every run (the first `make run`: a new
 SQLite database migrated from nothing, a new secret key) and one folder whose database is migrated already (every
-later start). Prints min and median of each, in seconds. The standard library alone polls (every 5 ms), so it runs
-in `make run`'s .venv as well as in the development one.
+later start). Prints min and median of each, in seconds, and the median CPU time of the server process (start,
+those answers, stop): on this shared 2-core machine the wall time follows whatever else runs, the CPU time much
+less. The standard library alone polls (every 5 ms), so it runs in `make run`'s .venv as in the development one.
 """
 
 import argparse
 import http.client
 import os
+import resource
 import signal
 import socket
 import statistics
@@ -45,13 +47,19 @@ def tail(log: Path) -> str:
     return "\n".join(log.read_text(errors="replace").splitlines()[-20:])
 
 
-def start_once(data_dir: Path, timeout: float) -> float:
-    """Seconds from spawn until /healthz answers 200; the server is stopped again before returning."""
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def start_once(data_dir: Path, timeout: float) -> tuple[float, float]:
+    """Seconds from spawn until /healthz answers 200, and the CPU seconds the server used until it stopped."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("COINFLIP_")}
     env["COINFLIP_DATA_DIR"] = str(data_dir)
     command = [COINFLIP, "serve", "--host", "127.0.0.1", "--port", str(port)]
     log = data_dir.parent / f"{data_dir.name}.log"
+    cpu = children_cpu()
     with log.open("ab") as out:
         began = time.perf_counter()
         server = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -62,7 +70,7 @@ def start_once(data_dir: Path, timeout: float) -> float:
                 if time.perf_counter() - began > timeout:
                     raise SystemExit(f"/healthz did not answer within {timeout:.0f} s:\n{tail(log)}")
                 time.sleep(POLL)
-            return time.perf_counter() - began
+            wall = time.perf_counter() - began
         finally:
             server.send_signal(signal.SIGINT)
             try:
@@ -70,11 +78,14 @@ def start_once(data_dir: Path, timeout: float) -> float:
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
+    return wall, children_cpu() - cpu
 
 
-def report(name: str, seconds: list[float]) -> None:
-    runs = ", ".join(f"{s:.2f}" for s in seconds)
-    print(f"{name:<24} min {min(seconds):5.2f} s  median {statistics.median(seconds):5.2f} s   ({runs})")
+def report(name: str, starts: list[tuple[float, float]]) -> None:
+    walls = [wall for wall, _ in starts]
+    cpu = statistics.median(cpu for _, cpu in starts)
+    runs = ", ".join(f"{s:.2f}" for s in walls)
+    print(f"{name:<18} min {min(walls):5.2f} s  median {statistics.median(walls):5.2f} s  CPU {cpu:5.2f} s  ({runs})")
 
 
 def main() -> None:
