@@ -1,48 +1,57 @@
-# The two commands the README starts with: `make run` and `make test`. Both set up .venv themselves.
+# The two commands the README starts with: `make run` and `make test`. Both set up .venv themselves: `make run`
+# installs what the app runs on (requirements.lock), everything else adds the development tools on top.
 VENV := .venv
 BIN := $(VENV)/bin
+PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: run test lint typecheck migration bench audit clean
 
-$(BIN)/.installed: requirements-dev.lock pyproject.toml
+$(BIN)/.installed-runtime: requirements.lock pyproject.toml
+	@echo "Installing the app and what it runs on (requirements.lock) into $(VENV) ..."
 	python3 -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.lock
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(PIP) -r requirements.lock
+	$(PIP) --no-deps -e .
 	touch $@
 
-run: $(BIN)/.installed
+# requirements-dev.lock pins the runtime packages at the same versions, plus the test, lint and bench tools.
+$(BIN)/.installed-dev: $(BIN)/.installed-runtime requirements-dev.lock
+	@echo "Installing the development tools (requirements-dev.lock: pytest, mypy, ruff, Playwright, ...) into $(VENV) ..."
+	$(PIP) -r requirements-dev.lock
+	touch $@
+
+run: $(BIN)/.installed-runtime
 	$(BIN)/coinflip serve --host $(HOST) --port $(PORT)
 
 # Lint and types first, then the whole suite on SQLite, then again on PostgreSQL when
 # COINFLIP_TEST_POSTGRES_URL names a server (.ci/run starts one).
-test: $(BIN)/.installed lint typecheck
+test: $(BIN)/.installed-dev lint typecheck
 	$(BIN)/pytest
 	@if [ -n "$$COINFLIP_TEST_POSTGRES_URL" ]; then \
 		echo "== the same suite on PostgreSQL =="; \
 		COINFLIP_TEST_DATABASE_URL="$$COINFLIP_TEST_POSTGRES_URL" $(BIN)/pytest; \
 	else echo "PostgreSQL run skipped: COINFLIP_TEST_POSTGRES_URL is not set"; fi
 
-lint: $(BIN)/.installed
+lint: $(BIN)/.installed-dev
 	$(BIN)/ruff check app tests bench
 	$(BIN)/ruff format --check app tests bench
 
-typecheck: $(BIN)/.installed
+typecheck: $(BIN)/.installed-dev
 	$(BIN)/mypy
 
 # Benchmarks (bench/README.md): against the bare limit, at instance scale, and the page weight.
-bench: $(BIN)/.installed
+bench: $(BIN)/.installed-dev
 	$(BIN)/python -m bench.load
 	$(BIN)/python -m bench.scale
 	$(BIN)/python -m bench.weight
 
 # Lighthouse on the main pages at mobile settings, with Debian's Chromium (npm's lighthouse, no browser download).
-audit: $(BIN)/.installed
+audit: $(BIN)/.installed-dev
 	$(BIN)/python -m bench.audit
 
 # Autogenerate a migration against a scratch database brought to head first.
-migration: $(BIN)/.installed
+migration: $(BIN)/.installed-dev
 	rm -f /tmp/coinflip-migration.db
 	$(BIN)/python -c "from alembic import command; from app.cli import alembic_config as c; \
 		u = 'sqlite:////tmp/coinflip-migration.db'; command.upgrade(c(u), 'head'); \
