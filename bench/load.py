@@ -18,21 +18,39 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from app import security, tokens
+from sqlalchemy import insert, select
+from sqlmodel import Session, col
+
+from app import demo, security, tokens
+from app import habits as habits_domain
 from app.cli import migrate
 from app.config import Settings
 from app.db import make_engine, open_session
-from app.demo import add_demo
-from app.models import Habit, HabitEnhancer
+from app.models import Habit, HabitEnhancer, Household, Member, Mode
+from app.schemas import HabitIn
 from bench.httpload import Connection, Result, run
 from tests import factories
 
 CONNECTIONS = (1, 10, 50)
 SECRET = "benchmark-secret-key-0123456789"
+
+# Today's member has the demo's two habits and these two, each with a year of sessions drawn by the real coin.
+MORE_HABITS = (
+    demo.DemoHabit(
+        HabitIn(name="Reading (bench)", emoji="📖", why="A page a night adds up.", minimum="One page",
+                mode=Mode.all_or_nothing, chance=0.5),
+        ("Music", "Coffee"), 21,
+    ),
+    demo.DemoHabit(
+        HabitIn(name="Stretching (bench)", emoji="🧘", why="Loose hips, fewer aches.", minimum="Five minutes",
+                mode=Mode.each, chance=0.5, max_stack=2),
+        ("Podcast", "Music"), 12,
+    ),
+)  # fmt: skip
 
 
 @contextmanager
@@ -58,32 +76,66 @@ def serving(target: list[str], env: dict[str, str], workers: int) -> Iterator[st
         process.wait(timeout=30)
 
 
-def prepare(data_dir: Path, cycles: int, members: int = 50) -> tuple[str, int, list[tuple[int, str]]]:
-    """Ana, whose Today shows the demo's two habits with a year of sessions drawn by the real coin (as
-    `coinflip demo` gives them); and `cycles` flippable habits of other members, one per flip cycle: a habit
-    is flipped once a day, so no cycle can reuse one (and no two concurrent cycles share one)."""
+def prepare(
+    data_dir: Path, cycles: int, members: int = 50, today_habits: int = 2
+) -> tuple[str, int, list[tuple[int, str]]]:
+    """A database for the benchmarks. Returns a login cookie for Ana, the id of her first habit, and `cycles`
+    flippable habits of other members with each one's API token.
+
+    Ana's Today shows the demo's two habits with 365 days of sessions drawn by the real coin (as `coinflip demo`
+    gives them), or with `today_habits=4` two more like them. The flippable habits are one per flip cycle: a
+    habit is flipped once per session, so no cycle can reuse one (and no two concurrent cycles share one)."""
     settings = Settings(data_dir=data_dir, secret_key=SECRET, backup_keep=0)
     migrate(settings)
     engine = make_engine(settings.db_url)
     with open_session(engine) as db:
         household = factories.make_household(db, "Bench")
         ana = factories.make_member(db, household, "Ana")
-        made, _ = add_demo(db, ana, ZoneInfo("UTC"), 365, random.Random(1), datetime.now(UTC).date())
-        cycle_habits: list[tuple[int, str]] = []
-        for m in range(members):
-            member = factories.make_member(db, household, f"Member {m}")
-            enhancers = [factories.make_enhancer(db, member, name) for name in ("Music", "Coffee")]
-            token = tokens.create(db, member)
-            habits = [Habit(member_id=member.id or 0, name=f"Habit {h}") for h in range(cycles // members + 1)]
-            db.add_all(habits)
-            db.flush()
-            db.add_all(HabitEnhancer(habit_id=h.id or 0, enhancer_id=e.id or 0) for h in habits for e in enhancers)
-            cycle_habits += [(h.id or 0, token) for h in habits]
+        rng, today = random.Random(1), datetime.now(UTC).date()
+        made, _ = demo.add_demo(db, ana, ZoneInfo("UTC"), 365, rng, today)
+        add_history(db, ana, MORE_HABITS[: max(0, today_habits - len(made))], 365, rng, today)
+        cycle_habits = flippable_habits(db, household, cycles, members)
         login = security.start_login(db, household.id or 0, "bench", ana.id)
         db.commit()
         rich_id = made[0].id or 0
     engine.dispose()
     return login, rich_id, cycle_habits
+
+
+def add_history(
+    db: Session, member: Member, more: tuple[demo.DemoHabit, ...], days: int, rng: random.Random, today: date
+) -> None:
+    """More habits for the member, with `days` days of sessions each, drawn as `coinflip demo` draws its own."""
+    own = {e.name.casefold(): e.id or 0 for e in habits_domain.enhancers_of_member(db, member)}
+    made = []
+    for kind in more:
+        data = kind.habit.model_copy(update={"enhancer_ids": [own[n.casefold()] for n in kind.enhancers]})
+        made.append(habits_domain.save_habit(db, member, Habit(member_id=member.id or 0, name=data.name), data))
+    summary, zone = demo.Summary(), ZoneInfo("UTC")
+    for back in range(days, 0, -1):
+        day = today - timedelta(days=back)
+        for habit, kind in zip(made, more, strict=True):
+            if rng.random() < 0.2:
+                continue  # a rest day
+            at = demo.local(day, kind.hour, rng.randrange(60), zone)
+            demo.session(db, member, habit, at, rng, 1 - back / days, summary)
+
+
+def flippable_habits(db: Session, household: Household, count: int, members: int) -> list[tuple[int, str]]:
+    """`count` habits never flipped, over `members` new members with two enhancers each; inserted in bulk."""
+    result: list[tuple[int, str]] = []
+    template = Habit(member_id=0, name="-").model_dump(exclude={"id"})
+    for m in range(members):
+        member = factories.make_member(db, household, f"Member {m}")
+        enhancers = [factories.make_enhancer(db, member, name) for name in ("Music", "Coffee")]
+        token = tokens.create(db, member)
+        rows = [{**template, "member_id": member.id, "name": f"Habit {h}"} for h in range(count // members + 1)]
+        db.execute(insert(Habit), rows)
+        ids = db.execute(select(col(Habit.id)).where(col(Habit.member_id) == member.id)).scalars().all()
+        db.execute(insert(HabitEnhancer), [{"habit_id": h, "enhancer_id": e.id} for h in ids for e in enhancers])
+        db.commit()
+        result += [(h or 0, token) for h in ids]
+    return result[:count]
 
 
 async def measure(url: str, name: str, work: object, requests: int, seconds: float) -> list[Result]:
