@@ -1,46 +1,55 @@
-"""The physical limits to compare against, and the app's own stack answering without doing the app's work.
+"""The limits to compare the app against: a bare Starlette app with no framework work around its answers.
 
-- `app`: a bare Starlette app answering a page of Today's size (GET /), and a bare write cycle: POST /flips
-  inserts a row and PUT /flips/{id} updates it, each a durable SQLite transaction (WAL, synchronous=FULL,
-  BEGIN IMMEDIATE) on the event loop, with no framework around it: the fastest a flip + reflection can be.
-- `stack_app()`: the real app (its middleware, routing and the CSRF dependency every route has) plus the same
-  page with no session, login or template (GET /constant), and the same write cycle, one statement each,
-  through the app's own writer (app.db: group commit, a savepoint per write), as the app's writes run
-  (/api/constant/flips). Under /api/ so that a bearer header passes the CSRF check.
+- GET /: a page of Today's size (BARE_PAGE_BYTES), the limit of any page.
+- POST /flips and PUT /flips/{id}: the bare write cycle, **serial**: the POST inserts a row and the PUT updates
+  it, each in its own durable transaction (`BEGIN IMMEDIATE … COMMIT`, WAL, `synchronous=FULL`) on one raw
+  `sqlite3` connection on the event loop (BARE_DB): one fsync per request.
+- POST /group/flips and PUT /group/flips/{id}: the same cycle with **group commit**: one writer thread takes
+  every write queued, runs them all in one durable transaction, and only then answers each request whose write
+  it holds (BARE_GROUP_DB, or BARE_DB with "-group"): one fsync per batch of waiting requests.
+
+No validation, no login, nothing a real flip does: the fastest a durable flip + reflection can be.
 """
 
+import asyncio
 import os
+import queue
 import sqlite3
+import threading
+from dataclasses import dataclass
 from functools import cache
 
-from fastapi import FastAPI
-from sqlalchemy import text
-from sqlmodel import Session
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
-from app.deps import Db
-
 PAGE = b"<!doctype html><title>x</title>" + b"x" * max(0, int(os.environ.get("BARE_PAGE_BYTES", "8000")) - 31)
 TABLE = "CREATE TABLE IF NOT EXISTS bench_flip (id INTEGER PRIMARY KEY, note TEXT NOT NULL DEFAULT '')"
+INSERT = "INSERT INTO bench_flip DEFAULT VALUES"
+UPDATE = "UPDATE bench_flip SET note = 'bench' WHERE id = ?"
 
 
 async def page(request: Request) -> HTMLResponse:
     return HTMLResponse(PAGE)
 
 
-@cache
-def scratch() -> sqlite3.Connection:
-    connection = sqlite3.connect(os.environ["BARE_DB"], isolation_level=None, check_same_thread=False)
+def connect(path: str) -> sqlite3.Connection:
+    """A raw connection in autocommit mode (transactions are explicit), durable WAL."""
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=30000"):
         connection.execute(f"PRAGMA {pragma}")
     connection.execute(TABLE)
     return connection
 
 
+@cache
+def scratch() -> sqlite3.Connection:
+    return connect(os.environ["BARE_DB"])
+
+
 def durably(statement: str, *args: object) -> int:
+    """One statement in its own durable transaction; the row id it inserted (0 for an update)."""
     connection = scratch()
     connection.execute("BEGIN IMMEDIATE")
     row_id = connection.execute(statement, args).lastrowid or 0
@@ -49,12 +58,79 @@ def durably(statement: str, *args: object) -> int:
 
 
 async def bare_flip(request: Request) -> JSONResponse:
-    return JSONResponse({"id": durably("INSERT INTO bench_flip DEFAULT VALUES")}, status_code=201)
+    return JSONResponse({"id": durably(INSERT)}, status_code=201)
 
 
 async def bare_reflection(request: Request) -> JSONResponse:
     flip_id = int(request.path_params["flip_id"])
-    durably("UPDATE bench_flip SET note = 'bench' WHERE id = ?", flip_id)
+    durably(UPDATE, flip_id)
+    return JSONResponse({"id": flip_id})
+
+
+@dataclass
+class Write:
+    statement: str
+    args: tuple[object, ...]
+    future: asyncio.Future[int]
+
+
+class GroupCommit:
+    """One writer thread: takes every write queued, runs them in one `BEGIN IMMEDIATE … COMMIT`, and answers
+    each write's request only after that commit."""
+
+    def __init__(self, path: str, loop: asyncio.AbstractEventLoop) -> None:
+        self.connection = connect(path)
+        self.loop = loop
+        self.waiting: queue.SimpleQueue[Write] = queue.SimpleQueue()
+        threading.Thread(target=self.run, name="group-commit", daemon=True).start()
+
+    async def write(self, statement: str, *args: object) -> int:
+        future: asyncio.Future[int] = self.loop.create_future()
+        self.waiting.put(Write(statement, args, future))
+        return await future
+
+    def run(self) -> None:
+        while True:
+            batch = [self.waiting.get()]
+            while not self.waiting.empty():
+                batch.append(self.waiting.get_nowait())
+            try:
+                self.loop.call_soon_threadsafe(answer, batch, self.commit(batch))
+            except sqlite3.Error as exc:
+                if self.connection.in_transaction:
+                    self.connection.execute("ROLLBACK")
+                self.loop.call_soon_threadsafe(fail, batch, exc)
+
+    def commit(self, batch: list[Write]) -> list[int]:
+        self.connection.execute("BEGIN IMMEDIATE")
+        row_ids = [self.connection.execute(w.statement, w.args).lastrowid or 0 for w in batch]
+        self.connection.execute("COMMIT")
+        return row_ids
+
+
+def answer(batch: list[Write], row_ids: list[int]) -> None:
+    for write, row_id in zip(batch, row_ids, strict=True):
+        write.future.set_result(row_id)
+
+
+def fail(batch: list[Write], exc: Exception) -> None:
+    for write in batch:
+        write.future.set_exception(exc)
+
+
+@cache
+def group_writer() -> GroupCommit:
+    path = os.environ.get("BARE_GROUP_DB") or os.environ["BARE_DB"] + "-group"
+    return GroupCommit(path, asyncio.get_running_loop())
+
+
+async def group_flip(request: Request) -> JSONResponse:
+    return JSONResponse({"id": await group_writer().write(INSERT)}, status_code=201)
+
+
+async def group_reflection(request: Request) -> JSONResponse:
+    flip_id = int(request.path_params["flip_id"])
+    await group_writer().write(UPDATE, flip_id)
     return JSONResponse({"id": flip_id})
 
 
@@ -63,40 +139,7 @@ app = Starlette(
         Route("/", page),
         Route("/flips", bare_flip, methods=["POST"]),
         Route("/flips/{flip_id:int}", bare_reflection, methods=["PUT"]),
+        Route("/group/flips", group_flip, methods=["POST"]),
+        Route("/group/flips/{flip_id:int}", group_reflection, methods=["PUT"]),
     ]
 )
-
-
-def insert_row(db: Session) -> int:
-    return int(db.execute(text("INSERT INTO bench_flip DEFAULT VALUES RETURNING id")).scalar_one())
-
-
-def update_row(db: Session, flip_id: int) -> None:
-    db.execute(text("UPDATE bench_flip SET note = 'bench' WHERE id = :id"), {"id": flip_id})
-
-
-async def stack_flip(db: Db) -> JSONResponse:
-    return JSONResponse({"id": await db.write(insert_row)}, status_code=201)
-
-
-async def stack_reflection(flip_id: int, db: Db) -> JSONResponse:
-    await db.write(update_row, flip_id)
-    return JSONResponse({"id": flip_id})
-
-
-def stack_app() -> FastAPI:
-    from app.main import create_app
-
-    stack = create_app()
-    with stack.state.engine.begin() as connection:
-        connection.exec_driver_sql(TABLE)
-    extra = [
-        ("GET", "/constant", page),
-        ("POST", "/api/constant/flips", stack_flip),
-        ("PUT", "/api/constant/flips/{flip_id}", stack_reflection),
-    ]
-    for method, path, endpoint in extra:
-        stack.add_api_route(path, endpoint, methods=[method])
-    # First in line, as Today nearly is: FastAPI tries the routes in order, each try costs a little.
-    stack.router.routes[:0] = [stack.router.routes.pop() for _ in extra]
-    return stack

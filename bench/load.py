@@ -1,14 +1,38 @@
-"""Against the limit, in one run, at 1, 10 and 50 connections: the limits (a bare Starlette page of Today's
-size; a bare cycle of two durable SQLite writes), the app's own stack doing no work of the app's (the constant
-page; a one-statement write cycle through the app's writer), then the real Today page, the
-flip + reflection cycle and the insights page. Every row is a ratio to the bare page. Loopback only; bounded.
+"""Issue 14's load benchmark: the app against its limits, with the load generator outside Python.
 
-    .venv/bin/python -m bench.load [--requests 2000] [--seconds 20] [--workers 1]
+The client is wrk (Debian's), driven by the LuaJIT scripts in bench/wrk/; the servers are uvicorn as
+`coinflip serve` runs it (bench.serve: auto loop and HTTP parser, so uvloop and httptools when installed). In
+one run, at 1, 10 and 50 connections, each measurement for --seconds:
+
+- the bare page: a bare Starlette page of exactly Today's byte size (bench.bare_app), the reference of every
+  ratio;
+- Today: the app's Today page, logged in by cookie, of a member with 4 habits and a year of history each;
+- flip + reflection: through the JSON API, POST /api/v1/habits/{id}/flips then PUT /api/v1/flips/{id}/reflection
+  on the flip the POST answered, each cycle on a habit never flipped before; counted as cycles per second and
+  as cycles per bare request;
+- the bare write cycle (the limits of a durable write, bench.bare_app): serial, one durable SQLite commit per
+  request; and with group commit, one commit per batch of waiting requests.
+
+Then, at 50 connections, flip POSTs alone (the app's, the bare serial and group commit ones), each on a habit
+never flipped: the flip POST's p99. wrk times every request but reports them only together, and a cycle's
+POSTs and PUTs differ, so the POST's own percentiles need a run of POSTs alone (under 50 other POSTs, not under
+a mix of POSTs and PUTs). Last, the app server's resident memory (VmRSS) after the run.
+
+wrk gives its Lua script no way to tell which connection an answer came on, so the write runs give each
+connection a wrk thread of its own (its own Lua state and habits): a thread's answers are its connection's, in
+order. The pages use one wrk thread for all connections (the cheapest client: the bare page is measured at its
+fastest). A cycle counts when its PUT answers 200; any other answer, a dropped or timed-out request or a thread
+that ran out of habits is an error, shown on its row. For each connection count the measurements run one right
+after the other (bare page, Today, the app's cycle, the bare cycles), so the machine's noise hits the app and
+its references alike; each waits for the server it measured before to go idle. Loopback only; every run bounded
+by time.
+
+    .venv/bin/python -m bench.load [--seconds 8] [--workers 1] [--json FILE]
 """
 
 import argparse
-import asyncio
 import json
+import math
 import os
 import random
 import socket
@@ -16,69 +40,92 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
+import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from app import security, tokens
+from sqlalchemy import insert, select
+from sqlmodel import Session, col
+
+from app import demo, security, tokens
+from app import habits as habits_domain
 from app.cli import migrate
 from app.config import Settings
 from app.db import make_engine, open_session
-from app.demo import add_demo
-from app.models import Habit, HabitEnhancer
-from bench.httpload import Connection, Result, run
+from app.models import Habit, HabitEnhancer, Household, Member, Mode
+from app.schemas import HabitIn
 from tests import factories
 
 CONNECTIONS = (1, 10, 50)
+POST_CONNECTIONS = 50  # the flip POST's p99 is reported at this many connections
 SECRET = "benchmark-secret-key-0123456789"
+WRK = "wrk"
+WRK_SCRIPTS = Path(__file__).parent / "wrk"
+WRK_TIMEOUT = "10s"  # an answer slower than this counts as a timeout error
+REFLECTION = json.dumps({"effort": 7, "enjoyment": 8, "followed": "yes", "note": "bench"}, separators=(",", ":"))
+SPARE = 1.25  # habits prepared beyond --max-rate × --seconds, for threads that go faster than the average
+
+# Today's member has the demo's two habits and these two, each with a year of sessions drawn by the real coin.
+MORE_HABITS = (
+    demo.DemoHabit(
+        HabitIn(name="Reading (bench)", emoji="📖", why="A page a night adds up.", minimum="One page",
+                mode=Mode.all_or_nothing, chance=0.5),
+        ("Music", "Coffee"), 21,
+    ),
+    demo.DemoHabit(
+        HabitIn(name="Stretching (bench)", emoji="🧘", why="Loose hips, fewer aches.", minimum="Five minutes",
+                mode=Mode.each, chance=0.5, max_stack=2),
+        ("Podcast", "Music"), 12,
+    ),
+)  # fmt: skip
 
 
-@contextmanager
-def serving(target: list[str], env: dict[str, str], workers: int) -> Iterator[str]:
-    """The app served as `coinflip serve` serves it, in a child process on a free loopback port. (Not uvicorn's
-    --fd: it takes such a socket for a Unix socket and leaves Nagle on, adding 40 ms delayed-ACK stalls.)"""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "bench.serve", target[0], str(port), str(workers), *target[1:]]
-    process = subprocess.Popen(command, env={**os.environ, **env})
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):  # up to 30 s for the server to start
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+@dataclass(frozen=True)
+class Options:
+    seconds: int
+    workers: int
+    threads: int
+    max_rate: int
+    json: Path | None
+
+    @classmethod
+    def parse(cls) -> "Options":
+        parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        parser.add_argument("--seconds", type=int, default=8, help="per measurement (default 8)")
+        parser.add_argument("--workers", type=int, default=1, help="uvicorn workers of each server (default 1)")
+        parser.add_argument("--threads", type=int, default=1, help="wrk threads for the pages (default 1)")
+        parser.add_argument("--max-rate", type=int, default=4000, help="cycles/s the habits are prepared for")
+        parser.add_argument("--json", type=Path, help="also write the results here")
+        return cls(**vars(parser.parse_args()))
 
 
-def prepare(data_dir: Path, cycles: int, members: int = 50) -> tuple[str, int, list[tuple[int, str]]]:
-    """Ana, whose Today shows the demo's two habits with a year of sessions drawn by the real coin (as
-    `coinflip demo` gives them); and `cycles` flippable habits of other members, one per flip cycle: a habit
-    is flipped once a day, so no cycle can reuse one (and no two concurrent cycles share one)."""
+# Data
+
+
+def prepare(
+    data_dir: Path, cycles: int, members: int = 50, today_habits: int = 2
+) -> tuple[str, int, list[tuple[int, str]]]:
+    """A database for the benchmarks. Returns a login cookie for Ana, the id of her first habit, and `cycles`
+    flippable habits of other members with each one's API token.
+
+    Ana's Today shows the demo's two habits with 365 days of sessions drawn by the real coin (as `coinflip demo`
+    gives them), or with `today_habits=4` two more like them. The flippable habits are one per flip cycle: a
+    habit is flipped once per session, so no cycle can reuse one (and no two concurrent cycles share one)."""
     settings = Settings(data_dir=data_dir, secret_key=SECRET, backup_keep=0)
     migrate(settings)
     engine = make_engine(settings.db_url)
     with open_session(engine) as db:
         household = factories.make_household(db, "Bench")
         ana = factories.make_member(db, household, "Ana")
-        made, _ = add_demo(db, ana, ZoneInfo("UTC"), 365, random.Random(1), datetime.now(UTC).date())
-        cycle_habits: list[tuple[int, str]] = []
-        for m in range(members):
-            member = factories.make_member(db, household, f"Member {m}")
-            enhancers = [factories.make_enhancer(db, member, name) for name in ("Music", "Coffee")]
-            token = tokens.create(db, member)
-            habits = [Habit(member_id=member.id or 0, name=f"Habit {h}") for h in range(cycles // members + 1)]
-            db.add_all(habits)
-            db.flush()
-            db.add_all(HabitEnhancer(habit_id=h.id or 0, enhancer_id=e.id or 0) for h in habits for e in enhancers)
-            cycle_habits += [(h.id or 0, token) for h in habits]
+        rng, today = random.Random(1), datetime.now(UTC).date()
+        made, _ = demo.add_demo(db, ana, ZoneInfo("UTC"), 365, rng, today)
+        add_history(db, ana, MORE_HABITS[: max(0, today_habits - len(made))], 365, rng, today)
+        cycle_habits = flippable_habits(db, household, cycles, members)
         login = security.start_login(db, household.id or 0, "bench", ana.id)
         db.commit()
         rich_id = made[0].id or 0
@@ -86,133 +133,416 @@ def prepare(data_dir: Path, cycles: int, members: int = 50) -> tuple[str, int, l
     return login, rich_id, cycle_habits
 
 
-async def measure(url: str, name: str, work: object, requests: int, seconds: float) -> list[Result]:
-    return [await run(name, url, work, c, requests, seconds) for c in CONNECTIONS]  # type: ignore[arg-type]
+def add_history(
+    db: Session, member: Member, more: tuple[demo.DemoHabit, ...], days: int, rng: random.Random, today: date
+) -> None:
+    """More habits for the member, with `days` days of sessions each, drawn as `coinflip demo` draws its own."""
+    own = {e.name.casefold(): e.id or 0 for e in habits_domain.enhancers_of_member(db, member)}
+    made = []
+    for kind in more:
+        data = kind.habit.model_copy(update={"enhancer_ids": [own[n.casefold()] for n in kind.enhancers]})
+        made.append(habits_domain.save_habit(db, member, Habit(member_id=member.id or 0, name=data.name), data))
+    summary, zone = demo.Summary(), ZoneInfo("UTC")
+    for back in range(days, 0, -1):
+        day = today - timedelta(days=back)
+        for habit, kind in zip(made, more, strict=True):
+            if rng.random() < 0.2:
+                continue  # a rest day
+            at = demo.local(day, kind.hour, rng.randrange(60), zone)
+            demo.session(db, member, habit, at, rng, 1 - back / days, summary)
+
+
+def flippable_habits(db: Session, household: Household, count: int, members: int) -> list[tuple[int, str]]:
+    """`count` habits never flipped, over `members` new members with two enhancers each; inserted in bulk."""
+    result: list[tuple[int, str]] = []
+    template = Habit(member_id=0, name="-").model_dump(exclude={"id"})
+    for m in range(members):
+        member = factories.make_member(db, household, f"Member {m}")
+        enhancers = [factories.make_enhancer(db, member, name) for name in ("Music", "Coffee")]
+        token = tokens.create(db, member)
+        rows = [{**template, "member_id": member.id, "name": f"Habit {h}"} for h in range(count // members + 1)]
+        db.execute(insert(Habit), rows)
+        ids = db.execute(select(col(Habit.id)).where(col(Habit.member_id) == member.id)).scalars().all()
+        db.execute(insert(HabitEnhancer), [{"habit_id": h, "enhancer_id": e.id} for h in ids for e in enhancers])
+        db.commit()
+        result += [(h or 0, token) for h in ids]
+    return result[:count]
+
+
+# Servers
+
+
+@dataclass
+class Server:
+    url: str
+    pid: int
+
+
+@contextmanager
+def server(target: list[str], env: dict[str, str], workers: int) -> Iterator[Server]:
+    """The app served as `coinflip serve` serves it, in a child process on a free loopback port. (Not uvicorn's
+    --fd: it takes such a socket for a Unix socket and leaves Nagle on, adding 40 ms delayed-ACK stalls.)"""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "bench.serve", target[0], str(port), str(workers), *target[1:]]
+    process = subprocess.Popen(command, env={**os.environ, **env})
+    try:
+        for _ in range(300):  # up to 30 s for the server to start
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield Server(f"http://127.0.0.1:{port}", process.pid)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@contextmanager
+def serving(target: list[str], env: dict[str, str], workers: int) -> Iterator[str]:
+    """The served app's base URL (for the benchmarks that bring their own client)."""
+    with server(target, env, workers) as served:
+        yield served.url
+
+
+def processes(pid: int) -> list[int]:
+    """The process and its descendants (a server's workers, with --workers N)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # gone meanwhile
+        parents[int(stat.parent.name)] = int(fields[1])
+    found = [pid]
+    for candidate in found:
+        found += [child for child, parent in parents.items() if parent == candidate]
+    return found
+
+
+def cpu_ticks(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total
+
+
+def settle(served: Server, limit: float = 10.0) -> None:
+    """Wait until the server has used no CPU for 0.2 s (requests abandoned at the end of a wrk run are still
+    being answered), at most `limit` seconds."""
+    pids = processes(served.pid)
+    deadline = time.monotonic() + limit
+    last = cpu_ticks(pids)
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        now = cpu_ticks(pids)
+        if now == last:
+            return
+        last = now
+
+
+def memory_kib(served: Server) -> dict[str, int]:
+    """Resident memory now (VmRSS) and at its peak (VmHWM), summed over the server's processes."""
+    total = {"VmRSS": 0, "VmHWM": 0}
+    for pid in processes(served.pid):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name in total:
+                total[name] += int(value.split()[0])
+    return {"rss_kib": total["VmRSS"], "peak_rss_kib": total["VmHWM"]}
+
+
+# wrk
+
+
+@dataclass
+class Measurement:
+    name: str
+    kind: str  # "page", "cycle" (flip + reflection) or "post" (flips alone)
+    connections: int
+    wrk: dict[str, int]  # the BENCH line of bench/wrk/report.lua
+    ratio: float | None = None  # rate / the bare page's at the same connection count (not for lone POSTs)
+    error_counts: dict[str, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        names = ["connect", "read", "write", "timeout", "unexpected", "bad_flips", "bad_reflections", "lost"]
+        self.error_counts = {n: self.wrk[n] for n in names if self.wrk.get(n)}
+        if self.wrk.get("exhausted"):
+            self.error_counts["threads out of habits"] = self.wrk["exhausted"]
+
+    @property
+    def done(self) -> int:
+        """Units of work done right: pages answered 200, cycles whose PUT answered 200, flips POSTed."""
+        return {
+            "page": self.wrk["requests"] - self.wrk.get("unexpected", 0),
+            "cycle": self.wrk.get("cycles", 0),
+            "post": self.wrk.get("flips", 0),
+        }[self.kind]
+
+    @property
+    def rate(self) -> float:
+        return self.done / (self.wrk["duration_us"] / 1e6)
+
+    @property
+    def errors(self) -> int:
+        return sum(self.error_counts.values())
+
+    def percentile_ms(self, p: int) -> float:
+        return self.wrk[f"p{p}_us"] / 1000
+
+    def line(self) -> str:
+        unit = {"page": "req/s", "cycle": "cycles/s", "post": "flips/s"}[self.kind]
+        ratio = f"{self.ratio:7.3f}x" if self.ratio is not None else "        "
+        detail = f"  ({', '.join(f'{k} {v}' for k, v in self.error_counts.items())})" if self.errors else ""
+        return (
+            f"{self.name:<30} c={self.connections:<3} {self.rate:8.0f} {unit:<9} p50 {self.percentile_ms(50):8.2f} ms"
+            f"  p99 {self.percentile_ms(99):8.2f} ms  errors {self.errors:<4} {ratio}{detail}"
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "connections": self.connections,
+            "rate": round(self.rate, 1),
+            "p50_ms": self.percentile_ms(50),
+            "p99_ms": self.percentile_ms(99),
+            "errors": self.errors,
+            "error_counts": self.error_counts,
+            "ratio": None if self.ratio is None else round(self.ratio, 4),
+            "wrk": self.wrk,
+        }
+
+
+def wrk(
+    url: str, script: str, connections: int, threads: int, seconds: int, options: list[str], args: list[str]
+) -> dict[str, int]:
+    """Run wrk once; the counts its script reports. `options`: more of wrk's; `args`: the script's."""
+    command = [WRK, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", f"--timeout={WRK_TIMEOUT}"]
+    command += ["-s", str(WRK_SCRIPTS / script), *options, url, "--", *args]
+    env = {**os.environ, "LUA_PATH": f"{WRK_SCRIPTS}/?.lua;;"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=seconds + 60, check=False)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("BENCH ")), None)
+    if done.returncode or line is None:
+        raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+    counts: dict[str, int] = json.loads(line.removeprefix("BENCH "))
+    return counts
+
+
+def per_thread(args: Options, kind: str, connections: int) -> int:
+    """Habits for each thread of a write run: enough for --max-rate cycles (twice as many lone POSTs) a second."""
+    return math.ceil(args.seconds * args.max_rate * SPARE * (2 if kind == "post" else 1) / connections)
+
+
+def habits_needed(args: Options) -> int:
+    runs = [("cycle", c) for c in CONNECTIONS] + [("post", POST_CONNECTIONS)]
+    return args.max_rate + sum(per_thread(args, kind, c) * c for kind, c in runs)  # the warm-up's first
+
+
+class HabitFiles:
+    """Hands out the prepared habits, each once: per wrk run, one file per thread (`<prefix>-<i>.txt`)."""
+
+    def __init__(self, habits: list[tuple[int, str]], folder: Path) -> None:
+        self.habits, self.next, self.folder = habits, 0, folder
+
+    def take(self, name: str, threads: int, per_thread: int) -> str:
+        prefix = self.folder / name
+        for i in range(threads):
+            chunk = self.habits[self.next : self.next + per_thread]
+            self.next += per_thread
+            Path(f"{prefix}-{i}.txt").write_text("".join(f"{h} {token}\n" for h, token in chunk))
+        return str(prefix)
+
+
+APP_FLIP, APP_REFLECTION = "/api/v1/habits/%d/flips", "/api/v1/flips/%d/reflection"
+
+
+@dataclass
+class Bench:
+    """The two servers, and what the run needs to measure them."""
+
+    args: Options
+    app: Server
+    bare: Server
+    cookie: str  # the header that logs the app's Today in
+    habits: HabitFiles
+    measurements: list[Measurement] = field(default_factory=list)
+    bare_rate: dict[int, float] = field(default_factory=dict)  # the bare page's req/s, by connections
+
+    def page(self, name: str, served: Server, c: int, headers: list[str]) -> Measurement:
+        options = [x for h in headers for x in ("-H", h)]
+        counts = wrk(served.url, "page.lua", c, min(self.args.threads, c), self.args.seconds, options, [])
+        return self.record(Measurement(name, "page", c, counts), served)
+
+    def writes(self, name: str, kind: str, served: Server, c: int, flip_path: str, reflection_path: str) -> Measurement:
+        """A write run: one wrk thread per connection, so each thread's answers are its connection's."""
+        habits = "-"
+        if "%d" in flip_path:
+            habits = self.habits.take(f"{kind}-{c}", c, per_thread(self.args, kind, c))
+        args = ["cycle" if kind == "cycle" else "post", flip_path, reflection_path, habits, REFLECTION]
+        counts = wrk(served.url, "cycle.lua", c, c, self.args.seconds, [], args)
+        return self.record(Measurement(name, kind, c, counts), served)
+
+    def record(self, measurement: Measurement, served: Server) -> Measurement:
+        settle(served)
+        if measurement.name.startswith("bare page"):
+            self.bare_rate[measurement.connections] = measurement.rate
+        if measurement.kind != "post":
+            measurement.ratio = measurement.rate / self.bare_rate[measurement.connections]
+        self.measurements.append(measurement)
+        print(f"  {measurement.line()}", file=sys.stderr, flush=True)
+        return measurement
+
+    def app_writes(self, c: int, kind: str) -> Measurement:
+        name = "flip + reflection" if kind == "cycle" else "flip POST alone"
+        return self.writes(name, kind, self.app, c, APP_FLIP, APP_REFLECTION)
+
+    def bare_writes(self, c: int, kind: str, group: bool) -> Measurement:
+        prefix, how = ("/group", "group commit") if group else ("", "serial")
+        name = f"bare {'writes' if kind == 'cycle' else 'POST alone'}, {how}"
+        return self.writes(name, kind, self.bare, c, f"{prefix}/flips", f"{prefix}/flips/%d")
+
+    def run(self, page_bytes: int) -> None:
+        """Interleaved: at each connection count, the bare page and right after it everything compared to it."""
+        for c in CONNECTIONS:
+            self.page(f"bare page ({page_bytes} B)", self.bare, c, [])
+            self.page("Today (4 habits)", self.app, c, [self.cookie])
+            self.app_writes(c, "cycle")
+            self.bare_writes(c, "cycle", False)
+            self.bare_writes(c, "cycle", True)
+        self.app_writes(POST_CONNECTIONS, "post")
+        self.bare_writes(POST_CONNECTIONS, "post", False)
+        self.bare_writes(POST_CONNECTIONS, "post", True)
+
+    def warm_up(self) -> None:
+        """A second of each page and of the app's cycle, not reported: imports, caches, the first connections."""
+        wrk(self.bare.url, "page.lua", 10, 1, 1, [], [])
+        wrk(self.app.url, "page.lua", 10, 1, 1, ["-H", self.cookie], [])
+        habits = self.habits.take("warm-up", 1, self.args.max_rate)
+        wrk(self.app.url, "cycle.lua", 1, 1, 1, [], ["cycle", APP_FLIP, APP_REFLECTION, habits, REFLECTION])
+        settle(self.app)
+        settle(self.bare)
+
+
+# The run
+
+
+def today_page(url: str, cookie: str) -> bytes:
+    """Today as wrk gets it (uncompressed: wrk sends no Accept-Encoding), checked to show all four habits."""
+    request = urllib.request.Request(url + "/", headers=dict([cookie.split(": ", 1)]))  # noqa: S310 (loopback)
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (loopback, http)
+        assert response.status == 200, response.status
+        body: bytes = response.read()
+    names = [d.habit.name for d in MORE_HABITS] + ["Morning run (sample)", "Gym (sample)"]
+    missing = [n for n in names if n.encode() not in body]
+    assert not missing, f"Today lacks {missing}"
+    return body
+
+
+def page_size(url: str) -> int:
+    with urllib.request.urlopen(url + "/", timeout=30) as response:  # noqa: S310 (loopback, http)
+        return len(response.read())
+
+
+def first_line(command: list[str]) -> str:
+    """What a command says of itself (git's commit, wrk's version), or "unknown"."""
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=10, check=False)
+    except OSError:
+        return "unknown"
+    said = (done.stdout or done.stderr).strip()
+    return said.splitlines()[0].split(" Copyright")[0] if said else "unknown"
+
+
+def load_average() -> str:
+    """The machine's 1-minute load average: others' work on it is noise in every figure."""
+    return Path("/proc/loadavg").read_text().split()[0]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--requests", type=int, default=2000, help="per measurement, at most")
-    parser.add_argument("--seconds", type=float, default=20, help="per measurement, at most")
-    parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--json", type=Path, help="also write the results here")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        login, rich, habits = prepare(Path(tmp), cycles=args.requests * len(CONNECTIONS))
-        unused = iter(habits)
+    args = Options.parse()
+    started, load_before = time.monotonic(), load_average()
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        folder = Path(tmp)
+        login, _, habits = prepare(folder, cycles=habits_needed(args), today_habits=4)
+        print(f"# prepared in {time.monotonic() - started:.0f} s: {len(habits)} habits to flip", file=sys.stderr)
         env = {"COINFLIP_DATA_DIR": tmp, "COINFLIP_SECRET_KEY": SECRET, "COINFLIP_BACKUP_KEEP": "0"}
-        cookie = {"Cookie": f"{security.LOGIN_COOKIE}={login}"}
-        reflection = json.dumps({"effort": 7, "enjoyment": 8, "followed": "yes", "note": "bench"}).encode()
-
-        async def today(conn: Connection, i: int) -> bool:
-            return (await conn.request("GET", "/", cookie))[0] == 200
-
-        async def insights_page(conn: Connection, i: int) -> bool:
-            return (await conn.request("GET", f"/insights/habits/{rich}", cookie))[0] == 200
-
-        def app_cycle(i: int) -> tuple[str, str, dict[str, str]]:
-            habit_id, token = next(unused)  # a habit not flipped yet: its session is open
-            bearer = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-            return f"/api/v1/habits/{habit_id}/flips", "/api/v1/flips/{}/reflection", bearer
-
-        flip_p99: dict[tuple[str, int], float] = {}
-        with serving(["app.main:create_app", "--factory"], env, args.workers) as url:
-            size = len(asyncio.run(first_page(url, cookie)))
-            results_today = asyncio.run(measure(url, "today page", today, args.requests, args.seconds))
-            results_cycle = measure_cycle(url, "flip + reflect cycle", app_cycle, reflection, args, flip_p99)
-            results_insights = asyncio.run(measure(url, "insights page", insights_page, args.requests, args.seconds))
-
-        async def bare(conn: Connection, i: int) -> bool:
-            return (await conn.request("GET", "/"))[0] == 200
-
-        async def constant(conn: Connection, i: int) -> bool:
-            return (await conn.request("GET", "/constant"))[0] == 200
-
-        def same_requests(flips: str, headers: dict[str, str]) -> Callable[[int], tuple[str, str, dict[str, str]]]:
-            return lambda i: (flips, flips + "/{}", headers)
-
-        # A bearer header, as the app's cycle sends: the CSRF check lets API calls through without a form token.
-        bearer = {"Authorization": "Bearer -"}
-        sized = {"BARE_PAGE_BYTES": str(size), "BARE_DB": str(Path(tmp) / "bare.db")}
-        with serving(["bench.bare_app:stack_app", "--factory"], {**env, **sized}, args.workers) as url:
-            results_stack = asyncio.run(measure(url, "app stack, constant page", constant, args.requests, args.seconds))
-            results_stack += measure_cycle(
-                url, "app stack, write cycle", same_requests("/api/constant/flips", bearer), b"", args, flip_p99
-            )
-        with serving(["bench.bare_app:app"], sized, args.workers) as url:
-            results_bare = asyncio.run(measure(url, f"bare starlette ({size} B)", bare, args.requests, args.seconds))
-            results_bare_writes = measure_cycle(
-                url, "bare write cycle", same_requests("/flips", {}), b"", args, flip_p99
-            )
-
-    print(f"# bench.load: {args.workers} worker(s), up to {args.requests} requests or {args.seconds} s each")
-    baseline = {r.connections: r.rate for r in results_bare}
-    report = []
-    for group in (results_bare, results_bare_writes, results_stack, results_today, results_cycle, results_insights):
-        for r in group:
-            print(r.line(baseline[r.connections]))
-            report.append(
-                {
-                    "name": r.name,
-                    "connections": r.connections,
-                    "rate": round(r.rate, 1),
-                    "p50_ms": round(r.percentile(50), 2),
-                    "p99_ms": round(r.percentile(99), 2),
-                    "ratio": round(r.rate / baseline[r.connections], 3),
-                    "errors": r.errors,
-                }
-            )
-    for (name, c), p99 in flip_p99.items():
-        print(f"{name + ', POST alone':<40} c={c:<3} p99 {p99:7.2f} ms")
+        app = stack.enter_context(server(["app.main:create_app", "--factory"], env, args.workers))
+        cookie = f"Cookie: {security.LOGIN_COOKIE}={login}"
+        size = len(today_page(app.url, cookie))
+        sized = {"BARE_PAGE_BYTES": str(size), "BARE_DB": str(folder / "bare.db")}
+        bare = stack.enter_context(server(["bench.bare_app:app"], sized, args.workers))
+        assert page_size(bare.url) == size, "the bare page is not Today's size"
+        bench = Bench(args, app, bare, cookie, HabitFiles(habits, folder))
+        bench.warm_up()
+        bench.run(size)
+        memory = {"app": memory_kib(app), "bare": memory_kib(bare)}
+    run = {
+        "code": first_line(["git", "describe", "--always", "--dirty"]),
+        "wrk": first_line([WRK, "-v"]),
+        "workers": args.workers,
+        "seconds": args.seconds,
+        "page_bytes": size,
+        "took_s": round(time.monotonic() - started),
+        "load_average": [load_before, load_average()],
+    }
+    results = {**run, **report(bench.measurements, memory, run), "memory_kib": memory}
     if args.json:
-        args.json.write_text(json.dumps(report, indent=2))
+        args.json.write_text(json.dumps(results, indent=2))
 
 
-def measure_cycle(
-    url: str,
-    name: str,
-    requests_of: Callable[[int], tuple[str, str, dict[str, str]]],
-    reflection: bytes,
-    args: argparse.Namespace,
-    flip_p99: dict[tuple[str, int], float],
-) -> list[Result]:
-    """A POST that creates a flip, then a PUT of its reflection, as one unit; at each connection count. The
-    POST's own p99 goes into flip_p99."""
-    results = []
-    for c in CONNECTIONS:
-        posts: list[float] = []
-        cycle = write_cycle(requests_of, reflection, posts)
-        results.append(asyncio.run(run(name, url, cycle, c, args.requests, args.seconds)))
-        flip_p99[name, c] = sorted(posts)[int(0.99 * (len(posts) - 1))] * 1000
-    return results
+def report(measurements: list[Measurement], memory: dict[str, dict[str, int]], run: dict[str, Any]) -> dict[str, Any]:
+    """Print the rows grouped by measurement, then issue 14's figures; return them for --json."""
+    print(f"# bench.load at {run['code']}, {run['wrk']}: {run['workers']} worker(s), {run['seconds']} s each, took "
+          f"{run['took_s']} s; load average {' -> '.join(run['load_average'])} ({os.cpu_count()} cores)")  # fmt: skip
+    print(f"# wrk threads: one for pages, one per connection for writes. Today is {run['page_bytes']} B. rate: pages")
+    print("# answered 200, cycles whose PUT answered 200, flips POSTed; p50/p99: of each request (a cycle's POSTs")
+    print("# and PUTs alike); last column: rate / the bare page's req/s at the same connection count")
+    for name in dict.fromkeys(m.name for m in measurements):
+        for m in measurements:
+            if m.name == name:
+                print(m.line())
 
+    def find(name: str, c: int) -> Measurement:
+        return next(m for m in measurements if m.name.startswith(name) and m.connections == c)
 
-def write_cycle(
-    requests_of: Callable[[int], tuple[str, str, dict[str, str]]], reflection: bytes, posts: list[float]
-) -> Callable[[Connection, int], Awaitable[bool]]:
-    async def cycle(conn: Connection, i: int) -> bool:
-        flip_path, reflection_path, headers = requests_of(i)
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        status, body = await conn.request("POST", flip_path, headers)
-        posts.append(loop.time() - start)
-        if status not in (200, 201):
-            return False
-        flip_id = json.loads(body)["id"]
-        status, _ = await conn.request("PUT", reflection_path.format(flip_id), headers, reflection)
-        return status == 200
+    def ratio(name: str) -> float:
+        return find(name, 10).ratio or 0.0
 
-    return cycle
-
-
-async def first_page(url: str, headers: dict[str, str]) -> bytes:
-    conn = await Connection.open(url)
-    try:
-        status, body = await conn.request("GET", "/", headers)
-        assert status == 200, status
-        return body
-    finally:
-        conn.close()
+    today, cycle = ratio("Today"), ratio("flip + reflection")
+    serial, group = ratio("bare writes, serial"), ratio("bare writes, group commit")
+    post, serial_post, group_post = (
+        find(name, POST_CONNECTIONS).percentile_ms(99)
+        for name in ("flip POST alone", "bare POST alone, serial", "bare POST alone, group commit")
+    )
+    errors = sum(m.errors for m in measurements)
+    rss, peak = memory["app"]["rss_kib"] / 1024, memory["app"]["peak_rss_kib"] / 1024
+    verdict = {True: "met", False: "NOT met"}
+    lines = {
+        "Today at c=10": f"{today:.3f}x the bare page (target >= 0.20x): {verdict[today >= 0.20]}",
+        "flip + reflection at c=10": f"{cycle:.3f} cycles per bare request (target >= 0.15): {verdict[cycle >= 0.15]}",
+        "  the limits at c=10": f"serial {serial:.3f}, group commit {group:.3f} cycles per bare request",
+        f"flip POST p99 at c={POST_CONNECTIONS}": f"{post:.1f} ms (bare: serial {serial_post:.1f} ms, "
+        f"group commit {group_post:.1f} ms)",
+        "app server RSS after the run": f"{rss:.1f} MiB (peak {peak:.1f} MiB; {run['workers']} worker(s))",
+        "errors in the run": f"{errors}" + (": see the rows above" if errors else ""),
+    }
+    print("# issue 14")
+    for label, value in lines.items():
+        print(f"{label:<30} {value}")
+    return {
+        "measurements": [m.as_json() for m in measurements],
+        "issue14": {
+            "today_ratio_c10": round(today, 4),
+            "cycles_per_bare_request_c10": round(cycle, 4),
+            "flip_post_p99_ms_c50": post,
+            "app_rss_kib_after": memory["app"]["rss_kib"],
+            "errors": errors,
+        },
+    }
 
 
 if __name__ == "__main__":
