@@ -35,6 +35,7 @@ import json
 import math
 import os
 import random
+import resource
 import socket
 import subprocess
 import sys
@@ -68,6 +69,7 @@ WRK = "wrk"
 WRK_SCRIPTS = Path(__file__).parent / "wrk"
 WRK_TIMEOUT = "10s"  # an answer slower than this counts as a timeout error
 REFLECTION = json.dumps({"effort": 7, "enjoyment": 8, "followed": "yes", "note": "bench"}, separators=(",", ":"))
+TICK = os.sysconf("SC_CLK_TCK")  # /proc's CPU times are in these
 SPARE = 1.25  # habits prepared beyond --max-rate × --seconds, for threads that go faster than the average
 
 # Today's member has the demo's two habits and these two, each with a year of sessions drawn by the real coin.
@@ -255,6 +257,33 @@ def memory_kib(served: Server) -> dict[str, int]:
     return {"rss_kib": total["VmRSS"], "peak_rss_kib": total["VmHWM"]}
 
 
+def machine_busy() -> float:
+    """CPU seconds the whole machine has been busy since boot, all cores together (/proc/stat)."""
+    user, nice, system, _, _, irq, softirq, steal = (int(x) for x in Path("/proc/stat").read_text().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / TICK
+
+
+@dataclass
+class Others:
+    """How busy the rest of the machine is: its busy CPU time less ours (this process, its finished wrk runs,
+    the servers), as a share of all its cores over the same wall time. The client and the servers share the
+    machine with whatever else runs on it; a share above a few percent is noise in that row."""
+
+    servers: list[Server]
+
+    def ours(self) -> float:
+        me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        servers = sum(cpu_ticks(processes(s.pid)) for s in self.servers) / TICK
+        return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime + servers
+
+    def now(self) -> tuple[float, float, float]:
+        return time.monotonic(), machine_busy(), self.ours()
+
+    def share_since(self, then: tuple[float, float, float]) -> float:
+        (wall, busy, ours), (wall0, busy0, ours0) = self.now(), then
+        return max(0.0, (busy - busy0) - (ours - ours0)) / ((wall - wall0) * (os.cpu_count() or 1))
+
+
 # wrk
 
 
@@ -265,6 +294,7 @@ class Measurement:
     connections: int
     wrk: dict[str, int]  # the BENCH line of bench/wrk/report.lua
     ratio: float | None = None  # rate / the bare page's at the same connection count (not for lone POSTs)
+    others: float = 0.0  # the rest of the machine's share of its CPU meanwhile (Others)
     error_counts: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -299,7 +329,8 @@ class Measurement:
         detail = f"  ({', '.join(f'{k} {v}' for k, v in self.error_counts.items())})" if self.errors else ""
         return (
             f"{self.name:<30} c={self.connections:<3} {self.rate:8.0f} {unit:<9} p50 {self.percentile_ms(50):8.2f} ms"
-            f"  p99 {self.percentile_ms(99):8.2f} ms  errors {self.errors:<4} {ratio}{detail}"
+            f"  p99 {self.percentile_ms(99):8.2f} ms  errors {self.errors:<4} {ratio}"
+            f"  others {self.others:4.0%}{detail}"
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -313,6 +344,7 @@ class Measurement:
             "errors": self.errors,
             "error_counts": self.error_counts,
             "ratio": None if self.ratio is None else round(self.ratio, 4),
+            "others_cpu_share": round(self.others, 3),
             "wrk": self.wrk,
         }
 
@@ -369,13 +401,15 @@ class Bench:
     bare: Server
     cookie: str  # the header that logs the app's Today in
     habits: HabitFiles
+    others: Others
     measurements: list[Measurement] = field(default_factory=list)
     bare_rate: dict[int, float] = field(default_factory=dict)  # the bare page's req/s, by connections
 
     def page(self, name: str, served: Server, c: int, headers: list[str]) -> Measurement:
         options = [x for h in headers for x in ("-H", h)]
+        before = self.others.now()
         counts = wrk(served.url, "page.lua", c, min(self.args.threads, c), self.args.seconds, options, [])
-        return self.record(Measurement(name, "page", c, counts), served)
+        return self.record(Measurement(name, "page", c, counts, others=self.others.share_since(before)), served)
 
     def writes(self, name: str, kind: str, served: Server, c: int, flip_path: str, reflection_path: str) -> Measurement:
         """A write run: one wrk thread per connection, so each thread's answers are its connection's."""
@@ -383,8 +417,9 @@ class Bench:
         if "%d" in flip_path:
             habits = self.habits.take(f"{kind}-{c}", c, per_thread(self.args, kind, c))
         args = ["cycle" if kind == "cycle" else "post", flip_path, reflection_path, habits, REFLECTION]
+        before = self.others.now()
         counts = wrk(served.url, "cycle.lua", c, c, self.args.seconds, [], args)
-        return self.record(Measurement(name, kind, c, counts), served)
+        return self.record(Measurement(name, kind, c, counts, others=self.others.share_since(before)), served)
 
     def record(self, measurement: Measurement, served: Server) -> Measurement:
         settle(served)
@@ -457,14 +492,9 @@ def first_line(command: list[str]) -> str:
     return said.splitlines()[0].split(" Copyright")[0] if said else "unknown"
 
 
-def load_average() -> str:
-    """The machine's 1-minute load average: others' work on it is noise in every figure."""
-    return Path("/proc/loadavg").read_text().split()[0]
-
-
 def main() -> None:
     args = Options.parse()
-    started, load_before = time.monotonic(), load_average()
+    started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         folder = Path(tmp)
         login, _, habits = prepare(folder, cycles=habits_needed(args), today_habits=4)
@@ -476,7 +506,7 @@ def main() -> None:
         sized = {"BARE_PAGE_BYTES": str(size), "BARE_DB": str(folder / "bare.db")}
         bare = stack.enter_context(server(["bench.bare_app:app"], sized, args.workers))
         assert page_size(bare.url) == size, "the bare page is not Today's size"
-        bench = Bench(args, app, bare, cookie, HabitFiles(habits, folder))
+        bench = Bench(args, app, bare, cookie, HabitFiles(habits, folder), Others([app, bare]))
         bench.warm_up()
         bench.run(size)
         memory = {"app": memory_kib(app), "bare": memory_kib(bare)}
@@ -487,7 +517,6 @@ def main() -> None:
         "seconds": args.seconds,
         "page_bytes": size,
         "took_s": round(time.monotonic() - started),
-        "load_average": [load_before, load_average()],
     }
     results = {**run, **report(bench.measurements, memory, run), "memory_kib": memory}
     if args.json:
@@ -496,11 +525,15 @@ def main() -> None:
 
 def report(measurements: list[Measurement], memory: dict[str, dict[str, int]], run: dict[str, Any]) -> dict[str, Any]:
     """Print the rows grouped by measurement, then issue 14's figures; return them for --json."""
-    print(f"# bench.load at {run['code']}, {run['wrk']}: {run['workers']} worker(s), {run['seconds']} s each, took "
-          f"{run['took_s']} s; load average {' -> '.join(run['load_average'])} ({os.cpu_count()} cores)")  # fmt: skip
-    print(f"# wrk threads: one for pages, one per connection for writes. Today is {run['page_bytes']} B. rate: pages")
-    print("# answered 200, cycles whose PUT answered 200, flips POSTed; p50/p99: of each request (a cycle's POSTs")
-    print("# and PUTs alike); last column: rate / the bare page's req/s at the same connection count")
+    header = [
+        f"bench.load at {run['code']}, {run['wrk']}: {run['workers']} worker(s), {run['seconds']} s each, took "
+        f"{run['took_s']} s",
+        f"wrk threads: one for the pages, one per connection for the writes; Today is {run['page_bytes']} B",
+        "rate: pages answered 200, cycles whose PUT answered 200, flips POSTed; p50/p99: of each request (a cycle's",
+        "POSTs and PUTs alike); then rate / the bare page's req/s at the same connection count; others: the share of",
+        f"the machine's {os.cpu_count()} cores that other processes (or the host) used meanwhile: noise in that row",
+    ]
+    print("\n".join(f"# {line}" for line in header))
     for name in dict.fromkeys(m.name for m in measurements):
         for m in measurements:
             if m.name == name:
