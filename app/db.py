@@ -186,16 +186,23 @@ class Writer:
             self.thread = None
 
     def run(self) -> None:
-        with engine_view(self.engine, True).connect() as conn:
-            while True:
-                group = [self.queue.get()]
-                while not self.queue.empty():
-                    group.append(self.queue.get_nowait())
-                jobs = [job for job in group if job is not None]
-                if jobs:
+        conn: Connection | None = None
+        while True:
+            group = [self.queue.get()]
+            while not self.queue.empty():
+                group.append(self.queue.get_nowait())
+            jobs = [job for job in group if job is not None]
+            if jobs:
+                try:
+                    conn = conn or engine_view(self.engine, True).connect()
+                except Exception as exc:  # the database can't be opened now: say so, and try again next time
+                    fail(jobs, exc)
+                else:
                     self.commit(conn, jobs)
-                if len(jobs) < len(group):
-                    return
+            if len(jobs) < len(group):
+                if conn is not None:
+                    conn.close()
+                return
 
     def commit(self, conn: Connection, jobs: list[Job]) -> None:
         try:
@@ -209,12 +216,7 @@ class Writer:
             raw = conn.connection.dbapi_connection
             if raw is not None and raw.in_transaction:
                 raw.rollback()
-        by_loop: dict[asyncio.AbstractEventLoop, list[Job]] = {}
-        for job in jobs:
-            by_loop.setdefault(job.loop, []).append(job)
-        for loop, answered in by_loop.items():
-            with suppress(RuntimeError):  # its loop is closed: nobody is waiting any more
-                loop.call_soon_threadsafe(answer, answered)
+        reply(jobs)
 
 
 def in_savepoint(conn: Connection, job: Job) -> tuple[bool, Any]:
@@ -226,6 +228,22 @@ def in_savepoint(conn: Connection, job: Job) -> tuple[bool, Any]:
             return True, result
     except Exception as exc:
         return False, exc
+
+
+def fail(jobs: list[Job], exc: Exception) -> None:
+    for job in jobs:
+        job.outcome = (False, exc)
+    reply(jobs)
+
+
+def reply(jobs: list[Job]) -> None:
+    """Answer each job on its own event loop (a process has one; tests may have several)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[Job]] = {}
+    for job in jobs:
+        by_loop.setdefault(job.loop, []).append(job)
+    for loop, answered in by_loop.items():
+        with suppress(RuntimeError):  # its loop is closed: nobody is waiting any more
+            loop.call_soon_threadsafe(answer, answered)
 
 
 def answer(jobs: list[Job]) -> None:

@@ -71,7 +71,7 @@ def main() -> None:
     parser.add_argument("--inline", action="store_true", help="run writes on the loop, so the profile sees them")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        login, rich, habits = prepare(Path(tmp), cycles=20 + 2 * args.count)
+        login, rich, habits = prepare(Path(tmp), cycles=20 + 2 * args.count, today_habits=4)
         os.environ.update(COINFLIP_DATA_DIR=tmp, COINFLIP_SECRET_KEY=SECRET, COINFLIP_BACKUP_KEEP="0")
         from app.main import create_app
 

@@ -4,10 +4,11 @@ commits whatever writes are queued in one transaction, each write in a savepoint
 import asyncio
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import event, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
 from app.config import Settings
@@ -117,3 +118,19 @@ def test_a_read_cannot_write(database: Database) -> None:
     """A read's transaction is rolled back whatever it did (and on SQLite it would wait for no lock)."""
     asyncio.run(database.read(add, "never"))
     assert asyncio.run(database.read(notes)) == []
+
+
+@sqlite_only
+def test_writes_fail_plainly_while_the_database_cannot_be_opened(tmp_path: Path) -> None:
+    """The writer never dies with writes waiting: each is told, and once the database is back, writes go on."""
+    folder = tmp_path / "not-yet"
+    database = Database(make_engine(f"sqlite:///{folder / 'coinflip.db'}"))
+    try:
+        with pytest.raises(OperationalError):  # not a wait without end (bounded, should the writer die)
+            asyncio.run(asyncio.wait_for(database.write(add, "lost"), 10))
+        folder.mkdir()
+        with database.engine.begin() as conn:
+            conn.execute(text("CREATE TABLE scratch (id INTEGER PRIMARY KEY, note TEXT NOT NULL, parent INTEGER)"))
+        assert asyncio.run(database.write(add, "kept")) == "kept"
+    finally:
+        database.close()
