@@ -8,8 +8,7 @@ from sqlmodel import Session, select
 from app import security, tokens
 from app.db import locked
 from app.flips import keep_sessions_in_new_zone
-from app.models import Household, LoginSession
-from app.schemas import login_name
+from app.models import Household, LoginSession, login_name
 
 
 def named(db: Session, name: str) -> Household | None:

@@ -278,8 +278,6 @@ RELATION_CASES: list[tuple[str, Callable[[dict[str, Any]], object], str]] = [
     ("habit of nobody", lambda e: e["habits"][0].update(member_id=999), "habits[0].member_id: there is no member 999"),
     ("link to nothing", lambda e: e["habits"][1]["enhancer_ids"].append(999),
      "habits[1].enhancer_ids[1]: there is no enhancer 999"),
-    ("link twice", lambda e: e["habits"][1]["enhancer_ids"].append(e["habits"][1]["enhancer_ids"][0]),
-     "habits[1].enhancer_ids[1]: enhancer"),
     ("link to another member's enhancer", lambda e: e["habits"][2].update(enhancer_ids=e["habits"][1]["enhancer_ids"]),
      "habits[2].enhancer_ids[0]: enhancer"),
     ("flip of no habit", lambda e: e["flips"][0].update(habit_id=999), "flips[0].habit_id: there is no habit 999"),

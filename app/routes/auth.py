@@ -12,8 +12,8 @@ from starlette.concurrency import run_in_threadpool
 
 from app import forms, households, security, throttle
 from app.deps import AppSettings, DbSession, Form, OptionalLogin, cookie
-from app.models import Household, LoginSession, Member
-from app.schemas import HouseholdIn, LoginIn, TimeZoneIn, login_name
+from app.models import Household, LoginSession, Member, login_name
+from app.schemas import HouseholdIn, LoginIn, TimeZoneIn
 from app.templating import delete_cookie, redirect, render, set_cookie
 from app.throttle import Refused
 
