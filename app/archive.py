@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import argon2
 from pwdlib.hashers.argon2 import Argon2Hasher
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails, from_json
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -36,6 +36,8 @@ from app.models import (
     Member,
     MemberBase,
     Mode,
+    PleasureCheck,
+    PleasureCheckBase,
     Reflection,
     ReflectionBase,
     TimeZoneName,
@@ -45,9 +47,10 @@ from app.models import (
 from app.schemas import Checked, refusing
 
 FORMAT = "coinflip-export"
-# 2 added time zones, sessions, archived habits and reflection versions; a version 1 file still imports.
-VERSION = 2
-READABLE_VERSIONS = (1, 2)
+# 2 added time zones, sessions, archived habits and reflection versions; 3 added pleasure checks. Files of every
+# version still import.
+VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 NOT_AN_EXPORT = f"This is not a Coinflip export of version {' or '.join(map(str, READABLE_VERSIONS))}."
 
 # A hash in a file may be no costlier to check than this: more would make every login of the household slow,
@@ -132,6 +135,11 @@ class FlipData(FlipBase, Checked):
     chance: Chance | None = None  # type: ignore[assignment]
 
 
+class PleasureData(PleasureCheckBase, Checked):
+    member_id: int
+    logged_at: datetime
+
+
 class Export(BaseModel):
     format: str = FORMAT
     version: int = VERSION
@@ -141,6 +149,7 @@ class Export(BaseModel):
     enhancers: list[EnhancerData]
     habits: list[HabitData]
     flips: list[FlipData]
+    pleasure_checks: list[PleasureData] = Field(default_factory=list)  # none in files before version 3
 
 
 class ArchiveError(ValueError):
@@ -151,7 +160,8 @@ def export_household(db: Session, household: Household, *, secrets: bool, viewer
     """Everything of one household. `secrets` includes the password and PIN hashes (the CLI's full backup).
 
     Exported for a `viewer` (a member on a device or with a token), the journal of every other member who has a
-    PIN (their reflections and notes) is left out; without one (the server's owner, the CLI) nothing is.
+    PIN (their reflections, notes and pleasure checks) is left out; without one (the server's owner, the CLI)
+    nothing is.
     """
     members = list(db.exec(select(Member).where(Member.household_id == household.id).order_by(col(Member.id))))
     member_ids = [m.id for m in members]
@@ -172,6 +182,10 @@ def export_household(db: Session, household: Household, *, secrets: bool, viewer
         verdicts[row.flip_id].append(VerdictData.model_validate(row, from_attributes=True))
     shown = [f.id for f in flips if f.member_id not in private]
     reflections = {r.flip_id: r for r in db.exec(select(Reflection).where(col(Reflection.flip_id).in_(shown)))}
+    open_to_viewer = [i for i in member_ids if i not in private]
+    pleasure_checks = db.exec(
+        select(PleasureCheck).where(col(PleasureCheck.member_id).in_(open_to_viewer)).order_by(col(PleasureCheck.id))
+    )
     data = Export(
         exported_at=datetime.now(UTC),
         household=HouseholdData(
@@ -197,6 +211,7 @@ def export_household(db: Session, household: Household, *, secrets: bool, viewer
             )
             for f in flips
         ],
+        pleasure_checks=[PleasureData.model_validate(p, from_attributes=True) for p in pleasure_checks],
     )
     in_zone(data, ZoneInfo(household.timezone))
     return data
@@ -244,12 +259,13 @@ class Records:
     enhancers: list[tuple[int, EnhancerData]]
     habits: list[tuple[int, HabitData]]
     flips: list[tuple[int, FlipData]]
+    pleasure_checks: list[tuple[int, PleasureData]]
     unsound: set[tuple[str, object]] = field(default_factory=set)
 
     @classmethod
     def of(cls, data: Export) -> "Records":
         listed = list(enumerate(data.members)), list(enumerate(data.enhancers)), list(enumerate(data.habits))
-        return cls(*listed, list(enumerate(data.flips)))
+        return cls(*listed, list(enumerate(data.flips)), list(enumerate(data.pleasure_checks)))
 
     @classmethod
     def sound_part(cls, document: dict[str, object]) -> "Records":
@@ -270,6 +286,7 @@ class Records:
             sound("enhancers", EnhancerData),
             sound("habits", HabitData),
             sound("flips", FlipData),
+            sound("pleasure_checks", PleasureData),
             unsound,
         )
 
@@ -341,6 +358,8 @@ def relation_problems(records: Records) -> list[str]:
             # An enhancer deleted since is kept by name only, as in the original; another member's is a mistake.
             if v.enhancer_id in owner and owner[v.enhancer_id] != f.member_id:
                 problems.append(f"flips[{i}].verdict[{j}].enhancer_id: enhancer {v.enhancer_id} is another member's.")
+    for i, p in records.pleasure_checks:
+        known(f"pleasure_checks[{i}].member_id", "members", members, p.member_id)
     return problems
 
 
@@ -478,6 +497,8 @@ def add_records(db: Session, household: Household, data: Export) -> None:
             db.add(FlipEnhancer(**v.model_dump() | {"flip_id": flip.id, "enhancer_id": kept}))
         if f.reflection is not None:
             db.add(Reflection(flip_id=flip.id or 0, **f.reflection.model_dump()))
+    for p in data.pleasure_checks:
+        db.add(PleasureCheck(**p.model_dump() | {"member_id": members[p.member_id]}))
 
 
 CSV_COLUMNS = (

@@ -100,6 +100,13 @@ ENTITIES = [
         archive.ReflectionData,
         {"effort": 5, "enjoyment": 5, "followed": "yes"},
     ),
+    Entity(
+        "pleasure_checks",
+        "/api/v1/pleasures",
+        "PleasureIn",
+        archive.PleasureData,
+        {"name": "Tea", "enjoyment": 5, "craving": 5},
+    ),
 ]
 
 
