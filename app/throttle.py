@@ -12,7 +12,7 @@ locked for good: the waits are capped, and a quiet hour forgives.
 import logging
 import math
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from app import security
 from app.db import locked, unlocked
 from app.deps import cookie
-from app.models import KnownDevice, Throttle, utcnow
+from app.models import Household, KnownDevice, LoginSession, Member, Throttle, login_name, utcnow
 from app.templating import set_cookie
 
 # This many tries from one place are free, then each one doubles the wait, up to the cap.
@@ -194,6 +194,28 @@ async def check(
     request.state.device = device
     await run_in_threadpool(take_back, db, account, keys, device, now)
     return None
+
+
+def check_password(
+    request: Request,
+    db: Session,
+    household: Household | None,
+    name: str,
+    password: str,
+    logged_in: LoginSession | None = None,
+) -> Awaitable[Refused | None]:
+    """A household's password, counted per the name it logs in with (`household` None: no such household, which
+    answers as a wrong password does). `logged_in`: this device's login to the household, when it asks for the
+    password again (Settings, a forgotten PIN)."""
+    account = Account("login", login_name(name))
+    wrong = "That household name and password don't match."
+    login_id = logged_in.id if logged_in is not None else None
+    return check(request, db, account, password, household, "password_hash", wrong, login_id)
+
+
+def check_pin(request: Request, db: Session, member: Member, pin: str) -> Awaitable[Refused | None]:
+    wrong = "That PIN is not right. Try again."
+    return check(request, db, Account("pin", str(member.id)), pin, member, "pin_hash", wrong)
 
 
 def remember_device(request: Request, response: Response) -> Response:

@@ -1,6 +1,4 @@
-"""Setting up a household, logging a device in and out, and checking passwords and PINs."""
-
-from collections.abc import Awaitable
+"""Setting up a household, and logging a device in and out."""
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
@@ -12,10 +10,10 @@ from starlette.concurrency import run_in_threadpool
 
 from app import forms, households, security, throttle
 from app.deps import AppSettings, DbSession, Form, OptionalLogin, cookie
-from app.models import Household, LoginSession, Member, login_name
+from app.models import Household, Member, login_name
 from app.schemas import HouseholdIn, LoginIn, TimeZoneIn
 from app.templating import delete_cookie, redirect, render, set_cookie
-from app.throttle import Refused
+from app.throttle import check_password
 
 router = APIRouter()
 NAME_TAKEN = "A household with this name exists already. Pick another name."
@@ -119,21 +117,6 @@ def show_login(request: Request, db: DbSession, login: OptionalLogin) -> Respons
     if not has_households(db):
         return redirect(request, "show_signup")
     return render(request, "auth/login.html", values={}, errors={})
-
-
-def check_password(
-    request: Request,
-    db: Session,
-    household: Household | None,
-    name: str,
-    password: str,
-    logged_in: LoginSession | None = None,
-) -> Awaitable[Refused | None]:
-    """`logged_in`: this device's login to the household, when it asks for the password again (Settings)."""
-    account = throttle.Account("login", login_name(name))
-    wrong = "That household name and password don't match."
-    login_id = logged_in.id if logged_in is not None else None
-    return throttle.check(request, db, account, password, household, "password_hash", wrong, login_id)
 
 
 @router.post("/login")

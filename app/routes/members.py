@@ -1,6 +1,6 @@
 """The people of a household: "who's this?", adding and renaming members, their PINs."""
 
-from collections.abc import Awaitable, Mapping
+from collections.abc import Mapping
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
@@ -11,10 +11,9 @@ from app import forms, security, throttle, tokens
 from app.db import locked, reads_on_loop
 from app.deps import CurrentHousehold, CurrentLogin, DbSession, Form, OwnedMember
 from app.models import Household, LoginSession, Member
-from app.routes.auth import check_password
 from app.schemas import MemberEdit, MemberIn
 from app.templating import redirect, render
-from app.throttle import Refused
+from app.throttle import check_password, check_pin
 
 router = APIRouter()
 
@@ -61,11 +60,6 @@ async def pick_member(
             errors = {"pin": refused.message}
             return render(request, "members/pin.html", status_code=refused.status, member=member, errors=errors)
     return await run_in_threadpool(picked, request, db, login, member)
-
-
-def check_pin(request: Request, db: Session, member: Member, pin: str) -> Awaitable[Refused | None]:
-    wrong = "That PIN is not right. Try again."
-    return throttle.check(request, db, throttle.Account("pin", str(member.id)), pin, member, "pin_hash", wrong)
 
 
 def picked(request: Request, db: Session, login: LoginSession, member: Member) -> Response:

@@ -11,9 +11,9 @@ from app import archive, forms, households, throttle, tokens
 from app.db import reads_on_loop
 from app.deps import CurrentHousehold, CurrentLogin, CurrentMember, DbSession, Form, IdPath, Now, cookie, cookie_name
 from app.models import Household, LoginSession, Member
-from app.routes.auth import check_password
 from app.schemas import PasswordChange, TimeZoneIn, TokenIn, time_zones
 from app.templating import THEME_COOKIE, THEMES, cookie_path, delete_cookie, redirect, render, set_cookie
+from app.throttle import check_password
 
 router = APIRouter()
 
