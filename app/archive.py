@@ -544,3 +544,18 @@ def flips_csv(data: Export) -> str:
         for v in verdict:
             writer.writerow([cell(x) for x in common + ([v.name, v.spike, v.allowed] if v else ["", "", ""]) + after])
     return out.getvalue()
+
+
+PLEASURE_CHECK_COLUMNS = ("member", "pleasure", "logged_at", "enjoyment", "craving")
+
+
+def pleasure_checks_csv(data: Export) -> str:
+    """One row per pleasure check, at the household's local time, to the second, with its offset."""
+    members = {m.id: m.name for m in data.members}
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(PLEASURE_CHECK_COLUMNS)
+    for p in data.pleasure_checks:
+        row = [members[p.member_id], p.name, p.logged_at.isoformat("T", "seconds"), p.enjoyment, p.craving]
+        writer.writerow([cell(x) for x in row])
+    return out.getvalue()

@@ -135,9 +135,25 @@ def test_the_csv_has_a_row_per_flip_and_enhancer(client: TestClient, lived_in: H
     assert [r["skipped"] for r in rows if r["habit"] == "Gym"] == ["True"]
 
 
-def test_settings_offers_both_downloads(client: TestClient, home: Home) -> None:
+def test_the_pleasure_checks_csv_has_a_row_per_check(client: TestClient, lived_in: Home, db: Session) -> None:
+    db.add(PleasureCheck(member_id=lived_in.member.id or 0, name="=HYPERLINK(1)", enjoyment=2, craving=10))
+    db.commit()
+    response = client.get("/settings/export-pleasure-checks.csv")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    # Ben's Chocolate is behind his PIN; a formula stays text.
+    assert [(r["member"], r["pleasure"], r["enjoyment"], r["craving"]) for r in rows] == [
+        ("Ana", "Coffee", "7", "9"),
+        ("Ana", "'=HYPERLINK(1)", "2", "10"),
+    ]
+    assert rows[0]["logged_at"] == "2026-11-24T09:00:00+00:00"
+
+
+def test_settings_offers_every_download(client: TestClient, home: Home) -> None:
     page = client.get("/settings").text
-    assert 'href="/settings/export.json"' in page and 'href="/settings/export.csv"' in page
+    for download in ("export.json", "export.csv", "export-pleasure-checks.csv"):
+        assert f'href="/settings/{download}"' in page
 
 
 def test_cli_export_of_an_unknown_household(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:

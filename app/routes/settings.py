@@ -179,3 +179,10 @@ def export_csv(db: DbSession, household: CurrentHousehold, member: CurrentMember
     return download(
         archive.flips_csv(data), "text/csv; charset=utf-8", f"coinflip-flips-{data.exported_at:%Y-%m-%d}.csv"
     )
+
+
+@router.get("/settings/export-pleasure-checks.csv")
+def export_pleasure_checks_csv(db: DbSession, household: CurrentHousehold, member: CurrentMember) -> Response:
+    data = export_of(db, household, member)
+    filename = f"coinflip-pleasure-checks-{data.exported_at:%Y-%m-%d}.csv"
+    return download(archive.pleasure_checks_csv(data), "text/csv; charset=utf-8", filename)
