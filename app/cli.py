@@ -21,8 +21,7 @@ from app import archive, backup, households, security, tokens
 from app.config import Settings
 from app.db import make_engine, open_session
 from app.demo import DemoError, add_demo
-from app.models import NAME_MAX, ApiToken, Household, Member
-from app.schemas import HouseholdName, login_name
+from app.models import NAME_MAX, ApiToken, Household, HouseholdName, Member, login_name
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 MIGRATION_LOCK = 0x636F696E  # "coin": the advisory lock that serialises migrations on PostgreSQL

@@ -5,10 +5,7 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from app.models import Coin, Mode
-
-CHANCE_MIN = 0.1
-CHANCE_MAX = 0.9
+from app.models import CHANCE_MAX, CHANCE_MIN, Coin, Mode
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from app import security, tokens
 from app.config import Settings
 from app.db import locked
 from app.flips import keep_sessions_in_new_zone
-from app.models import Household, LoginSession, Member
-from app.schemas import HouseholdIn, MemberIn, login_name
+from app.models import Household, LoginSession, Member, login_name
+from app.schemas import HouseholdIn, MemberIn
 
 
 class SignupClosed(Exception):

@@ -1,12 +1,20 @@
-"""Every table of Coinflip, as SQLModel classes."""
+"""Every table of Coinflip, as SQLModel classes, and each entity's fields with their limits, declared once.
 
+An entity's fields live in its `…Base` class. The table adds its keys; the input of the forms, the API and the
+CLI (app/schemas.py), the API's answers (app/routes/api.py) and the export file (app/archive.py) derive from the
+same class, so none of them can take, refuse or describe a field differently from the others.
+"""
+
+import functools
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Annotated
+from zoneinfo import available_timezones
 
+from pydantic import AfterValidator
 from sqlalchemy import Column, ForeignKey, Index, Integer, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-# Every length limit of a column, declared once: app/schemas.py builds the input and import types from them.
 NAME_MAX = 60
 EMOJI_MAX = 16
 TEXT_MAX = 300
@@ -14,6 +22,55 @@ NOTE_MAX = 2000
 TIMEZONE_MAX = 64
 IDEMPOTENCY_KEY_MAX = 200
 SEAL_MAX = 64  # a flip's nonce and its commitment (hex SHA-256)
+# The chance that the coin allows an enhancer: never 0 or 1 (app/coin.py says why).
+CHANCE_MIN = 0.1
+CHANCE_MAX = 0.9
+
+# Each field's type and limits: the columns, the forms, the API (both ways) and the export file all take these.
+Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX)]
+Emoji = Annotated[str, Field(min_length=1, max_length=EMOJI_MAX)]
+Text = Annotated[str, Field(max_length=TEXT_MAX)]
+Note = Annotated[str, Field(max_length=NOTE_MAX)]
+Spike = Annotated[int, Field(ge=1, le=3)]
+Score = Annotated[int, Field(ge=1, le=10)]  # effort, enjoyment, craving
+Chance = Annotated[float, Field(ge=CHANCE_MIN, le=CHANCE_MAX)]
+MaxStack = Annotated[int, Field(ge=1, le=20)]
+EnhancerIds = Annotated[list[int], Field(max_length=50)]
+# A session of N hours instead of the local day; never more than a day, so a day never goes unflipped.
+EveryHours = Annotated[int, Field(ge=1, le=24)]
+# Optional inside the type: a nullable column takes its length from the type's own limit, not from `X | None`.
+IdempotencyKey = Annotated[str | None, Field(max_length=IDEMPOTENCY_KEY_MAX)]
+Seal = Annotated[str | None, Field(max_length=SEAL_MAX)]  # None: a flip from before seals existed
+Version = Annotated[int, Field(ge=1)]
+
+
+def login_name(name: str) -> str:
+    """The form of a household's name that logs in: spaces collapsed, case folded ("Ana  Rivera" is "ana rivera")."""
+    return " ".join(name.split()).casefold()
+
+
+def login_fits(name: str) -> str:
+    # Case folding can lengthen a name ("ﬃ" becomes "ffi"): the login column must hold the longer form.
+    if len(login_name(name)) > NAME_MAX:
+        raise ValueError(f"Please use a shorter name: written for login it is longer than {NAME_MAX} characters.")
+    return name
+
+
+HouseholdName = Annotated[Name, AfterValidator(login_fits)]
+
+
+@functools.cache
+def all_time_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def known_time_zone(value: str) -> str:
+    if value not in all_time_zones():
+        raise ValueError("Please pick a time zone from the list, for example Europe/Berlin.")
+    return value
+
+
+TimeZoneName = Annotated[str, Field(max_length=TIMEZONE_MAX), AfterValidator(known_time_zone)]
 
 
 def utcnow() -> datetime:
@@ -49,22 +106,34 @@ class Followed(StrEnum):
     no = "no"
 
 
-class Household(SQLModel, table=True):
+class Fields(SQLModel):
+    """The root of every entity's fields. An answer always carries each of them, defaults too: its schema says so."""
+
+    model_config = {"json_schema_serialization_defaults_required": True}
+
+
+class HouseholdBase(Fields):
+    name: HouseholdName
+    # IANA name; every time shown to the household, and the day a session lasts, are in it.
+    timezone: TimeZoneName = "UTC"
+
+
+class Household(HouseholdBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=NAME_MAX)
     login: str = Field(max_length=NAME_MAX, unique=True)
     password_hash: str
-    # IANA name; every time shown to the household, and the day a session lasts, are in it.
-    timezone: str = Field(default="UTC", max_length=TIMEZONE_MAX)
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class Member(SQLModel, table=True):
+class MemberBase(Fields):
+    name: Name
+    emoji: Emoji = "🙂"
+
+
+class Member(MemberBase, table=True):
     __table_args__ = (UniqueConstraint("household_id", "name"),)
     id: int | None = Field(default=None, primary_key=True)
     household_id: int = Field(sa_column=owner("household"))
-    name: str = Field(max_length=NAME_MAX)
-    emoji: str = Field(default="🙂", max_length=EMOJI_MAX)
     pin_hash: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -108,26 +177,32 @@ class ApiToken(SQLModel, table=True):
     last_used_at: datetime | None = None
 
 
-class Enhancer(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
-    member_id: int = Field(sa_column=owner("member"))
-    name: str = Field(max_length=NAME_MAX)
+class EnhancerBase(Fields):
+    name: Name
     kind: Kind = Kind.other
-    spike: int = 1
+    spike: Spike = 1
 
 
-class Habit(SQLModel, table=True):
+class Enhancer(EnhancerBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     member_id: int = Field(sa_column=owner("member"))
-    name: str = Field(max_length=NAME_MAX)
-    emoji: str = Field(default="🏃", max_length=EMOJI_MAX)
-    why: str = Field(default="", max_length=TEXT_MAX)
-    minimum: str = Field(default="", max_length=TEXT_MAX)
+
+
+class HabitBase(Fields):
+    name: Name
+    emoji: Emoji = "🏃"
+    why: Text = ""
+    minimum: Text = ""
     mode: Mode = Mode.all_or_nothing
-    chance: float = 0.5
-    max_stack: int | None = None
+    chance: Chance = 0.5
+    max_stack: MaxStack | None = None
     # None: one session per local calendar day; N: the next flip is possible N hours after the last one.
-    every_hours: int | None = None
+    every_hours: EveryHours | None = None
+
+
+class Habit(HabitBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(sa_column=owner("member"))
     # Archived habits are off Today, their history kept; only they can be deleted for good.
     archived_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
@@ -140,7 +215,31 @@ class HabitEnhancer(SQLModel, table=True):
     )
 
 
-class Flip(SQLModel, table=True):
+class FlipShown(Fields):
+    """The fields of a flip that the API shows."""
+
+    flipped_at: datetime
+    # Fixed when the coin falls, so no later change of the habit or the time zone can shorten a session.
+    next_flip_at: datetime
+    coin: Coin
+    prompt: Text
+    skipped: bool = False
+    # Fairness anyone can check: sha256 of the verdict and a secret nonce, both shown with the verdict.
+    nonce: Seal = None
+    commitment: Seal = None
+
+
+class FlipBase(FlipShown):
+    # The policy the coin was drawn under, for an honest audit after the habit's policy changes, and the kind
+    # of session it opened (None: a day, whose end a change of time zone may only move later).
+    mode: Mode
+    chance: Chance
+    every_hours: EveryHours | None = None
+    idempotency_key: IdempotencyKey = None
+    closed_at: datetime | None = None
+
+
+class Flip(FlipBase, table=True):
     """One session of a habit: its verdict, drawn once. Open (waiting for its reflection) until it is reflected
     on, skipped, or its session is over; the session itself always lasts until `next_flip_at`."""
 
@@ -161,55 +260,48 @@ class Flip(SQLModel, table=True):
     # No index of their own: the (owner, id) indexes above start with them (one less B-tree per flip).
     habit_id: int = Field(sa_column=owner("habit", index=False))
     member_id: int = Field(sa_column=owner("member", index=False))
-    flipped_at: datetime = Field(default_factory=utcnow)
-    # Fixed when the coin falls, so no later change of the habit or the time zone can shorten a session.
-    next_flip_at: datetime
-    coin: Coin
-    # The policy the coin was drawn under, for an honest audit after the habit's policy changes, and the kind
-    # of session it opened (None: a day, whose end a change of time zone may only move later).
-    mode: Mode
-    chance: float
-    every_hours: int | None = None
-    prompt: str = Field(max_length=TEXT_MAX)
-    idempotency_key: str | None = Field(default=None, max_length=IDEMPOTENCY_KEY_MAX)
-    closed_at: datetime | None = None
-    skipped: bool = False
-    # Fairness anyone can check: sha256 of the verdict and a secret nonce, both shown with the verdict.
-    nonce: str | None = Field(default=None, max_length=SEAL_MAX)
-    commitment: str | None = Field(default=None, max_length=SEAL_MAX)
 
 
-class FlipEnhancer(SQLModel, table=True):
+class FlipEnhancerBase(Fields):
     """One enhancer's part of a verdict; name and spike are kept so history survives the enhancer's deletion."""
 
-    id: int | None = Field(default=None, primary_key=True)
-    flip_id: int = Field(sa_column=owner("flip"))
-    enhancer_id: int | None = Field(sa_column=owner("enhancer", nullable=True, on_delete="SET NULL"))
-    name: str = Field(max_length=NAME_MAX)
-    spike: int
+    name: Name
+    spike: Spike
     allowed: bool
     # The enhancer's coin said yes, but max_stack left it home (so `allowed` is False).
     capped: bool = False
 
 
-class Reflection(SQLModel, table=True):
-    flip_id: int = Field(sa_column=Column(Integer, ForeignKey("flip.id", ondelete="CASCADE"), primary_key=True))
-    effort: int
-    enjoyment: int
+class FlipEnhancer(FlipEnhancerBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    flip_id: int = Field(sa_column=owner("flip"))
+    enhancer_id: int | None = Field(sa_column=owner("enhancer", nullable=True, on_delete="SET NULL"))
+
+
+class ReflectionBase(Fields):
+    effort: Score
+    enjoyment: Score
     followed: Followed
-    note: str = Field(default="", max_length=NOTE_MAX)
+    note: Note = ""
+
+
+class Reflection(ReflectionBase, table=True):
+    flip_id: int = Field(sa_column=Column(Integer, ForeignKey("flip.id", ondelete="CASCADE"), primary_key=True))
     # Grows with every change; an edit names the version it saw, so nothing is overwritten unseen.
-    version: int = 1
+    version: Version = 1
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class PleasureCheck(SQLModel, table=True):
+class PleasureCheckBase(Fields):
     """A one-tap log of an everyday pleasure: how much it was enjoyed, how much it was craved."""
 
+    name: Name
+    enjoyment: Score
+    craving: Score
+
+
+class PleasureCheck(PleasureCheckBase, table=True):
     __table_args__ = (Index("ix_pleasurecheck_member_name_time", "member_id", "name", "logged_at"),)
     id: int | None = Field(default=None, primary_key=True)
     member_id: int = Field(sa_column=owner("member", index=False))  # the index above starts with it
-    name: str = Field(max_length=NAME_MAX)
-    enjoyment: int
-    craving: int
     logged_at: datetime = Field(default_factory=utcnow)

@@ -1,24 +1,36 @@
-"""What people may send: one set of checked input models, shared by the forms, the JSON API and the import."""
+"""What people may send: one set of checked input models, shared by the forms, the JSON API and the CLI; each
+entity's input derives from its fields in app/models.py, as the export file does (app/archive.py)."""
 
 import functools
 from collections.abc import Callable
 from typing import Annotated
-from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
+from sqlmodel import SQLModel
 
-from app.coin import CHANCE_MAX, CHANCE_MIN
 from app.models import (
-    EMOJI_MAX,
-    IDEMPOTENCY_KEY_MAX,
+    CHANCE_MAX,
+    CHANCE_MIN,
     NAME_MAX,
-    NOTE_MAX,
-    SEAL_MAX,
-    TEXT_MAX,
-    TIMEZONE_MAX,
-    Followed,
+    Chance,
+    Emoji,
+    EnhancerBase,
+    EnhancerIds,
+    EveryHours,
+    HabitBase,
+    HouseholdName,
     Kind,
+    MaxStack,
+    MemberBase,
     Mode,
+    Name,
+    PleasureCheckBase,
+    ReflectionBase,
+    Spike,
+    Text,
+    TimeZoneName,
+    all_time_zones,
+    login_name,
 )
 from app.security import password_problem
 
@@ -31,47 +43,12 @@ def drop_nul(value: str) -> str:
 # A name asked for in a URL (a path or query parameter), not in a body.
 NameParam = Annotated[str, AfterValidator(drop_nul)]
 
-# Each field's limits, once: the forms, the API and the import file all take these types.
-Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX)]
-Emoji = Annotated[str, Field(min_length=1, max_length=EMOJI_MAX)]
-Text = Annotated[str, Field(max_length=TEXT_MAX)]
-Note = Annotated[str, Field(max_length=NOTE_MAX)]
-Spike = Annotated[int, Field(ge=1, le=3)]
-Score = Annotated[int, Field(ge=1, le=10)]  # effort, enjoyment, craving
-Chance = Annotated[float, Field(ge=CHANCE_MIN, le=CHANCE_MAX)]
-MaxStack = Annotated[int, Field(ge=1, le=20)]
-EnhancerIds = Annotated[list[int], Field(max_length=50)]
-# A session of N hours instead of the local day; never more than a day, so a day never goes unflipped.
-EveryHours = Annotated[int, Field(ge=1, le=24)]
-IdempotencyKey = Annotated[str, Field(max_length=IDEMPOTENCY_KEY_MAX)]
-Seal = Annotated[str, Field(max_length=SEAL_MAX)]
-
-
-def login_name(name: str) -> str:
-    """The form of a household's name that logs in: spaces collapsed, case folded ("Ana  Rivera" is "ana rivera")."""
-    return " ".join(name.split()).casefold()
-
-
-def login_fits(name: str) -> str:
-    # Case folding can lengthen a name ("ﬃ" becomes "ffi"): the login column must hold the longer form.
-    if len(login_name(name)) > NAME_MAX:
-        raise ValueError(f"Please use a shorter name: written for login it is longer than {NAME_MAX} characters.")
-    return name
-
 
 def login_may_exist(name: str) -> str:
     # No household has a login this long, so the answer is the one a wrong password gets.
     if len(login_name(name)) > NAME_MAX:
         raise ValueError("That household name and password don't match.")
     return name
-
-
-HouseholdName = Annotated[Name, AfterValidator(login_fits)]
-
-
-@functools.cache
-def all_time_zones() -> frozenset[str]:
-    return frozenset(available_timezones())
 
 
 REGIONS = ("Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific")
@@ -85,19 +62,11 @@ def time_zones() -> tuple[str, ...]:
     return ("UTC", *places)
 
 
-def known_time_zone(value: str) -> str:
-    if value not in all_time_zones():
-        raise ValueError("Please pick a time zone from the list, for example Europe/Berlin.")
-    return value
+class Checked(SQLModel):
+    """Text as the app keeps it: without surrounding spaces or NUL characters. (A SQLModel, so that an input can
+    derive from an entity's fields too.)"""
 
-
-TimeZoneName = Annotated[str, Field(max_length=TIMEZONE_MAX), AfterValidator(known_time_zone)]
-
-
-class Checked(BaseModel):
-    """Text as the app keeps it: without surrounding spaces or NUL characters."""
-
-    model_config = ConfigDict(str_strip_whitespace=True)
+    model_config = {"str_strip_whitespace": True}
 
     @field_validator("*", mode="before")
     @classmethod
@@ -106,30 +75,25 @@ class Checked(BaseModel):
 
 
 class Input(Checked):
-    model_config = ConfigDict(extra="forbid")
+    model_config = {"extra": "forbid"}
 
 
-class EnhancerIn(Input):
-    name: Name
-    kind: Kind = Kind.other
-    spike: Spike = 1
+class EnhancerIn(EnhancerBase, Input):
+    """A new enhancer, from the form or the API."""
 
 
 class EnhancerPatch(Input):
+    """Only the fields sent are changed."""
+
+    # EnhancerIn's fields, each optional (tests/test_limits.py checks that they stay the same).
     name: Name | None = None
     kind: Kind | None = None
     spike: Spike | None = None
 
 
-class HabitIn(Input):
-    name: Name
-    emoji: Emoji = "🏃"
-    why: Text = ""
-    minimum: Text = ""
-    mode: Mode = Mode.all_or_nothing
-    chance: Chance = 0.5
-    max_stack: MaxStack | None = None
-    every_hours: EveryHours | None = None
+class HabitIn(HabitBase, Input):
+    """A new or edited habit, from the form or the API, with the enhancers it links."""
+
     enhancer_ids: EnhancerIds = Field(default_factory=list)
 
 
@@ -143,6 +107,9 @@ class HabitForm(HabitIn):
 
 
 class HabitPatch(Input):
+    """Only the fields sent are changed."""
+
+    # HabitIn's fields, each optional (tests/test_limits.py checks that they stay the same).
     name: Name | None = None
     emoji: Emoji | None = None
     why: Text | None = None
@@ -154,16 +121,12 @@ class HabitPatch(Input):
     enhancer_ids: EnhancerIds | None = None
 
 
-class ReflectionIn(Input):
-    effort: Score
-    enjoyment: Score
-    followed: Followed
-    note: Note = ""
+class ReflectionIn(ReflectionBase, Input):
+    """A reflection on a flip, from the form or the API."""
 
 
-class MemberIn(Input):
-    name: Name
-    emoji: Emoji = "🙂"
+class MemberIn(MemberBase, Input):
+    """A new member, from the form."""
 
 
 class MemberEdit(MemberIn):
@@ -231,7 +194,5 @@ class LoginIn(Input):
     password: str = Field(min_length=1, max_length=200)
 
 
-class PleasureIn(Input):
-    name: Name
-    enjoyment: Score
-    craving: Score
+class PleasureIn(PleasureCheckBase, Input):
+    """A pleasure check, from the form or the API."""

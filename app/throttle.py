@@ -27,8 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from app import security
 from app.db import Database
 from app.deps import cookie
-from app.models import Household, KnownDevice, LoginSession, Member, Throttle, utcnow
-from app.schemas import login_name
+from app.models import Household, KnownDevice, LoginSession, Member, Throttle, login_name, utcnow
 from app.templating import set_cookie
 
 # This many tries from one place are free, then each one doubles the wait, up to the cap.
@@ -218,8 +217,9 @@ async def check_password(
     password: str,
     logged_in: LoginSession | None = None,
 ) -> Refused | None:
-    """The household password, through the throttle (app.check); `household` None (an unknown name)
-    costs a check too. `logged_in`: this device's login to the household, when it asks for the password again."""
+    """A household's password, counted per the name it logs in with (`household` None: no such household, which
+    answers as a wrong password does). `logged_in`: this device's login to the household, when it asks for the
+    password again (Settings, a forgotten PIN)."""
     account = Account("login", login_name(name))
     wrong = "That household name and password don't match."
     login_id = logged_in.id if logged_in is not None else None

@@ -23,8 +23,8 @@ from app.models import (
     Member,
     Mode,
     Reflection,
+    login_name,
 )
-from app.schemas import login_name
 
 PASSWORD = "correct horse battery"
 # Hashing with Argon2 is slow on purpose; the tests hash the shared password once.

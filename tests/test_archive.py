@@ -5,16 +5,17 @@ import io
 import json
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import archive, cli, security
 from app.config import Settings
-from app.models import NAME_MAX, NOTE_MAX, TEXT_MAX, Habit, Household, Member
+from app.models import NAME_MAX, NOTE_MAX, TEXT_MAX, Habit, Household, Member, PleasureCheck
 from tests import factories
 from tests.conftest import Clock, Home
 
@@ -32,13 +33,16 @@ def without_ids(value: Any) -> Any:
 
 @pytest.fixture
 def lived_in(client: TestClient, db: Session, home: Home, clock: Clock) -> Home:
-    """A household with two members, enhancers, habits, and flips reflected, skipped and open."""
+    """A household with two members, enhancers, habits, flips reflected, skipped and open, and pleasure checks."""
     music = factories.make_enhancer(db, home.member, "Music")
     coffee = factories.make_enhancer(db, home.member, "=cmd|' /C calc'!A0")
     run = factories.make_habit(db, home.member, "Run", [music, coffee])
     gym = factories.make_habit(db, home.member, "Gym", [coffee])
     ben = factories.make_member(db, home.household, "Ben", pin="1234")
     factories.make_habit(db, ben, "Piano")
+    db.add(PleasureCheck(member_id=ben.id or 0, name="Chocolate", enjoyment=6, craving=8))
+    db.commit()
+    client.post("/pleasures", data={"name": "Coffee", "enjoyment": "7", "craving": "9"})
     client.post(f"/habits/{run.id}/flips")
     api = client.get("/api/v1/flips").json()
     client.post(
@@ -65,8 +69,12 @@ def test_export_import_export_is_identical(
     first = cli.run(["export", "--household", "Rivera"], settings)
     assert first
     exported = json.loads(first)
-    assert exported["format"] == "coinflip-export" and exported["version"] == 2
+    assert exported["format"] == "coinflip-export" and exported["version"] == 3
     assert len(exported["flips"]) == 3 and exported["household"]["password_hash"]
+    assert [(p["name"], p["enjoyment"], p["craving"]) for p in exported["pleasure_checks"]] == [
+        ("Chocolate", 6, 8),
+        ("Coffee", 7, 9),
+    ]
     path = tmp_path / "rivera.json"
     path.write_text(first)
     out = cli.run(["import", str(path), "--name", "Rivera again"], settings)
@@ -127,9 +135,25 @@ def test_the_csv_has_a_row_per_flip_and_enhancer(client: TestClient, lived_in: H
     assert [r["skipped"] for r in rows if r["habit"] == "Gym"] == ["True"]
 
 
-def test_settings_offers_both_downloads(client: TestClient, home: Home) -> None:
+def test_the_pleasure_checks_csv_has_a_row_per_check(client: TestClient, lived_in: Home, db: Session) -> None:
+    db.add(PleasureCheck(member_id=lived_in.member.id or 0, name="=HYPERLINK(1)", enjoyment=2, craving=10))
+    db.commit()
+    response = client.get("/settings/export-pleasure-checks.csv")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    # Ben's Chocolate is behind his PIN; a formula stays text.
+    assert [(r["member"], r["pleasure"], r["enjoyment"], r["craving"]) for r in rows] == [
+        ("Ana", "Coffee", "7", "9"),
+        ("Ana", "'=HYPERLINK(1)", "2", "10"),
+    ]
+    assert rows[0]["logged_at"] == "2026-11-24T09:00:00+00:00"
+
+
+def test_settings_offers_every_download(client: TestClient, home: Home) -> None:
     page = client.get("/settings").text
-    assert 'href="/settings/export.json"' in page and 'href="/settings/export.csv"' in page
+    for download in ("export.json", "export.csv", "export-pleasure-checks.csv"):
+        assert f'href="/settings/{download}"' in page
 
 
 def test_cli_export_of_an_unknown_household(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -181,6 +205,7 @@ def test_a_version_1_export_still_imports(lived_in: Home, db: Session, settings:
     """Files written before sessions and time zones: the day's session and the habit's policy are filled in."""
     path, exported = export_file(settings, tmp_path)
     exported["version"] = 1
+    exported.pop("pleasure_checks")
     exported["household"].pop("timezone")
     for habit in exported["habits"]:
         habit.pop("every_hours"), habit.pop("archived_at")
@@ -194,6 +219,32 @@ def test_a_version_1_export_still_imports(lived_in: Home, db: Session, settings:
     assert "3 flips" in (cli.run(["import", str(path), "--name", "Old file"], settings) or "")
     copy = db.exec(select(Household).where(Household.name == "Old file")).one()
     assert copy.timezone == settings.timezone
+
+
+def test_a_version_2_export_still_imports(lived_in: Home, db: Session, settings: Settings, tmp_path: Path) -> None:
+    """Files written before pleasure checks were exported: everything else comes in, no pleasure check."""
+    path, exported = export_file(settings, tmp_path)
+    exported["version"] = 2
+    exported.pop("pleasure_checks")
+    path.write_text(json.dumps(exported))
+    assert "3 flips" in (cli.run(["import", str(path), "--name", "Old file"], settings) or "")
+    copy = json.loads(cli.run(["export", "--household", "Old file"], settings) or "")
+    assert copy["pleasure_checks"] == [] and without_ids(copy["flips"]) == without_ids(exported["flips"])
+
+
+def test_pleasure_checks_come_back_with_their_member_and_time(
+    client: TestClient, lived_in: Home, db: Session, settings: Settings, tmp_path: Path
+) -> None:
+    path, exported = export_file(settings, tmp_path)
+    cli.run(["import", str(path), "--name", "Copy"], settings)
+    copy = db.exec(select(Household).where(Household.name == "Copy")).one()
+    members = {m.id: m.name for m in db.exec(select(Member).where(Member.household_id == copy.id))}
+    checks = db.exec(select(PleasureCheck).where(col(PleasureCheck.member_id).in_(list(members))))
+    names = {m["id"]: m["name"] for m in exported["members"]}
+    assert sorted((members[p.member_id], p.name, p.enjoyment, p.craving, p.logged_at) for p in checks) == sorted(
+        (names[p["member_id"]], p["name"], p["enjoyment"], p["craving"], datetime.fromisoformat(p["logged_at"]))
+        for p in exported["pleasure_checks"]
+    )
 
 
 def test_flips_from_before_seals_import_only_when_asked(
@@ -278,12 +329,12 @@ RELATION_CASES: list[tuple[str, Callable[[dict[str, Any]], object], str]] = [
     ("habit of nobody", lambda e: e["habits"][0].update(member_id=999), "habits[0].member_id: there is no member 999"),
     ("link to nothing", lambda e: e["habits"][1]["enhancer_ids"].append(999),
      "habits[1].enhancer_ids[1]: there is no enhancer 999"),
-    ("link twice", lambda e: e["habits"][1]["enhancer_ids"].append(e["habits"][1]["enhancer_ids"][0]),
-     "habits[1].enhancer_ids[1]: enhancer"),
     ("link to another member's enhancer", lambda e: e["habits"][2].update(enhancer_ids=e["habits"][1]["enhancer_ids"]),
      "habits[2].enhancer_ids[0]: enhancer"),
     ("flip of no habit", lambda e: e["flips"][0].update(habit_id=999), "flips[0].habit_id: there is no habit 999"),
     ("flip of nobody", lambda e: e["flips"][0].update(member_id=999), "flips[0].member_id: there is no member 999"),
+    ("pleasure check of nobody", lambda e: e["pleasure_checks"][1].update(member_id=999),
+     "pleasure_checks[1].member_id: there is no member 999"),
     ("flip of another member's habit", lambda e: e["flips"][0].update(member_id=e["members"][1]["id"]),
      "flips[0].member_id: habit"),
     ("two open flips of a habit", lambda e: e["flips"][0].update(closed_at=None),
@@ -427,12 +478,14 @@ def test_a_flips_session_length_is_exported_and_imported(
 
 
 def journal(data: archive.Export) -> dict[str, list[str]]:
-    """Each member's reflected flips in an export, as their notes (or efforts), and CSV rows with a note."""
+    """Each member's reflected flips in an export, as their notes (or efforts), and their pleasure checks."""
     members = {m.id: m.name for m in data.members}
     seen: dict[str, list[str]] = {name: [] for name in members.values()}
     for f in data.flips:
         if f.reflection is not None:
             seen[members[f.member_id]].append(f.reflection.note or str(f.reflection.effort))
+    for p in data.pleasure_checks:
+        seen[members[p.member_id]].append(p.name)
     return seen
 
 
@@ -441,7 +494,7 @@ def test_an_export_for_a_member_leaves_out_the_journals_of_others_with_a_pin(liv
     ben = db.exec(select(Member).where(Member.name == "Ben")).one()  # has a PIN
     piano = db.exec(select(Habit).where(Habit.name == "Piano")).one()
     factories.make_flip(db, piano, "heads", reflection=(4, 8, "yes"))
-    everything = {"Ana": ["Hills, 🌄"], "Ben": ["4"]}
+    everything = {"Ana": ["Hills, 🌄", "Coffee"], "Ben": ["4", "Chocolate"]}
 
     def export_for(viewer: Member | None) -> archive.Export:
         return archive.export_household(db, household, secrets=False, viewer=viewer)
@@ -449,7 +502,7 @@ def test_an_export_for_a_member_leaves_out_the_journals_of_others_with_a_pin(liv
     assert journal(export_for(None)) == everything  # the CLI: the server's owner
     assert journal(export_for(ben)) == everything  # Ana has no PIN
     for_ana = export_for(ana)
-    assert journal(for_ana) == {"Ana": ["Hills, 🌄"], "Ben": []}
+    assert journal(for_ana) == {"Ana": ["Hills, 🌄", "Coffee"], "Ben": []}
     assert len(for_ana.flips) == 4 and "Piano" in {h.name for h in for_ana.habits}  # the flips stay, not the journal
     assert [r["effort"] for r in csv.DictReader(io.StringIO(archive.flips_csv(for_ana))) if r["habit"] == "Piano"] == [
         ""
@@ -457,6 +510,6 @@ def test_an_export_for_a_member_leaves_out_the_journals_of_others_with_a_pin(liv
     ana.pin_hash = security.hash_secret("2468")
     db.add(ana)
     db.commit()
-    assert journal(export_for(ben)) == {"Ana": [], "Ben": ["4"]}
-    assert journal(export_for(ana)) == {"Ana": ["Hills, 🌄"], "Ben": []}
+    assert journal(export_for(ben)) == {"Ana": [], "Ben": ["4", "Chocolate"]}
+    assert journal(export_for(ana)) == {"Ana": ["Hills, 🌄", "Coffee"], "Ben": []}
     assert journal(export_for(None)) == everything

@@ -6,8 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from app.models import NAME_MAX, Household, Throttle
-from app.schemas import login_name
+from app.models import NAME_MAX, Household, Throttle, login_name
 from tests.test_auth import csrf_of, sign_up
 
 

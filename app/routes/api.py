@@ -24,15 +24,20 @@ from app.deps import (
 )
 from app.models import (
     IDEMPOTENCY_KEY_MAX,
-    Coin,
+    NAME_MAX,
     Enhancer,
-    Followed,
+    EnhancerBase,
+    EnhancerIds,
+    FlipShown,
     Habit,
+    HabitBase,
     Household,
-    Kind,
     Member,
-    Mode,
+    Name,
+    PleasureCheckBase,
     Reflection,
+    ReflectionBase,
+    Version,
 )
 from app.schemas import EnhancerIn, EnhancerPatch, HabitIn, HabitPatch, NameParam, PleasureIn, ReflectionIn
 
@@ -64,56 +69,36 @@ class MeOut(BaseModel):
     household: str
 
 
-class EnhancerOut(BaseModel):
+class EnhancerOut(EnhancerBase):
     id: int
-    name: str
-    kind: Kind
-    spike: int
 
 
-class HabitOut(BaseModel):
+class HabitOut(HabitBase):
     id: int
-    name: str
-    emoji: str
-    why: str
-    minimum: str
-    mode: Mode
-    chance: float
-    max_stack: int | None
-    every_hours: int | None
     archived: bool
-    enhancer_ids: list[int]
+    enhancer_ids: EnhancerIds
 
 
 class VerdictOut(BaseModel):
+    """An enhancer's part of a flip's verdict: `id` is the enhancer's (None once it is deleted)."""
+
     id: int | None
-    name: str
+    name: Name
     allowed: bool
 
 
-class ReflectionOut(BaseModel):
-    effort: int
-    enjoyment: int
-    followed: Followed
-    note: str
-    version: int
+class ReflectionOut(ReflectionBase):
+    version: Version
 
 
 class ReflectionConflictOut(ErrorOut):
     reflection: ReflectionOut | None
 
 
-class FlipOut(BaseModel):
+class FlipOut(FlipShown):
     id: int
     habit_id: int
     member_id: int
-    flipped_at: datetime
-    next_flip_at: datetime
-    coin: Coin
-    prompt: str
-    skipped: bool
-    nonce: str | None
-    commitment: str | None
     enhancers: list[VerdictOut]
     reflection: ReflectionOut | None
 
@@ -380,11 +365,8 @@ async def export_api(member: CurrentMember, db: Db) -> archive.Export:
     return await db.read_long(archive.export_for, member)
 
 
-class PleasureOut(BaseModel):
+class PleasureOut(PleasureCheckBase):
     id: int
-    name: str
-    enjoyment: int
-    craving: int
     logged_at: datetime
 
 
@@ -397,7 +379,7 @@ async def log_pleasure_api(data: PleasureIn, member: CurrentMember, db: Db, now:
 async def list_pleasures_api(
     member: CurrentMember,
     db: Db,
-    name: Annotated[NameParam | None, Query(max_length=60)] = None,
+    name: Annotated[NameParam | None, Query(max_length=NAME_MAX)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[PleasureOut]:
     """Newest first."""

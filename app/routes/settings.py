@@ -159,3 +159,10 @@ async def export_csv(db: Db, member: CurrentMember) -> Response:
     return download(
         archive.flips_csv(data), "text/csv; charset=utf-8", f"coinflip-flips-{data.exported_at:%Y-%m-%d}.csv"
     )
+
+
+@router.get("/settings/export-pleasure-checks.csv")
+async def export_pleasure_checks_csv(db: Db, member: CurrentMember) -> Response:
+    data = await db.read_long(archive.export_for, member)
+    filename = f"coinflip-pleasure-checks-{data.exported_at:%Y-%m-%d}.csv"
+    return download(archive.pleasure_checks_csv(data), "text/csv; charset=utf-8", filename)
