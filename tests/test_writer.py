@@ -27,8 +27,10 @@ def database(settings: Settings) -> Iterator[Database]:
     database = Database(make_engine(settings.db_url))
     with database.engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS scratch"))
-        conn.execute(text("CREATE TABLE scratch (id INTEGER PRIMARY KEY, note TEXT NOT NULL, "
-                          "parent INTEGER REFERENCES scratch (id))"))  # fmt: skip
+        key = "INTEGER PRIMARY KEY" if database.is_sqlite else "SERIAL PRIMARY KEY"
+        conn.execute(
+            text(f"CREATE TABLE scratch (id {key}, note TEXT NOT NULL, parent INTEGER REFERENCES scratch (id))")
+        )
     yield database
     with database.engine.begin() as conn:
         conn.execute(text("DROP TABLE scratch"))
