@@ -31,6 +31,6 @@ WORKDIR /app
 USER coinflip
 VOLUME /data
 EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 CMD ["coinflip", "healthcheck"]
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 CMD ["python", "-m", "app.healthcheck"]
 ENTRYPOINT ["coinflip"]
 CMD ["serve"]

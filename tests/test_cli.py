@@ -2,6 +2,7 @@
 
 import io
 import json
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -187,3 +188,19 @@ def test_a_refused_import_exits_1_listing_every_problem_without_a_traceback(
     assert "\n  members[1].name: 'Ana' is the name of members[0] too." in err
     db.commit()
     assert db.exec(select(Household).where(Household.name == "Copy")).first() is None
+
+
+def test_the_image_health_check_is_light_and_says_when_nothing_answers(settings: Settings) -> None:
+    """Docker runs it every 30 s: it must not load the app's database or web stack (a second of CPU each time)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        free_port = sock.getsockname()[1]
+    probe = "import runpy, sys; runpy.run_module('app.healthcheck', run_name='__main__')"
+    env = {**os.environ, "COINFLIP_DATA_DIR": str(settings.data_dir), "COINFLIP_PORT": str(free_port)}
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "did not answer" in done.stderr and "Traceback" not in done.stderr
+    heavy = "('sqlalchemy', 'fastapi', 'app.cli')"
+    loaded = f"import app.healthcheck, sys; print(sorted(m for m in {heavy} if m in sys.modules))"
+    assert subprocess.run([sys.executable, "-c", loaded], capture_output=True, text=True, timeout=60).stdout == "[]\n"
