@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from app import archive, flips, habits, insights, pleasures, tokens
 from app.db import reads_on_loop
@@ -70,12 +70,18 @@ class MeOut(BaseModel):
     household: str
 
 
-class EnhancerOut(EnhancerBase):
+class Identified(SQLModel):
+    """An answer's id. Named after the entity's fields among an answer's bases, it comes first in the answer
+    (pydantic collects fields from the last base on), where scripts have always found it."""
+
     id: int
 
 
-class HabitOut(HabitBase):
-    id: int
+class EnhancerOut(EnhancerBase, Identified):
+    pass
+
+
+class HabitOut(HabitBase, Identified):
     archived: bool
     enhancer_ids: EnhancerIds
 
@@ -96,10 +102,12 @@ class ReflectionConflictOut(ErrorOut):
     reflection: ReflectionOut | None
 
 
-class FlipOut(FlipShown):
-    id: int
+class FlipKeys(Identified):
     habit_id: int
     member_id: int
+
+
+class FlipOut(FlipShown, FlipKeys):
     enhancers: list[VerdictOut]
     reflection: ReflectionOut | None
 
@@ -381,8 +389,7 @@ def export_api(member: CurrentMember, db: DbSession) -> archive.Export:
     return archive.export_household(db, household, secrets=False, viewer=member)
 
 
-class PleasureOut(PleasureCheckBase):
-    id: int
+class PleasureOut(PleasureCheckBase, Identified):
     logged_at: datetime
 
 
