@@ -347,3 +347,21 @@ def test_nul_characters_are_dropped_not_stored(api: TestClient) -> None:
     created = api.post("/api/v1/enhancers", json={"name": "Cof\u0000fee", "kind": "drink", "spike": 1})
     assert created.status_code == 201 and created.json()["name"] == "Coffee"
     assert api.post("/api/v1/enhancers", json={"name": "\u0000", "kind": "drink", "spike": 1}).status_code == 422
+
+
+def test_answers_keep_their_keys_in_order(api: TestClient, run: Habit) -> None:
+    """The id first, as scripts reading the values in order (`jq '[.[]]'`) have always had it."""
+    flip = api.post(f"/api/v1/habits/{run.id}/flips").json()
+    reflected = api.put(f"/api/v1/flips/{flip['id']}/reflection", json=REFLECTION).json()
+    pleasure = api.post("/api/v1/pleasures", json={"name": "Tea", "enjoyment": 5, "craving": 5}).json()
+    assert list(api.get("/api/v1/enhancers").json()[0]) == ["id", "name", "kind", "spike"]
+    assert list(api.get(f"/api/v1/habits/{run.id}").json()) == [
+        "id", "name", "emoji", "why", "minimum", "mode", "chance", "max_stack", "every_hours", "archived",
+        "enhancer_ids",
+    ]  # fmt: skip
+    assert list(reflected) == [
+        "id", "habit_id", "member_id", "flipped_at", "next_flip_at", "coin", "prompt", "skipped", "nonce",
+        "commitment", "enhancers", "reflection",
+    ]  # fmt: skip
+    assert list(reflected["reflection"]) == ["effort", "enjoyment", "followed", "note", "version"]
+    assert list(pleasure) == ["id", "name", "enjoyment", "craving", "logged_at"]

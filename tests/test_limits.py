@@ -4,6 +4,7 @@ each bound that either side's schema names."""
 
 import copy
 import json
+import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from app import archive, tokens
+from app import archive, schemas, tokens
 from tests import factories
 from tests.conftest import Home
 
@@ -76,10 +77,14 @@ def concrete(value: object, ids: list[int]) -> object:
 @dataclass
 class Entity:
     section: str  # of the export file; its first record (a reflection: the first flip's) takes the values
-    path: str  # where the API takes a new one
-    api_model: str  # the schema in /openapi.json of what the API takes
+    path: str  # where the API (or a form) takes a new one
+    taken: str | type[BaseModel]  # what the API takes, as named in /openapi.json; or the form's model
     data: type[BaseModel]  # what the import takes
     base: dict[str, object]  # the fewest fields the API needs
+
+    @property
+    def form(self) -> bool:
+        return not isinstance(self.taken, str)
 
     def record(self, document: dict[str, Any]) -> dict[str, Any]:
         if self.section == "reflection":
@@ -107,6 +112,7 @@ ENTITIES = [
         archive.PleasureData,
         {"name": "Tea", "enjoyment": 5, "craving": 5},
     ),
+    Entity("members", "/members", schemas.MemberIn, archive.MemberData, {}),
 ]
 
 
@@ -126,6 +132,18 @@ def exported(api: TestClient, db: Session, home: Home) -> dict[str, Any]:
     api.put(f"/api/v1/flips/{flip['id']}/reflection", json={"effort": 5, "enjoyment": 5, "followed": "yes"})
     api.post("/api/v1/pleasures", json={"name": "Coffee", "enjoyment": 5, "craving": 5})
     return archive.export_household(db, home.household, secrets=True).model_dump(mode="json")
+
+
+def form_takes(client: TestClient, entity: Entity, field: str, value: object) -> list[bool]:
+    """Whether the form takes the value (a form sends text only; an empty field is one not filled in)."""
+    if not isinstance(value, str):
+        return []
+    response = client.post(entity.path, data={"name": f"Someone {secrets.token_hex(4)}", field: value})
+    if response.status_code == 422:
+        assert re.findall(r'id="(\w+)-error"', response.text) == [field], response.text
+        return [False]
+    assert response.status_code == 303, response.text
+    return [True]
 
 
 def api_takes(api: TestClient, entity: Entity, file: dict[str, Any], field: str, value: object) -> list[bool]:
@@ -159,6 +177,8 @@ def import_takes(db: Session, entity: Entity, file: dict[str, Any], field: str, 
     ana = file["members"][0]["id"]
     own = sorted(e["id"] for e in file["enhancers"] if e["member_id"] == ana)
     record = entity.record(changed) | {field: concrete(value, own)}
+    if entity.form and value == "":  # as a form field left empty: not given
+        record.pop(field)
     if entity.section == "reflection":
         changed["flips"][0]["reflection"] = record
     else:
@@ -179,26 +199,30 @@ def once(values: list[object]) -> list[object]:
 
 @pytest.mark.parametrize("entity", ENTITIES, ids=[e.section for e in ENTITIES])
 def test_the_import_refuses_exactly_what_the_api_refuses(
-    api: TestClient, db: Session, exported: dict[str, Any], entity: Entity
+    api: TestClient, client: TestClient, db: Session, exported: dict[str, Any], entity: Entity
 ) -> None:
-    """The values at each limit that either the API's schema or the import's names: taken by both, or by
-    neither. A PATCH takes what a POST takes."""
+    """The values at each limit that the API's schema (a form's model) or the import's names: taken by both, or
+    by neither. A PATCH takes what a POST takes."""
     openapi = api.get("/openapi.json").json()
-    taken = openapi["components"]["schemas"][entity.api_model]
+    if isinstance(entity.taken, str):
+        taken, named = openapi["components"]["schemas"][entity.taken], definitions(openapi)
+    else:
+        taken = entity.taken.model_json_schema()
+        named = definitions(taken)
     in_file = entity.data.model_json_schema()
     assert set(taken["properties"]) <= set(in_file["properties"])
     differ = []
     for field in taken["properties"]:
-        values = bounds(taken["properties"][field], definitions(openapi))
-        values += bounds(in_file["properties"][field], definitions(in_file))
+        values = bounds(taken["properties"][field], named) + bounds(in_file["properties"][field], definitions(in_file))
         seen = set()
         for value in once(values):
-            verdicts = [
-                *api_takes(api, entity, exported, field, value),
-                import_takes(db, entity, exported, field, value),
-            ]
+            if entity.form:
+                by_app = form_takes(client, entity, field, value)
+            else:
+                by_app = api_takes(api, entity, exported, field, value)
+            verdicts = [*by_app, import_takes(db, entity, exported, field, value)]
             seen.update(verdicts)
             if len(set(verdicts)) > 1:
-                differ.append(f"{field} = {value!r:.50}: API new, API change, import: {verdicts}")
+                differ.append(f"{field} = {value!r:.50}: the app's verdicts, then the import's: {verdicts}")
         assert seen == {True, False}, f"{field}: every value taken, or every value refused"
     assert differ == []

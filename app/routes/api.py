@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 from app import archive, flips, habits, insights, pleasures, tokens
 from app.deps import (
@@ -69,12 +69,18 @@ class MeOut(BaseModel):
     household: str
 
 
-class EnhancerOut(EnhancerBase):
+class Identified(SQLModel):
+    """An answer's id. Named after the entity's fields among an answer's bases, it comes first in the answer
+    (pydantic collects fields from the last base on), where scripts have always found it."""
+
     id: int
 
 
-class HabitOut(HabitBase):
-    id: int
+class EnhancerOut(EnhancerBase, Identified):
+    pass
+
+
+class HabitOut(HabitBase, Identified):
     archived: bool
     enhancer_ids: EnhancerIds
 
@@ -95,10 +101,12 @@ class ReflectionConflictOut(ErrorOut):
     reflection: ReflectionOut | None
 
 
-class FlipOut(FlipShown):
-    id: int
+class FlipKeys(Identified):
     habit_id: int
     member_id: int
+
+
+class FlipOut(FlipShown, FlipKeys):
     enhancers: list[VerdictOut]
     reflection: ReflectionOut | None
 
@@ -365,8 +373,7 @@ async def export_api(member: CurrentMember, db: Db) -> archive.Export:
     return await db.read_long(archive.export_for, member)
 
 
-class PleasureOut(PleasureCheckBase):
-    id: int
+class PleasureOut(PleasureCheckBase, Identified):
     logged_at: datetime
 
 
