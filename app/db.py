@@ -78,6 +78,10 @@ def local_date(stored: str | None, zone: str) -> str | None:
     return moment.astimezone(ZoneInfo(zone)).date().isoformat()
 
 
+def dialect_of(db: Session) -> str:
+    return db.get_bind().dialect.name
+
+
 @functools.lru_cache(maxsize=64)
 def engine_view(engine: Engine, write: bool) -> Engine:
     """The engine with its write option set, made once: making one costs as much as a small query."""

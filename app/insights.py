@@ -1,62 +1,24 @@
-"""The statistics behind the insights pages: SQL aggregates, and small pure functions over their rows."""
+"""The habit and member insights: with or without enhancers, bare weeks, the coin audit, peaks and stacking load."""
 
-import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Date, Float, and_, bindparam, case, cast, exists, func, literal_column, select
+from sqlalchemy import ColumnElement, Date, and_, bindparam, case, cast, exists, func, literal_column, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
+from app.db import dialect_of
 from app.habits import every_habit
-from app.models import (
-    NAME_MAX,
-    Enhancer,
-    Flip,
-    FlipEnhancer,
-    Followed,
-    Habit,
-    Member,
-    Mode,
-    PleasureCheck,
-    Reflection,
-    utcnow,
-)
-from app.pleasures import PleasureSummary, checks_of, summaries
+from app.models import Enhancer, Flip, FlipEnhancer, Followed, Habit, Member, Mode, PleasureCheck, Reflection
+from app.pleasures import PleasureSummary, as_date, summaries
+from app.stats import MIN_SAMPLE, Z95, Mean, binomial_range, longest_run, mean_of, median, run_range
 
-MIN_SAMPLE = 3  # below this many sessions a mean is not shown, only "not enough flips yet"
 AUDIT_STRIP = 60  # the latest outcomes drawn as a strip
 PEAK = 9  # enjoyment at or above which the after-a-peak note appears
 LOAD_NOTE_FACTOR = 1.5  # a week this much above the member's usual gets a gentle note
-SHORT_GAP = timedelta(hours=24)  # pleasure checks closer together than this count as a short gap
-# Two-sided 95 % t quantiles for small samples (degrees of freedom 1..30); beyond, the normal 1.96.
-T95 = (
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
-    2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Mean:
-    """A sample mean with its count and 95 % interval; `value` is None below the minimum sample."""
-
-    n: int
-    value: float | None
-    low: float | None
-    high: float | None
-
-
-def mean_of(n: int, total: float, total_squares: float) -> Mean:
-    """Mean and t-interval from the count, sum and sum of squares an SQL aggregate gives."""
-    if n < MIN_SAMPLE:
-        return Mean(n, None, None, None)
-    mean = total / n
-    variance = max(0.0, (total_squares - n * mean * mean) / (n - 1))
-    half = (T95[n - 2] if n - 1 <= len(T95) else 1.96) * math.sqrt(variance / n)
-    return Mean(n, round(mean, 2), round(max(1.0, mean - half), 2), round(min(10.0, mean + half), 2))
 
 
 @dataclass(frozen=True)
@@ -71,10 +33,6 @@ def week_start(column: ColumnElement[datetime], dialect: str, zone: ZoneInfo) ->
     if dialect == "sqlite":
         return func.date(func.local_date(column, zone.key), "weekday 0", "-6 days")
     return cast(func.date_trunc("week", func.timezone(zone.key, column)), Date)
-
-
-def dialect_of(db: Session) -> str:
-    return db.get_bind().dialect.name
 
 
 def any_allowed(flip_id: ColumnElement[int]) -> ColumnElement[bool]:
@@ -165,76 +123,8 @@ def bare_weeks(db: Session, habit: Habit, zone: ZoneInfo) -> list[WeekPoint]:
     return [WeekPoint(as_date(w), n, round(float(avg), 2)) for w, n, avg in db.exec(query)]
 
 
-def as_date(value: date | str) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
-
-
-# The flip audit. A "usual" range holds 99 of 100 outcomes of a fair coin: an audit checks several numbers at
-# once (a count and a run per coin), and at 95 % a fair coin with three enhancers would look odd one time in four.
-FAIR = 0.99
+# The flip audit: each coin judged against a fair coin's usual ranges (app.stats.FAIR).
 MIN_AUDIT = 10  # below this many flips a coin's record is shown, not judged
-Z95 = 1.96
-
-
-def binomial_range(n: int, p: float, level: float = FAIR) -> tuple[int, int]:
-    """The central range of the number of yeses in n flips at chance p that holds `level` of outcomes."""
-    tail = (1 - level) / 2
-    log_p, log_q, total = math.log(p), math.log1p(-p), math.lgamma(n + 1)
-    cumulative, low = 0.0, None
-    for k in range(n + 1):
-        cumulative += math.exp(total - math.lgamma(k + 1) - math.lgamma(n - k + 1) + k * log_p + (n - k) * log_q)
-        if low is None and cumulative > tail:
-            low = k
-        if cumulative >= 1 - tail:
-            return low or 0, k
-    return low or 0, n
-
-
-def longest_run_at_most(n: int, p: float, k: int) -> float:
-    """The probability that n flips at chance p have no run (of yes or of no) longer than k.
-
-    The flips are alternating runs of yes and of no, each 1 to k long. yes_end[i]: the first i flips end
-    with a run of yes; its sum over the run's length j is kept as a running sum, so each step costs O(1)
-    and the whole O(n) (a run of yes after flip i - j starts where a run of no ended, or at the start)."""
-    q = 1 - p
-    p_long, q_long = p ** (k + 1), q ** (k + 1)
-    no_end, yes_end = [1.0] + [0.0] * n, [1.0] + [0.0] * n  # index 0: the start, where either run may begin
-    for i in range(1, n + 1):
-        yes_end[i] = p * (no_end[i - 1] + (yes_end[i - 1] if i > 1 else 0.0))
-        no_end[i] = q * (yes_end[i - 1] + (no_end[i - 1] if i > 1 else 0.0))
-        if i - 1 - k >= 0:
-            yes_end[i] -= p_long * no_end[i - 1 - k]
-            no_end[i] -= q_long * yes_end[i - 1 - k]
-    return yes_end[n] + no_end[n] if n else 1.0
-
-
-@functools.lru_cache(maxsize=512)
-def run_range(n: int, p: float, level: float = FAIR) -> tuple[int, int]:
-    """The central range of the longest run in n flips at chance p that holds `level` of outcomes. The
-    probability grows with k, so each end is found by bisection: O(n log n)."""
-    tail = (1 - level) / 2
-
-    def first_k(above: float, strictly: bool) -> int:
-        low, high = 1, max(1, n)
-        while low < high:
-            middle = (low + high) // 2
-            at_most = longest_run_at_most(n, p, middle)
-            if at_most > above or (not strictly and at_most >= above):
-                high = middle
-            else:
-                low = middle + 1
-        return low
-
-    return first_k(tail, strictly=True), first_k(1 - tail, strictly=False)
-
-
-def longest_run(outcomes: Sequence[bool]) -> tuple[int, bool | None]:
-    best, of, length = 0, None, 0
-    for i, outcome in enumerate(outcomes):
-        length = length + 1 if i and outcomes[i - 1] == outcome else 1
-        if length > best:
-            best, of = length, outcome
-    return best, of
 
 
 @dataclass(frozen=True)
@@ -428,100 +318,6 @@ def flag_high_weeks(weeks: Sequence[tuple[date, int, int]]) -> list[LoadWeek]:
     return result
 
 
-def median(values: Sequence[float]) -> float:
-    middle = len(values) // 2
-    return float(values[middle]) if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
-
-
-# Pleasure checks: what spacing does to a pleasure.
-
-
-def local_day(column: ColumnElement[datetime], dialect: str, zone: ZoneInfo) -> ColumnElement[date]:
-    """The household's calendar date of a timestamp (SQLite through app.db's local_date function)."""
-    if dialect == "sqlite":
-        return func.local_date(column, zone.key)
-    return cast(func.timezone(zone.key, column), Date)
-
-
-def seconds_between(
-    later: ColumnElement[datetime], earlier: ColumnElement[datetime], dialect: str
-) -> ColumnElement[float]:
-    if dialect == "sqlite":
-        return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-    return cast(func.extract("epoch", later - earlier), Float)
-
-
-@dataclass(frozen=True)
-class DayPoint:
-    day: date
-    enjoyment: float
-    craving: float
-
-
-def pleasure_days(db: Session, member: Member, name: str, zone: ZoneInfo) -> list[DayPoint]:
-    day = local_day(col(PleasureCheck.logged_at), dialect_of(db), zone)
-    query = (
-        select(day.label("day"), func.avg(PleasureCheck.enjoyment), func.avg(PleasureCheck.craving))
-        .where(PleasureCheck.member_id == member.id, PleasureCheck.name == name)
-        .group_by(day)
-        .order_by(day)
-    )
-    return [DayPoint(as_date(d), round(float(e), 2), round(float(c), 2)) for d, e, c in db.exec(query)]
-
-
-def spacing(db: Session, member: Member, name: str) -> tuple[Mean, Mean]:
-    """Enjoyment after a short gap (under a day since the previous check) vs. a long one."""
-    previous = func.lag(PleasureCheck.logged_at).over(order_by=PleasureCheck.logged_at)
-    gaps = (
-        select(
-            PleasureCheck.enjoyment.label("enjoyment"),
-            seconds_between(col(PleasureCheck.logged_at), previous, dialect_of(db)).label("gap"),
-        )
-        .where(PleasureCheck.member_id == member.id, PleasureCheck.name == name)
-        .subquery()
-    )
-    short = gaps.c.gap < SHORT_GAP.total_seconds()
-    query = (
-        select(
-            short.label("short"),
-            func.count(),
-            func.sum(gaps.c.enjoyment),
-            func.sum(gaps.c.enjoyment * gaps.c.enjoyment),
-        )
-        .where(gaps.c.gap.is_not(None))
-        .group_by(short)
-    )
-    rows = {bool(s): (n, total, squares) for s, n, total, squares in db.exec(query)}
-    short_row, long_row = rows.get(True, (0, 0, 0)), rows.get(False, (0, 0, 0))
-    return mean_of(short_row[0], float(short_row[1] or 0), float(short_row[2] or 0)), mean_of(
-        long_row[0], float(long_row[1] or 0), float(long_row[2] or 0)
-    )
-
-
-LATEST_CHECKS = 10  # listed on a pleasure's page
-PLEASURE_DAYS = 60  # charted on a pleasure's page
-
-
-@dataclass(frozen=True)
-class PleasureInsights:
-    """A pleasure's page: its latest checks, enjoyment and craving by day, and what spacing does to it."""
-
-    latest: list[PleasureCheck]
-    days: list[DayPoint]
-    short: Mean  # enjoyment after a gap under SHORT_GAP
-    long: Mean
-    short_gap_hours: int = int(SHORT_GAP.total_seconds() // 3600)
-
-
-def pleasure_insights(db: Session, member: Member, name: str, zone: ZoneInfo) -> PleasureInsights | None:
-    """None if the member never logged this pleasure."""
-    latest = checks_of(db, member, name[:NAME_MAX], LATEST_CHECKS)
-    if not latest:
-        return None
-    short, long = spacing(db, member, name)
-    return PleasureInsights(latest, pleasure_days(db, member, name, zone)[-PLEASURE_DAYS:], short, long)
-
-
 @dataclass(frozen=True)
 class HabitInsights:
     """Everything the habit's insights page shows, and the API returns."""
@@ -563,13 +359,3 @@ def member_insights(db: Session, member: Member, zone: ZoneInfo) -> MemberInsigh
     load = stacking_load(db, member, zone)
     high_week = next((w for w in reversed(load[-2:]) if w.high), None)
     return MemberInsights(load[-LOAD_WEEKS:], high_week, every_habit(db, member), summaries(db, member))
-
-
-def since(moment: datetime, now: datetime | None = None) -> str:
-    """Time since, in words: "3 hours", "2 days"."""
-    seconds = ((now or utcnow()) - moment).total_seconds()
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            count = int(seconds // size)
-            return f"{count} {unit}{'s' if count != 1 else ''}"
-    return "moments"

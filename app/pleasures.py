@@ -1,15 +1,19 @@
-"""Pleasure checks: a one-tap log of an everyday pleasure, how much it was enjoyed and how much it was craved."""
+"""Pleasure checks: a one-tap log of an everyday pleasure, and what spacing does to its enjoyment."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func
+from sqlalchemy import ColumnElement, Date, Float, bindparam, cast, func
 from sqlmodel import Session, col, select
 
-from app.models import Member, PleasureCheck
+from app.db import dialect_of
+from app.models import NAME_MAX, Member, PleasureCheck, utcnow
 from app.schemas import PleasureIn
+from app.stats import Mean, mean_of
 
 SUGGESTED = ("Coffee", "Social media", "Sweets", "Phone", "TV series")
+SHORT_GAP = timedelta(hours=24)  # pleasure checks closer together than this count as a short gap
 NAMES_OF_MEMBER = (  # built once: asked on every Today page
     select(PleasureCheck.name).where(PleasureCheck.member_id == bindparam("member_id")).distinct()
 )
@@ -68,6 +72,10 @@ def as_datetime(value: datetime | str) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
+def as_date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
 @dataclass(frozen=True)
 class PleasureLog:
     """The Pleasure checks page: what was logged, and the names its form offers."""
@@ -78,3 +86,103 @@ class PleasureLog:
 
 def pleasure_log(db: Session, member: Member) -> PleasureLog:
     return PleasureLog(summaries(db, member), names_of(db, member))
+
+
+# What spacing does to a pleasure. The SQL mixes SQLModel's field types with SQLAlchemy's typed expressions,
+# which mypy cannot reconcile: the few lines where they meet carry an ignore rather than a cast.
+
+
+def local_day(column: ColumnElement[datetime], dialect: str, zone: ZoneInfo) -> ColumnElement[date]:
+    """The household's calendar date of a timestamp (SQLite through app.db's local_date function)."""
+    if dialect == "sqlite":
+        return func.local_date(column, zone.key)
+    return cast(func.timezone(zone.key, column), Date)
+
+
+def seconds_between(
+    later: ColumnElement[datetime], earlier: ColumnElement[datetime], dialect: str
+) -> ColumnElement[float]:
+    if dialect == "sqlite":
+        return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+    return cast(func.extract("epoch", later - earlier), Float)
+
+
+@dataclass(frozen=True)
+class DayPoint:
+    day: date
+    enjoyment: float
+    craving: float
+
+
+def pleasure_days(db: Session, member: Member, name: str, zone: ZoneInfo) -> list[DayPoint]:
+    day = local_day(col(PleasureCheck.logged_at), dialect_of(db), zone)  # type: ignore[arg-type]
+    query = (
+        select(day.label("day"), func.avg(PleasureCheck.enjoyment), func.avg(PleasureCheck.craving))
+        .where(PleasureCheck.member_id == member.id, PleasureCheck.name == name)
+        .group_by(day)
+        .order_by(day)
+    )
+    return [DayPoint(as_date(d), round(float(e), 2), round(float(c), 2)) for d, e, c in db.exec(query)]
+
+
+def spacing(db: Session, member: Member, name: str) -> tuple[Mean, Mean]:
+    """Enjoyment after a short gap (under a day since the previous check) vs. a long one."""
+    previous = func.lag(PleasureCheck.logged_at).over(order_by=PleasureCheck.logged_at)  # type: ignore[arg-type]
+    gaps = (
+        select(
+            PleasureCheck.enjoyment.label("enjoyment"),  # type: ignore[attr-defined]
+            seconds_between(col(PleasureCheck.logged_at), previous, dialect_of(db)).label("gap"),  # type: ignore[arg-type]
+        )
+        .where(PleasureCheck.member_id == member.id, PleasureCheck.name == name)
+        .subquery()
+    )
+    short = gaps.c.gap < SHORT_GAP.total_seconds()
+    query = (
+        select(
+            short.label("short"),
+            func.count(),
+            func.sum(gaps.c.enjoyment),
+            func.sum(gaps.c.enjoyment * gaps.c.enjoyment),
+        )
+        .where(gaps.c.gap.is_not(None))
+        .group_by(short)
+    )
+    rows = {bool(s): (n, total, squares) for s, n, total, squares in db.exec(query)}
+    short_row, long_row = rows.get(True, (0, 0, 0)), rows.get(False, (0, 0, 0))
+    return mean_of(short_row[0], float(short_row[1] or 0), float(short_row[2] or 0)), mean_of(
+        long_row[0], float(long_row[1] or 0), float(long_row[2] or 0)
+    )
+
+
+LATEST_CHECKS = 10  # listed on a pleasure's page
+PLEASURE_DAYS = 60  # charted on a pleasure's page
+
+
+@dataclass(frozen=True)
+class PleasureInsights:
+    """A pleasure's page: its latest checks, enjoyment and craving by day, and what spacing does to it."""
+
+    latest: list[PleasureCheck]
+    days: list[DayPoint]
+    short: Mean  # enjoyment after a gap under SHORT_GAP
+    long: Mean
+    short_gap_hours: int = int(SHORT_GAP.total_seconds() // 3600)
+
+
+def pleasure_insights(db: Session, member: Member, name: str, zone: ZoneInfo) -> PleasureInsights | None:
+    """None if the member never logged this pleasure."""
+    latest = checks_of(db, member, name[:NAME_MAX], LATEST_CHECKS)
+    if not latest:
+        return None
+    short, long = spacing(db, member, name)
+    return PleasureInsights(latest, pleasure_days(db, member, name, zone)[-PLEASURE_DAYS:], short, long)
+
+
+def since(moment: datetime, now: datetime | None = None) -> str:
+    """Time since, in words: "3 hours", "2 days"."""
+    seconds = ((now or utcnow()) - moment).total_seconds()
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return "moments"

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from app import flips, insights
+from app import flips, insights, pleasures, stats
 from app.models import Mode, PleasureCheck
 from tests import factories
 from tests.conftest import Home
@@ -22,10 +22,10 @@ UTC_ZONE = ZoneInfo("UTC")
 
 def test_mean_and_interval_by_hand() -> None:
     # 4, 6, 8: mean 6, sd 2; t(2 df) = 4.303, half-width 4.303 * 2 / sqrt(3) = 4.969 (clipped to the 1-10 scale)
-    assert insights.mean_of(3, 18, 116) == insights.Mean(3, 6.0, 1.03, 10.0)
+    assert stats.mean_of(3, 18, 116) == stats.Mean(3, 6.0, 1.03, 10.0)
     # 5, 5, 6, 6: mean 5.5, sd 0.577; t(3) = 3.182, half-width 0.919
-    assert insights.mean_of(4, 22, 122) == insights.Mean(4, 5.5, 4.58, 6.42)
-    assert insights.mean_of(2, 10, 50) == insights.Mean(2, None, None, None)  # below the minimum sample
+    assert stats.mean_of(4, 22, 122) == stats.Mean(4, 5.5, 4.58, 6.42)
+    assert stats.mean_of(2, 10, 50) == stats.Mean(2, None, None, None)  # below the minimum sample
 
 
 @pytest.fixture
@@ -105,11 +105,11 @@ def test_one_flip_reads_as_one(client: TestClient, db: Session, run) -> None:  #
 
 def test_the_usual_ranges_by_hand() -> None:
     # 10 fair flips: P(0 heads) = 1/1024 < 0.005, P(at most 1) = 11/1024 > 0.005; symmetric above.
-    assert insights.binomial_range(10, 0.5) == (1, 9)
+    assert stats.binomial_range(10, 0.5) == (1, 9)
     # 4 fair flips: of 16 sequences, 10 have no run longer than 2 and 14 none longer than 3.
-    assert insights.longest_run_at_most(4, 0.5, 2) == pytest.approx(10 / 16)
-    assert insights.longest_run_at_most(4, 0.5, 3) == pytest.approx(14 / 16)
-    assert insights.run_range(4, 0.5) == (1, 4)
+    assert stats.longest_run_at_most(4, 0.5, 2) == pytest.approx(10 / 16)
+    assert stats.longest_run_at_most(4, 0.5, 3) == pytest.approx(14 / 16)
+    assert stats.run_range(4, 0.5) == (1, 4)
 
 
 def test_the_run_probability_matches_every_sequence_counted_out() -> None:
@@ -120,9 +120,9 @@ def test_the_run_probability_matches_every_sequence_counted_out() -> None:
                 exact = sum(
                     math.prod(p if x else 1 - p for x in seq)
                     for seq in itertools.product((True, False), repeat=n)
-                    if insights.longest_run(seq)[0] <= k
+                    if stats.longest_run(seq)[0] <= k
                 )
-                assert insights.longest_run_at_most(n, p, k) == pytest.approx(exact, abs=1e-12)
+                assert stats.longest_run_at_most(n, p, k) == pytest.approx(exact, abs=1e-12)
 
 
 def test_a_coin_that_always_says_yes_is_called_unusual(client: TestClient, db: Session, run) -> None:  # type: ignore[no-untyped-def]
@@ -210,7 +210,7 @@ def test_spacing_compares_short_and_long_gaps(db: Session, home: Home) -> None:
             PleasureCheck(member_id=home.member.id or 0, name="Sweets", enjoyment=enjoyment, craving=5, logged_at=at)
         )
     db.commit()
-    short, long = insights.spacing(db, home.member, "Sweets")
+    short, long = pleasures.spacing(db, home.member, "Sweets")
     assert (short.n, short.value) == (4, 4.0)  # after 2 h gaps: 5, 4, 3, 4
     assert (long.n, long.value) == (3, 8.0)  # after 34 h and 40 h gaps: 8, 9, 7
 

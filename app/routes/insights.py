@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from app import insights
+from app import insights, pleasures
 from app.deps import CurrentMember, Db, HouseholdZone, OwnedHabit
 from app.templating import render
 
@@ -14,7 +14,7 @@ router = APIRouter()
 async def show_insights(request: Request, db: Db, member: CurrentMember, zone: HouseholdZone) -> Response:
     found = await db.read(insights.member_insights, member, zone)
     return render(request, "insights/index.html", habits=found.habits, load=found.load, high_week=found.high_week,
-                  pleasures=found.pleasures, since=insights.since)  # fmt: skip
+                  pleasures=found.pleasures, since=pleasures.since)  # fmt: skip
 
 
 @router.get("/insights/habits/{habit_id}")

@@ -3,7 +3,7 @@
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
-from app import forms, insights, pleasures
+from app import forms, pleasures
 from app.deps import CurrentMember, Db, Form, HouseholdZone, Now
 from app.schemas import NameParam, PleasureIn
 from app.templating import redirect, render, wants_partial
@@ -17,7 +17,7 @@ async def log_pleasure(request: Request, db: Db, member: CurrentMember, form: Fo
     if data is None:
         log = await db.read(pleasures.pleasure_log, member)
         return render(request, "pleasures/index.html", partial="pleasures/_form.html", status_code=422,
-                      pleasures=log.pleasures, since=insights.since, names=log.names, values=forms.values_of(form),
+                      pleasures=log.pleasures, since=pleasures.since, names=log.names, values=forms.values_of(form),
                       errors=errors)  # fmt: skip
     check = await db.write(pleasures.record, member, data, now)
     if not wants_partial(request):
@@ -30,7 +30,7 @@ async def log_pleasure(request: Request, db: Db, member: CurrentMember, form: Fo
 @router.get("/pleasures")
 async def list_pleasures(request: Request, db: Db, member: CurrentMember) -> Response:
     log = await db.read(pleasures.pleasure_log, member)
-    return render(request, "pleasures/index.html", pleasures=log.pleasures, since=insights.since, names=log.names,
+    return render(request, "pleasures/index.html", pleasures=log.pleasures, since=pleasures.since, names=log.names,
                   values={}, errors={})  # fmt: skip
 
 
@@ -38,10 +38,11 @@ async def list_pleasures(request: Request, db: Db, member: CurrentMember) -> Res
 async def show_pleasure(
     request: Request, db: Db, member: CurrentMember, zone: HouseholdZone, name: NameParam
 ) -> Response:
-    found = await db.read(insights.pleasure_insights, member, name, zone)
+    found = await db.read(pleasures.pleasure_insights, member, name, zone)
     if found is None:
         raise HTTPException(404)
     return render(
-        request, "pleasures/show.html", name=name, latest=found.latest, since=insights.since(found.latest[0].logged_at),
-        days=found.days, short=found.short, long=found.long, short_gap_hours=found.short_gap_hours,
+        request, "pleasures/show.html", name=name, latest=found.latest,
+        since=pleasures.since(found.latest[0].logged_at), days=found.days, short=found.short, long=found.long,
+        short_gap_hours=found.short_gap_hours,
     )  # fmt: skip
