@@ -223,8 +223,12 @@ def run_server(target: str, *, factory: bool, host: str, port: int, workers: int
     # The app has no WebSocket routes. ws="none" keeps uvicorn from loading the websockets package that
     # uvicorn[standard] brings (~20 ms of start-up) and serves an Upgrade request as plain HTTP, as before it
     # came; uvicorn's warning about "no supported WebSocket library" on such a request means just that.
+    # httptools parses HTTP (+10-15 % page views over h11). The loop stays asyncio's: under uvloop, with 50
+    # connections, a few requests waited 1.3-1.4 s (p99) while the rest were served; asyncio's p99 was ~140 ms
+    # at the same throughput (bench/README.md, issue 14).
     config = uvicorn.Config(target, factory=factory, host=host, port=port, workers=workers, proxy_headers=False,
-                            server_header=False, access_log=access_log, ws="none")  # fmt: skip
+                            server_header=False, access_log=access_log, ws="none", loop="asyncio",
+                            http="httptools")  # fmt: skip
     if config.workers > 1:
         Multiprocess(config, sockets=[tcp_socket(config.bind_socket())]).run()
     else:
