@@ -177,7 +177,16 @@ def flippable_habits(db: Session, household: Household, count: int, members: int
 @dataclass
 class Server:
     url: str
-    pid: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def check(self) -> None:
+        """Stop the run if the server has exited (it would measure nothing, or another process on the port)."""
+        if self.process.poll() is not None:
+            raise RuntimeError(f"the server {self.url} (pid {self.pid}) exited with {self.process.returncode}")
 
 
 @contextmanager
@@ -196,7 +205,7 @@ def server(target: list[str], env: dict[str, str], workers: int) -> Iterator[Ser
                 break
             except OSError:
                 time.sleep(0.1)
-        yield Server(f"http://127.0.0.1:{port}", process.pid)
+        yield Server(f"http://127.0.0.1:{port}", process)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -248,6 +257,7 @@ def settle(served: Server, limit: float = 10.0) -> None:
 
 def memory_kib(served: Server) -> dict[str, int]:
     """Resident memory now (VmRSS) and at its peak (VmHWM), summed over the server's processes."""
+    served.check()
     total = {"VmRSS": 0, "VmHWM": 0}
     for pid in processes(served.pid):
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -422,6 +432,7 @@ class Bench:
         return self.record(Measurement(name, kind, c, counts, others=self.others.share_since(before)), served)
 
     def record(self, measurement: Measurement, served: Server) -> Measurement:
+        served.check()
         settle(served)
         if measurement.name.startswith("bare page"):
             self.bare_rate[measurement.connections] = measurement.rate
