@@ -20,14 +20,17 @@ a mix of POSTs and PUTs). Last, the app server's resident memory (VmRSS) after t
 
 wrk gives its Lua script no way to tell which connection an answer came on, so the write runs give each
 connection a wrk thread of its own (its own Lua state and habits): a thread's answers are its connection's, in
-order. The pages use one wrk thread for all connections (the cheapest client: the bare page is measured at its
-fastest). A cycle counts when its PUT answers 200; any other answer, a dropped or timed-out request or a thread
-that ran out of habits is an error, shown on its row. For each connection count the measurements run one right
-after the other (bare page, Today, the app's cycle, the bare cycles), so the machine's noise hits the app and
-its references alike; each waits for the server it measured before to go idle. Loopback only; every run bounded
-by time.
+order. The pages use one wrk thread for all connections (--threads; on 2 cores, one thread per connection moved
+the bare page by under 10 %, up at 10 connections, down at 50). A cycle counts when its PUT answers 200; any
+other answer, a dropped or timed-out request or a thread that ran out of habits is an error, shown on its row.
 
-    .venv/bin/python -m bench.load [--seconds 8] [--workers 1] [--json FILE]
+For each connection count the measurements run one right after the other (bare page, Today, the app's cycle,
+the bare cycles), so the machine's noise hits the app and its references alike; each waits for the server it
+measured before to go idle, and each row says how much CPU other processes took meanwhile. The habits to flip
+are prepared for --max-rate cycles a second (about 200,000 at the defaults). Loopback only; every run bounded
+by time: about 3 minutes at the defaults.
+
+    .venv/bin/python -m bench.load [--seconds 8] [--workers 1] [--threads 1] [--max-rate 4000] [--json FILE]
 """
 
 import argparse
