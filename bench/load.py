@@ -20,14 +20,17 @@ a mix of POSTs and PUTs). Last, the app server's resident memory (VmRSS) after t
 
 wrk gives its Lua script no way to tell which connection an answer came on, so the write runs give each
 connection a wrk thread of its own (its own Lua state and habits): a thread's answers are its connection's, in
-order. The pages use one wrk thread for all connections (the cheapest client: the bare page is measured at its
-fastest). A cycle counts when its PUT answers 200; any other answer, a dropped or timed-out request or a thread
-that ran out of habits is an error, shown on its row. For each connection count the measurements run one right
-after the other (bare page, Today, the app's cycle, the bare cycles), so the machine's noise hits the app and
-its references alike; each waits for the server it measured before to go idle. Loopback only; every run bounded
-by time.
+order. The pages use one wrk thread for all connections (--threads; on 2 cores, one thread per connection moved
+the bare page by under 10 %, up at 10 connections, down at 50). A cycle counts when its PUT answers 200; any
+other answer, a dropped or timed-out request or a thread that ran out of habits is an error, shown on its row.
 
-    .venv/bin/python -m bench.load [--seconds 8] [--workers 1] [--json FILE]
+For each connection count the measurements run one right after the other (bare page, Today, the app's cycle,
+the bare cycles), so the machine's noise hits the app and its references alike; each waits for the server it
+measured before to go idle, and each row says how much CPU other processes took meanwhile. The habits to flip
+are prepared for --max-rate cycles a second (about 200,000 at the defaults). Loopback only; every run bounded
+by time: about 3 minutes at the defaults.
+
+    .venv/bin/python -m bench.load [--seconds 8] [--workers 1] [--threads 1] [--max-rate 4000] [--json FILE]
 """
 
 import argparse
@@ -177,7 +180,16 @@ def flippable_habits(db: Session, household: Household, count: int, members: int
 @dataclass
 class Server:
     url: str
-    pid: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def check(self) -> None:
+        """Stop the run if the server has exited (it would measure nothing, or another process on the port)."""
+        if self.process.poll() is not None:
+            raise RuntimeError(f"the server {self.url} (pid {self.pid}) exited with {self.process.returncode}")
 
 
 @contextmanager
@@ -196,7 +208,7 @@ def server(target: list[str], env: dict[str, str], workers: int) -> Iterator[Ser
                 break
             except OSError:
                 time.sleep(0.1)
-        yield Server(f"http://127.0.0.1:{port}", process.pid)
+        yield Server(f"http://127.0.0.1:{port}", process)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -248,6 +260,7 @@ def settle(served: Server, limit: float = 10.0) -> None:
 
 def memory_kib(served: Server) -> dict[str, int]:
     """Resident memory now (VmRSS) and at its peak (VmHWM), summed over the server's processes."""
+    served.check()
     total = {"VmRSS": 0, "VmHWM": 0}
     for pid in processes(served.pid):
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -422,6 +435,7 @@ class Bench:
         return self.record(Measurement(name, kind, c, counts, others=self.others.share_since(before)), served)
 
     def record(self, measurement: Measurement, served: Server) -> Measurement:
+        served.check()
         settle(served)
         if measurement.name.startswith("bare page"):
             self.bare_rate[measurement.connections] = measurement.rate
