@@ -1,4 +1,4 @@
-"""Typed dependencies: the database session, who is asking, and lookups scoped to them (404 otherwise)."""
+"""Typed dependencies: the database (app.db), who is asking, and lookups scoped to them (404 otherwise)."""
 
 import functools
 import random
@@ -99,6 +99,16 @@ def bearer_token(request: Request) -> str | None:
 
 
 async def login_and_member(request: Request, db: Database) -> tuple[LoginSession, Member | None] | None:
+    """This device's login and the member picked on it, looked up once per request: a page that needs both the
+    login (CurrentLogin, CurrentHousehold) and the member (CurrentMember) asks twice."""
+    if hasattr(request.state, "login_and_member"):
+        known: tuple[LoginSession, Member | None] | None = request.state.login_and_member
+        return known
+    request.state.login_and_member = found = await look_up_login(request, db)
+    return found
+
+
+async def look_up_login(request: Request, db: Database) -> tuple[LoginSession, Member | None] | None:
     found = await db.read(security.find_login, cookie(request, security.LOGIN_COOKIE))
     if found is None:
         request.state.login = None

@@ -120,3 +120,12 @@ def test_on_postgresql_no_statement_runs_on_the_event_loop(
     assert client.get("/").status_code == 200
     assert client.post(f"/habits/{habit.id}/flips").status_code == 303
     assert statements and not [sql for sql, on_loop in statements if on_loop]
+
+
+def test_a_page_needing_the_login_and_the_member_looks_the_login_up_once(
+    client: TestClient, home: Home, statements: list[tuple[str, bool]]
+) -> None:
+    """Settings needs the household (through the login) and the member: one lookup of the device's login."""
+    assert client.get("/settings").status_code == 200
+    lookups = [sql for sql, _ in statements if "FROM loginsession JOIN household" in sql]
+    assert len(lookups) == 1, lookups
