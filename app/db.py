@@ -107,7 +107,7 @@ class Database:
     async def read(self, work: Work[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
         if self.is_sqlite:
             return in_session(self.reader(), work, args, kwargs, commit=False)
-        return await run_in_threadpool(in_session, engine_view(self.engine, False), work, args, kwargs, commit=False)
+        return await self.read_long(work, *args, **kwargs)
 
     async def read_long(self, work: Work[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
         """A read that takes a while (a whole household's export): in the thread pool on either database, so
@@ -214,12 +214,12 @@ class Writer:
                 for job in jobs:
                     job.outcome = in_savepoint(conn, job)
         except BaseException as exc:  # the COMMIT (or BEGIN) failed: nothing of the group is kept
-            for job in jobs:
-                job.outcome = (False, exc)
             # A COMMIT refused for a deferred constraint leaves SQLite's transaction open: end it.
             raw = conn.connection.dbapi_connection
             if raw is not None and raw.in_transaction:
                 raw.rollback()
+            fail(jobs, exc)
+            return
         reply(jobs)
 
 
@@ -234,7 +234,7 @@ def in_savepoint(conn: Connection, job: Job) -> tuple[bool, Any]:
         return False, exc
 
 
-def fail(jobs: list[Job], exc: Exception) -> None:
+def fail(jobs: list[Job], exc: BaseException) -> None:
     for job in jobs:
         job.outcome = (False, exc)
     reply(jobs)
