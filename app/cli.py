@@ -14,7 +14,7 @@ from alembic import command
 from alembic.config import Config
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Engine, text
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from app import archive, backup, households, security, tokens
 from app import healthcheck as app_health
@@ -92,12 +92,8 @@ def find_household(db: Session, name: str) -> Household:
     return household
 
 
-def member_named(db: Session, household: Household, name: str) -> Member | None:
-    return db.exec(select(Member).where(Member.household_id == household.id, Member.name == name)).first()
-
-
 def find_member(db: Session, household: Household, name: str) -> Member:
-    member = member_named(db, household, name)
+    member = households.member_named(db, household.id, name)
     if member is None:
         raise CliError(f"{household.name} has no member named {name!r}.")
     return member
@@ -137,7 +133,7 @@ def member_add(engine: Engine, household_name: str, member_name: str) -> str:
     member_name = check_name(member_name)
     with open_session(engine) as db:
         household = find_household(db, household_name)
-        if member_named(db, household, member_name):
+        if households.member_named(db, household.id, member_name):
             raise CliError(f"{household.name} has a member named {member_name!r} already.")
         assert household.id is not None
         db.add(Member(household_id=household.id, name=member_name))
@@ -181,7 +177,7 @@ def demo(engine: Engine, household_name: str, member_name: str, days: int, seed:
     rng: random.Random = random.Random(seed) if seed is not None else secrets.SystemRandom()  # noqa: S311
     with open_session(engine) as db:
         household = find_household(db, household_name)
-        member = member_named(db, household, member_name)
+        member = households.member_named(db, household.id, member_name)
         if member is None:
             member = Member(household_id=household.id or 0, name=check_name(member_name))
             db.add(member)
