@@ -15,6 +15,7 @@ from app.config import Settings
 from app.db import Database, make_engine
 from app.deps import check_csrf, get_now
 from app.headers import AllowedHosts, BodyLimit, SecurityHeaders, SubPath
+from app.routeindex import RouteIndex
 from app.routes import (
     api,
     auth,
@@ -78,5 +79,6 @@ def create_app(config: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     for module in PAGES:
         app.include_router(module.router, include_in_schema=False)
+    app.router.middleware_stack = RouteIndex(app.router)  # a request tries only the routes it can match
     errors.install(app)
     return app

@@ -298,3 +298,33 @@ def test_route_modules_never_import_each_other() -> None:
             if any(name.startswith("app.routes") for name in names) and path.name != "main.py":
                 importing.append(str(path.relative_to(package)))
     assert importing == []
+
+
+def test_the_route_index_finds_what_fastapi_would() -> None:
+    """Routes grouped by first segment keep FastAPI's order, its 405 and 404, a parameter as first segment, a
+    router's prefix, and routes added after the first request."""
+    from fastapi import APIRouter
+
+    from app.routeindex import RouteIndex
+
+    app = FastAPI(redirect_slashes=False)
+    pages, api = APIRouter(), APIRouter(prefix="/api")
+    pages.add_api_route("/", lambda: "root")
+    pages.add_api_route("/habits/{habit_id}", lambda habit_id: f"habit {habit_id}")
+    pages.add_api_route("/habits/new", lambda: "never: the route above comes first")
+    pages.add_api_route("/{slug}/new", lambda slug: f"new {slug}")
+    pages.add_api_route("/habits", lambda: "added", methods=["POST"])
+    api.add_api_route("/flips", lambda: "api flips")
+    app.include_router(api)
+    app.include_router(pages)
+    app.router.middleware_stack = RouteIndex(app.router)
+    client = TestClient(app)
+    assert client.get("/").json() == "root"
+    assert client.get("/habits/new").json() == "habit new"
+    assert client.get("/enhancers/new").json() == "new enhancers"
+    assert client.get("/api/flips").json() == "api flips"
+    assert client.get("/api/new").json() == "new api"  # a parameter's route is in every group
+    assert client.get("/habits").status_code == 405
+    assert client.get("/nowhere/at/all").status_code == 404
+    app.add_api_route("/late", lambda: "late")
+    assert client.get("/late").json() == "late"
