@@ -2,8 +2,12 @@
 and `await db.write(work, …)` (app.state.db, a Database).
 
 `work(session, *args)` is a plain function of the domain; it gets a session of its own and returns what it
-found. A read runs in a transaction of its own: on SQLite on the event loop (WAL reads take microseconds and
-never wait for a lock), on PostgreSQL in the thread pool (it waits for the network). A write on SQLite goes to
+found. The hot paths (the login lookup, Today, the flip, the reflection) ask `read_plain` and `write_plain`
+instead: their work gets a `Sql`, plain SQL on the driver's own connection, a tenth of a Session's cost, and
+builds the same model objects the ORM would have loaded (`loaded`).
+
+A read runs in a transaction of its own: on SQLite on the event loop (WAL reads take microseconds and never
+wait for a lock), on PostgreSQL in the thread pool (it waits for the network). A write on SQLite goes to
 the process's one writer thread, which runs whatever writes are queued in one durable transaction (group
 commit: one fsync for all of them) and answers each once that transaction is committed; each write sits in a
 savepoint of its own, so one that fails takes back only itself. On PostgreSQL each write is a transaction of
@@ -13,17 +17,20 @@ its own in the thread pool; row locks (lock()) make writers of one row take turn
 import asyncio
 import functools
 import queue
+import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Boolean, Engine, Enum, create_engine, event
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 from sqlmodel import Session, SQLModel, select
+from sqlmodel.sql.sqltypes import UTCDateTime
 from starlette.concurrency import run_in_threadpool
 
 # PostgreSQL: a request holds a connection only inside one thread-pool call (a read or a write), so threads
@@ -34,6 +41,7 @@ BUSY_TIMEOUT = 30.0
 P = ParamSpec("P")
 R = TypeVar("R")
 Work = Callable[Concatenate[Session, P], R]
+Row = TypeVar("Row", bound=SQLModel)
 
 
 def make_engine(url: str) -> Engine:
@@ -94,6 +102,109 @@ def open_session(engine: Engine, *, write: bool = True) -> Session:
     return Session(engine_view(engine, write), expire_on_commit=False)
 
 
+# Plain SQL: the hot paths' way to the database.
+
+NAMED = re.compile(r"(?<![:\w]):(\w+)")
+SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a datetime in SQLite, so stored and bound compare
+
+
+@functools.cache
+def for_postgres(statement: str) -> str:
+    """:name parameters as psycopg's %(name)s (SQLite's driver takes :name as it is)."""
+    return NAMED.sub(r"%(\1)s", statement.replace("%", "%%"))
+
+
+class Sql:
+    """Statements on the driver's own connection (sqlite3 or psycopg), with :name parameters on both. Rows come
+    back as the driver gives them: `loaded` makes model objects of them."""
+
+    def __init__(self, raw: Any, postgres: bool) -> None:
+        self.raw = raw
+        self.postgres = postgres
+
+    @classmethod
+    def of(cls, db: Session) -> "Sql":
+        """The session's own connection and transaction, for plain work called where a session is at hand."""
+        conn = db.connection()
+        return cls(driver(conn), conn.dialect.name == "postgresql")
+
+    def execute(self, statement: str, params: dict[str, Any]) -> Any:
+        if self.postgres:
+            cursor = self.raw.cursor()
+            cursor.execute(for_postgres(statement), params)
+            return cursor
+        for name, value in params.items():
+            if isinstance(value, datetime):
+                params[name] = value.astimezone(UTC).strftime(SQLITE_TIME)
+        return self.raw.execute(statement, params)
+
+    def all(self, statement: str, **params: Any) -> list[Any]:
+        return list(self.execute(statement, params).fetchall())
+
+    def one(self, statement: str, **params: Any) -> Any:
+        """The first row, or None."""
+        return self.execute(statement, params).fetchone()
+
+    def run(self, statement: str, **params: Any) -> int:
+        """A change; how many rows it changed."""
+        return int(self.execute(statement, params).rowcount)
+
+
+def driver(conn: Connection) -> Any:
+    """The driver's own connection (sqlite3's or psycopg's) under SQLAlchemy's."""
+    return conn.connection.dbapi_connection
+
+
+def as_utc(value: str | datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@functools.cache
+def columns(model: type[SQLModel]) -> tuple[tuple[str, Callable[[Any], Any] | None], ...]:
+    """The table's columns in order, each with what turns the driver's value into the model's."""
+    configure_mappers()
+    found: list[tuple[str, Callable[[Any], Any] | None]] = []
+    for column in model.__table__.columns:  # type: ignore[attr-defined]
+        convert: Callable[[Any], Any] | None = None
+        if isinstance(column.type, UTCDateTime):
+            convert = as_utc
+        elif isinstance(column.type, Boolean):
+            convert = bool
+        elif isinstance(column.type, Enum) and column.type.enum_class is not None:
+            convert = column.type.enum_class
+        found.append((column.name, convert))
+    return tuple(found)
+
+
+def with_columns(statement: str, **models: type[SQLModel]) -> str:
+    """The statement with each `{m.*}` spelled out as m's columns in the order `loaded` takes them:
+    with_columns("SELECT {m.*} FROM member m", m=Member) is "SELECT m.id, m.household_id, … FROM member m"."""
+    for alias, model in models.items():
+        spelled = ", ".join(f"{alias}.{name}" for name, _ in columns(model))
+        statement = statement.replace("{" + alias + ".*}", spelled)
+    return statement
+
+
+def loaded(model: type[Row], values: Sequence[Any]) -> Row:
+    """A row read with plain SQL (its `{m.*}` columns, see with_columns) as the object the ORM would have
+    loaded: detached (no session holds it), its fields set without validation, as loading from the database does."""
+    row = model._sa_class_manager.new_instance()  # type: ignore[attr-defined]
+    fields = row.__dict__
+    for (name, convert), value in zip(columns(model), values, strict=False):
+        fields[name] = convert(value) if convert is not None and value is not None else value
+    make_transient_to_detached(row)
+    return row  # type: ignore[no-any-return]
+
+
+def in_plain(bind: Engine, work: Callable[..., R], args: Any, kwargs: Any) -> R:
+    """PostgreSQL: plain work in a transaction of its own on a pooled connection, committed if it returned."""
+    with bind.begin() as conn:
+        return work(Sql(driver(conn), True), *args, **kwargs)
+
+
 class Database:
     """How requests reach the database: read() and write(), each running one function of the domain in a
     transaction of its own (see the module's docstring)."""
@@ -120,6 +231,24 @@ class Database:
             result: R = await self.writer.submit(work, args, kwargs)
             return result
         return await run_in_threadpool(in_session, engine_view(self.engine, True), work, args, kwargs, commit=True)
+
+    async def read_plain(self, work: Callable[Concatenate[Sql, P], R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+        """read() for plain work: it gets a Sql, in a transaction of its own."""
+        if not self.is_sqlite:
+            return await run_in_threadpool(in_plain, engine_view(self.engine, False), work, args, kwargs)
+        raw = driver(self.reader())
+        raw.execute("BEGIN")
+        try:
+            return work(Sql(raw, False), *args, **kwargs)
+        finally:
+            raw.execute("ROLLBACK")
+
+    async def write_plain(self, work: Callable[Concatenate[Sql, P], R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+        """write() for plain work: it gets a Sql; returns once what it wrote is committed (durably)."""
+        if self.writer is not None:
+            result: R = await self.writer.submit(work, args, kwargs, plain=True)
+            return result
+        return await run_in_threadpool(in_plain, engine_view(self.engine, True), work, args, kwargs)
 
     def reader(self) -> Connection:
         thread = threading.get_ident()
@@ -153,6 +282,7 @@ class Job:
     kwargs: Any
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[Any]
+    plain: bool = False  # work(Sql, …) instead of work(Session, …)
     outcome: tuple[bool, Any] = field(default=(False, None))
 
 
@@ -172,14 +302,14 @@ class Writer:
         self.thread: threading.Thread | None = None
         self.starting = threading.Lock()
 
-    def submit(self, work: Callable[..., Any], args: Any, kwargs: Any) -> asyncio.Future[Any]:
+    def submit(self, work: Callable[..., Any], args: Any, kwargs: Any, *, plain: bool = False) -> asyncio.Future[Any]:
         if self.thread is None:
             with self.starting:
                 if self.thread is None:
                     self.thread = threading.Thread(target=self.run, name="coinflip-writer", daemon=True)
                     self.thread.start()
         loop = asyncio.get_running_loop()
-        job = Job(work, args, kwargs, loop, loop.create_future())
+        job = Job(work, args, kwargs, loop, loop.create_future(), plain)
         self.queue.put(job)
         return job.future
 
@@ -225,6 +355,17 @@ class Writer:
 
 def in_savepoint(conn: Connection, job: Job) -> tuple[bool, Any]:
     """One write of a group: its session's commit releases its savepoint, its rollback goes back to it."""
+    if job.plain:
+        raw = driver(conn)
+        raw.execute("SAVEPOINT plain")
+        try:
+            result = job.work(Sql(raw, False), *job.args, **job.kwargs)
+        except Exception as exc:
+            raw.execute("ROLLBACK TO plain")
+            return False, exc
+        finally:
+            raw.execute("RELEASE plain")
+        return True, result
     try:
         with Session(conn, join_transaction_mode="create_savepoint", expire_on_commit=False) as session:
             result = job.work(session, *job.args, **job.kwargs)
@@ -263,9 +404,6 @@ def answer(jobs: list[Job]) -> None:
 
 class Gone(LookupError):
     """The row was deleted while this request waited for its lock."""
-
-
-Row = TypeVar("Row", bound=SQLModel)
 
 
 def locked(db: Session, row: Row) -> Row:

@@ -109,7 +109,7 @@ async def login_and_member(request: Request, db: Database) -> tuple[LoginSession
 
 
 async def look_up_login(request: Request, db: Database) -> tuple[LoginSession, Member | None] | None:
-    found = await db.read(security.find_login, cookie(request, security.LOGIN_COOKIE))
+    found = await db.read_plain(security.find_login, cookie(request, security.LOGIN_COOKIE))
     if found is None:
         request.state.login = None
         return None
@@ -152,7 +152,7 @@ async def current_member(request: Request, db: Db) -> Member:
     """The member acting: from a bearer token (API only) or the member picked on this device."""
     token = bearer_token(request)
     if token is not None:
-        found = await db.read(tokens.find, token)
+        found = await db.read_plain(tokens.find, token)
         if found is None:
             raise LoginRequired
         api_token, member, request.state.timezone = found

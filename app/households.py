@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from app import security, tokens
 from app.config import Settings
-from app.db import locked
+from app.db import Sql, locked
 from app.flips import keep_sessions_in_new_zone
 from app.models import Household, LoginSession, Member, login_name
 from app.schemas import HouseholdIn, MemberIn
@@ -81,7 +81,7 @@ def log_in(db: Session, household: Household, member: Member | None, user_agent:
     The login it had before (`previous`, its login cookie) ends: it would be a device nobody can see is gone.
     """
     assert household.id is not None
-    found = security.find_login(db, previous)
+    found = security.find_login(Sql.of(db), previous)
     if found is not None:
         security.end_login(db, found[0])
     token = security.start_login(db, household.id, user_agent, member.id if member else None)

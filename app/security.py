@@ -10,10 +10,11 @@ from pathlib import Path
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import and_, bindparam, delete, update
-from sqlmodel import Session, col, select
+from sqlalchemy import delete, update
+from sqlmodel import Session, col
 
-from app.models import Household, LoginSession, Member, utcnow
+from app.db import Sql, columns, loaded, with_columns
+from app.models import LoginSession, Member, utcnow
 
 LOGIN_COOKIE = "coinflip_login"
 ANON_COOKIE = "coinflip_anon"
@@ -82,31 +83,33 @@ def start_login(db: Session, household_id: int, user_agent: str, member_id: int 
     return token
 
 
-# Asked on every request: built once, so SQLAlchemy reuses the compiled statement instead of building it anew.
-# The household's time zone comes along: every page shows times in it.
-LOGIN_BY_HASH = (
-    select(LoginSession, Member, Household.timezone)
-    .join(Household, col(Household.id) == LoginSession.household_id)
-    .outerjoin(
-        Member, and_(col(Member.id) == LoginSession.member_id, col(Member.household_id) == LoginSession.household_id)
-    )
-    .where(LoginSession.token_hash == bindparam("token_hash"))
+# Asked on every request, so in plain SQL (app.db.Sql). The household's time zone comes along: every page shows
+# times in it. The member is the login's only if of the login's household.
+LOGIN_BY_HASH = with_columns(
+    """SELECT {l.*}, {m.*}, h.timezone FROM loginsession l
+    JOIN household h ON h.id = l.household_id
+    LEFT JOIN member m ON m.id = l.member_id AND m.household_id = l.household_id
+    WHERE l.token_hash = :token_hash""",
+    l=LoginSession,
+    m=Member,
 )
+LOGIN_COLUMNS = len(columns(LoginSession))
 
 
-def find_login(db: Session, token: str | None) -> tuple[LoginSession, Member | None, str] | None:
+def find_login(sql: Sql, token: str | None) -> tuple[LoginSession, Member | None, str] | None:
     """The login of this cookie, the member picked on it and the household's time zone, unless the login has
     expired (idle too long, or simply too old). One query: every page asks this."""
     if not token:
         return None
-    found = db.exec(LOGIN_BY_HASH, params={"token_hash": digest(token)}).first()
+    found = sql.one(LOGIN_BY_HASH, token_hash=digest(token))
     if found is None:
         return None
-    login, member, timezone = found
+    login = loaded(LoginSession, found[:LOGIN_COLUMNS])
     now = utcnow()
     if now - login.last_seen_at > IDLE_EXPIRY or now - login.created_at > ABSOLUTE_EXPIRY:
         return None
-    return login, member, timezone
+    member = loaded(Member, found[LOGIN_COLUMNS:-1]) if found[LOGIN_COLUMNS] is not None else None
+    return login, member, found[-1]
 
 
 def needs_touch(login: LoginSession) -> bool:

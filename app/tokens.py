@@ -7,10 +7,11 @@ household password revokes every token of the household, and a forgotten PIN cle
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, update
+from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
-from app.models import ApiToken, Household, Member
+from app.db import Sql, columns, loaded, with_columns
+from app.models import ApiToken, Member
 from app.security import digest
 
 PREFIX = "cf_"
@@ -18,13 +19,16 @@ DEFAULT_NAME = "API token"
 # Like a device's last_seen_at: noted to the minutes, so not every API call is a write.
 LAST_USED_GRANULARITY = timedelta(minutes=5)
 
-# Asked on every API call: built once, so SQLAlchemy reuses the compiled statement.
-BY_HASH = (
-    select(ApiToken, Member, Household.timezone)
-    .join(Member, col(Member.id) == ApiToken.member_id)
-    .join(Household, col(Household.id) == Member.household_id)
-    .where(ApiToken.token_hash == bindparam("token_hash"))
+# Asked on every API call, so in plain SQL (app.db.Sql).
+BY_HASH = with_columns(
+    """SELECT {t.*}, {m.*}, h.timezone FROM apitoken t
+    JOIN member m ON m.id = t.member_id
+    JOIN household h ON h.id = m.household_id
+    WHERE t.token_hash = :token_hash""",
+    t=ApiToken,
+    m=Member,
 )
+TOKEN_COLUMNS = len(columns(ApiToken))
 
 
 def create(db: Session, member: Member, name: str = DEFAULT_NAME) -> str:
@@ -35,10 +39,12 @@ def create(db: Session, member: Member, name: str = DEFAULT_NAME) -> str:
     return token
 
 
-def find(db: Session, token: str) -> tuple[ApiToken, Member, str] | None:
+def find(sql: Sql, token: str) -> tuple[ApiToken, Member, str] | None:
     """The token row, the member it acts for, and their household's time zone."""
-    found = db.exec(BY_HASH, params={"token_hash": digest(token)}).first()
-    return (found[0], found[1], found[2]) if found else None
+    found = sql.one(BY_HASH, token_hash=digest(token))
+    if found is None:
+        return None
+    return loaded(ApiToken, found[:TOKEN_COLUMNS]), loaded(Member, found[TOKEN_COLUMNS:-1]), found[-1]
 
 
 def needs_touch(token: ApiToken, now: datetime) -> bool:

@@ -5,6 +5,7 @@ import asyncio
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -13,7 +14,7 @@ from sqlalchemy import event, text
 from sqlmodel import Session, select
 
 from app import tokens
-from app.db import open_session
+from app.db import Sql, open_session
 from app.models import LoginSession
 from tests import factories
 from tests.conftest import POSTGRES_URL, Home
@@ -30,13 +31,21 @@ def on_the_event_loop() -> bool:
 
 
 @pytest.fixture
-def statements(app: FastAPI) -> Iterator[list[tuple[str, bool]]]:
-    """Each SQL statement the database is sent, and whether it ran on the event loop (else in a pool thread)."""
+def statements(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, bool]]]:
+    """Each SQL statement the database is sent, through SQLAlchemy or plain (app.db.Sql), and whether it ran on
+    the event loop (else in a pool thread)."""
     seen: list[tuple[str, bool]] = []
 
     def record(conn: object, cursor: object, statement: str, *args: object) -> None:
         seen.append((statement, on_the_event_loop()))
 
+    plain = Sql.execute
+
+    def record_plain(sql: Sql, statement: str, params: dict[str, Any]) -> Any:
+        seen.append((statement, on_the_event_loop()))
+        return plain(sql, statement, params)
+
+    monkeypatch.setattr(Sql, "execute", record_plain)
     event.listen(app.state.engine, "before_cursor_execute", record)
     yield seen
     event.remove(app.state.engine, "before_cursor_execute", record)
@@ -127,5 +136,5 @@ def test_a_page_needing_the_login_and_the_member_looks_the_login_up_once(
 ) -> None:
     """Settings needs the household (through the login) and the member: one lookup of the device's login."""
     assert client.get("/settings").status_code == 200
-    lookups = [sql for sql, _ in statements if "FROM loginsession JOIN household" in sql]
+    lookups = [sql for sql, _ in statements if "FROM loginsession" in sql and "JOIN household" in sql]
     assert len(lookups) == 1, lookups

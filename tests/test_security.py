@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from app import security
 from app.config import Settings
+from app.db import Sql
 from app.models import LoginSession
 from tests import factories
 from tests.conftest import Home
@@ -93,4 +94,4 @@ def test_logging_in_again_from_a_logged_in_browser_ends_its_previous_login(
     db.commit()
     logins = db.exec(select(LoginSession)).all()
     assert len(logins) == 1 and logins[0].token_hash != security.digest(home.token)
-    assert security.find_login(db, home.token) is None
+    assert security.find_login(Sql.of(db), home.token) is None

@@ -63,7 +63,7 @@ async def show_settings(
         message = "Token revoked: scripts using it get 401 from now on."
     # A token just made is shown once: its cookie goes with this page, so a reload shows it no more.
     new_token = cookie(request, SHOWN_ONCE_COOKIE)
-    found = await db.read(tokens.find, new_token) if new_token else None
+    found = await db.read_plain(tokens.find, new_token) if new_token else None
     shown = new_token if found is not None and found[1].household_id == household.id else None
     response = await settings_page(request, db, household, new_token=shown, message=message)
     if new_token:
