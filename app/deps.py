@@ -1,21 +1,19 @@
 """Typed dependencies: the database (app.db), who is asking, and lookups scoped to them (404 otherwise)."""
 
-import functools
 import random
 import secrets
 from datetime import datetime
-from typing import Annotated, Any, TypeVar, cast
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, HTTPException, Path, Query, Request
-from sqlalchemy import bindparam
-from sqlmodel import Session, select
+from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from app import security, tokens
 from app.config import Settings
-from app.db import Database
+from app.db import Database, Sql, loaded, with_columns
 from app.headers import route_path
 from app.models import Enhancer, Flip, Habit, Household, LoginSession, Member, utcnow
 
@@ -189,34 +187,38 @@ def not_found() -> HTTPException:
     return HTTPException(status_code=404, detail="Not found")
 
 
-@functools.cache
-def owned_query(model: type[Owned], owner: str) -> Any:
-    """Built once per model: SQLAlchemy then reuses the compiled statement."""
-    return select(model).where(model.id == bindparam("id"), getattr(model, owner) == bindparam("owner_id"))
+# Asked by every request about one object (a flip, a habit, …), so in plain SQL: the object only if it is the
+# asker's (its member's, or for a member its household's).
+OWNED: dict[type[Any], str] = {
+    Member: with_columns("SELECT {o.*} FROM member o WHERE o.id = :id AND o.household_id = :owner_id", o=Member),
+    Habit: with_columns("SELECT {o.*} FROM habit o WHERE o.id = :id AND o.member_id = :owner_id", o=Habit),
+    Enhancer: with_columns("SELECT {o.*} FROM enhancer o WHERE o.id = :id AND o.member_id = :owner_id", o=Enhancer),
+    Flip: with_columns("SELECT {o.*} FROM flip o WHERE o.id = :id AND o.member_id = :owner_id", o=Flip),
+}
 
 
-def owned(db: Session, model: type[Owned], object_id: int, owner: str, owner_id: int | None) -> Owned:
-    """The object with this id if `owner` names the one asking, else a 404: one query."""
-    found = db.exec(owned_query(model, owner), params={"id": object_id, "owner_id": owner_id}).first()
+def owned(sql: Sql, model: type[Owned], object_id: int, owner_id: int | None) -> Owned:
+    """The object with this id if its owner is the one asking, else a 404: one query."""
+    found = sql.one(OWNED[model], id=object_id, owner_id=owner_id)
     if found is None:
         raise not_found()
-    return cast(Owned, found)
+    return loaded(model, found)
 
 
 async def owned_member(member_id: IdPath, household: CurrentHousehold, db: Db) -> Member:
-    return await db.read(owned, Member, member_id, "household_id", household.id)
+    return await db.read_plain(owned, Member, member_id, household.id)
 
 
 async def owned_habit(habit_id: IdPath, member: CurrentMember, db: Db) -> Habit:
-    return await db.read(owned, Habit, habit_id, "member_id", member.id)
+    return await db.read_plain(owned, Habit, habit_id, member.id)
 
 
 async def owned_enhancer(enhancer_id: IdPath, member: CurrentMember, db: Db) -> Enhancer:
-    return await db.read(owned, Enhancer, enhancer_id, "member_id", member.id)
+    return await db.read_plain(owned, Enhancer, enhancer_id, member.id)
 
 
 async def owned_flip(flip_id: IdPath, member: CurrentMember, db: Db) -> Flip:
-    return await db.read(owned, Flip, flip_id, "member_id", member.id)
+    return await db.read_plain(owned, Flip, flip_id, member.id)
 
 
 OwnedMember = Annotated[Member, Depends(owned_member)]
