@@ -187,6 +187,7 @@ def demo(engine: Engine, household_name: str, member_name: str, days: int, seed:
             made, summary = add_demo(db, member, zone, days, rng, datetime.now(zone).date())
         except DemoError as exc:
             raise CliError(str(exc)) from exc
+        db.commit()
     return (
         f"Gave {member.name} {len(made)} habits ({', '.join(h.name for h in made)}) and {summary.sessions} sessions "
         f"over {days} days: {summary.reflected} reflected, {summary.skipped} skipped; "

@@ -19,8 +19,8 @@ import functools
 import queue
 import re
 import threading
-from collections.abc import Callable, Sequence
-from contextlib import suppress
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -108,10 +108,15 @@ NAMED = re.compile(r"(?<![:\w]):(\w+)")
 SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a datetime in SQLite, so stored and bound compare
 
 
-@functools.cache
+@functools.lru_cache(maxsize=512)
 def for_postgres(statement: str) -> str:
     """:name parameters as psycopg's %(name)s (SQLite's driver takes :name as it is)."""
     return NAMED.sub(r"%(\1)s", statement.replace("%", "%%"))
+
+
+def in_list(ids: list[int]) -> str:
+    """'(1, 2, 3)': ints only, so nothing but numbers is ever written into a statement; '(NULL)' matches none."""
+    return "(" + ", ".join(str(int(i)) for i in ids) + ")" if ids else "(NULL)"
 
 
 class Sql:
@@ -124,19 +129,47 @@ class Sql:
 
     @classmethod
     def of(cls, db: Session) -> "Sql":
-        """The session's own connection and transaction, for plain work called where a session is at hand."""
+        """The session's own connection and transaction (what it holds written first), for plain work called where
+        a session is at hand: the CLI, the demo, tests."""
+        db.flush()
         conn = db.connection()
         return cls(driver(conn), conn.dialect.name == "postgresql")
 
     def execute(self, statement: str, params: dict[str, Any]) -> Any:
+        for name, value in list(params.items()):
+            if isinstance(value, list):  # `x IN :ids`: the ids written into the statement
+                statement = re.sub(f":{name}\\b", in_list(params.pop(name)), statement)
+            elif isinstance(value, datetime) and not self.postgres:
+                params[name] = value.astimezone(UTC).strftime(SQLITE_TIME)
         if self.postgres:
             cursor = self.raw.cursor()
             cursor.execute(for_postgres(statement), params)
             return cursor
-        for name, value in params.items():
-            if isinstance(value, datetime):
-                params[name] = value.astimezone(UTC).strftime(SQLITE_TIME)
         return self.raw.execute(statement, params)
+
+    @property
+    def IntegrityError(self) -> type[Exception]:  # noqa: N802 (the DB-API's name)
+        """What the driver raises when a unique or foreign key refuses a write (not SQLAlchemy's IntegrityError)."""
+        error: type[Exception] = self.raw.IntegrityError
+        return error
+
+    def locking(self, statement: str, *, share: bool = False) -> str:
+        """The statement locking the rows it reads, on PostgreSQL (see lock()): SQLite's writes take turns anyway."""
+        if not self.postgres:
+            return statement
+        return statement + (" FOR SHARE" if share else " FOR NO KEY UPDATE")
+
+    @contextmanager
+    def savepoint(self, name: str) -> Iterator[None]:
+        """What the block writes is kept if it returns, taken back if it raises (the transaction goes on)."""
+        self.run(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            self.run(f"ROLLBACK TO SAVEPOINT {name}")
+            self.run(f"RELEASE SAVEPOINT {name}")
+            raise
+        self.run(f"RELEASE SAVEPOINT {name}")
 
     def all(self, statement: str, **params: Any) -> list[Any]:
         return list(self.execute(statement, params).fetchall())
@@ -197,6 +230,11 @@ def loaded(model: type[Row], values: Sequence[Any]) -> Row:
         fields[name] = convert(value) if convert is not None and value is not None else value
     make_transient_to_detached(row)
     return row  # type: ignore[no-any-return]
+
+
+def as_loaded(model: type[Row], **fields: Any) -> Row:
+    """A row just written with plain SQL, as loaded(): every column's value named."""
+    return loaded(model, [fields[name] for name, _ in columns(model)])
 
 
 def in_plain(bind: Engine, work: Callable[..., R], args: Any, kwargs: Any) -> R:
@@ -356,16 +394,12 @@ class Writer:
 def in_savepoint(conn: Connection, job: Job) -> tuple[bool, Any]:
     """One write of a group: its session's commit releases its savepoint, its rollback goes back to it."""
     if job.plain:
-        raw = driver(conn)
-        raw.execute("SAVEPOINT plain")
+        sql = Sql(driver(conn), False)
         try:
-            result = job.work(Sql(raw, False), *job.args, **job.kwargs)
+            with sql.savepoint("job"):
+                return True, job.work(sql, *job.args, **job.kwargs)
         except Exception as exc:
-            raw.execute("ROLLBACK TO plain")
             return False, exc
-        finally:
-            raw.execute("RELEASE plain")
-        return True, result
     try:
         with Session(conn, join_transaction_mode="create_savepoint", expire_on_commit=False) as session:
             result = job.work(session, *job.args, **job.kwargs)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from app import flips, habits, pleasures
+from app.db import Sql
 from app.models import Enhancer, Followed, Habit, Kind, Member, Mode
 from app.schemas import HabitIn, PleasureIn, ReflectionIn
 
@@ -103,7 +104,7 @@ def session(
     db: Session, member: Member, habit: Habit, at: datetime, rng: random.Random, progress: float,
     summary: Summary,
 ) -> None:  # fmt: skip
-    view, _ = flips.flip_habit(db, habit, member, rng, at)
+    view, _ = flips.flip_habit(Sql.of(db), habit, member, rng, at)
     summary.sessions += 1
     later = at + timedelta(minutes=45 + rng.randrange(60))
     roll = rng.random()
@@ -122,7 +123,7 @@ def session(
         followed=followed,
         note=rng.choice(NOTES),
     )
-    flips.save_reflection(db, view.flip, reflection, later, None)
+    flips.save_reflection(Sql.of(db), view.flip, reflection, later, None)
     summary.reflected += 1
 
 

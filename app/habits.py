@@ -4,11 +4,10 @@ have a history."""
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from app import coin, copy
-from app.db import locked
+from app.db import Sql, loaded, locked, with_columns
 from app.flips import close_if_over, latest_flip, waiting_in_session
 from app.models import Enhancer, Flip, Habit, HabitEnhancer, Member
 from app.schemas import EnhancerIn, EnhancerPatch, HabitIn, HabitPatch
@@ -31,16 +30,15 @@ class HabitBusy(Exception):
         self.until = until
 
 
-HABITS_OF_MEMBER = (  # built once: asked on every Today page
-    select(Habit)
-    .where(Habit.member_id == bindparam("member_id"), col(Habit.archived_at).is_(None))
-    .order_by(col(Habit.id))
+# Asked on every Today page, so in plain SQL (app.db.Sql).
+HABITS_OF_MEMBER = with_columns(
+    "SELECT {h.*} FROM habit h WHERE h.member_id = :member_id AND h.archived_at IS NULL ORDER BY h.id", h=Habit
 )
 
 
-def habits_of_member(db: Session, member: Member) -> list[Habit]:
+def habits_of_member(sql: Sql, member: Member) -> list[Habit]:
     """The member's habits in use (not archived), oldest first: Today's order."""
-    return list(db.exec(HABITS_OF_MEMBER, params={"member_id": member.id}))
+    return [loaded(Habit, row) for row in sql.all(HABITS_OF_MEMBER, member_id=member.id)]
 
 
 def archived_habits(db: Session, member: Member) -> list[Habit]:
@@ -143,7 +141,7 @@ def save_habit(db: Session, member: Member, habit: Habit | None, data: HabitIn |
 def archive_habit(db: Session, habit: Habit, now: datetime) -> None:
     """Off Today, history kept. Not while its flip waits for a reflection: that session isn't finished."""
     habit = locked(db, habit)
-    if close_if_over(db, latest_flip(db, habit), now) is not None:
+    if close_if_over(Sql.of(db), latest_flip(Sql.of(db), habit), now) is not None:
         raise HabitBusy(f"{habit.name} has a flip waiting for its reflection. Reflect on it or skip it first.")
     habit.archived_at = habit.archived_at or now
     db.add(habit)
@@ -160,7 +158,7 @@ def restore_habit(db: Session, habit: Habit) -> None:
 
 def deletable_from(db: Session, habit: Habit) -> datetime | None:
     """When an archived habit can be deleted for good: the end of its last session (None: now)."""
-    latest = latest_flip(db, habit)
+    latest = latest_flip(Sql.of(db), habit)
     return latest.next_flip_at if latest is not None else None
 
 
@@ -178,7 +176,7 @@ class HabitLists:
 
 def habit_lists(db: Session, member: Member) -> HabitLists:
     archived = archived_habits(db, member)
-    return HabitLists(habits_of_member(db, member), [(h, deletable_from(db, h)) for h in archived])
+    return HabitLists(habits_of_member(Sql.of(db), member), [(h, deletable_from(db, h)) for h in archived])
 
 
 @dataclass(frozen=True)
@@ -197,7 +195,7 @@ class HabitFormView:
 
 
 def habit_form(db: Session, member: Member, habit: Habit | None, now: datetime) -> HabitFormView:
-    latest = latest_flip(db, habit) if habit is not None else None
+    latest = latest_flip(Sql.of(db), habit) if habit is not None else None
     linked = enhancer_ids_of(db, habit) if habit is not None else []
     open_flip = latest if waiting_in_session(latest, now) else None
     return HabitFormView(enhancers_of_member(db, member), linked, latest, open_flip)
@@ -207,7 +205,7 @@ def delete_habit(db: Session, habit: Habit, now: datetime) -> None:
     """Gone for good, with its history: only from the archive, and only once its last session is over
     (otherwise deleting and adding it again would be a way to flip twice in one session)."""
     habit = locked(db, habit)
-    latest = latest_flip(db, habit)
+    latest = latest_flip(Sql.of(db), habit)
     if latest is not None and habit.archived_at is None:
         raise HabitBusy(f"{habit.name} has a history. Archive it first; it can be deleted from the archive.")
     if latest is not None and now < latest.next_flip_at:

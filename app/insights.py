@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Date, and_, bindparam, case, cast, exists, func, literal_column, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement, Date, and_, case, cast, exists, func, literal_column, select
 from sqlmodel import Session, col
 
-from app.db import dialect_of
+from app.db import Sql, dialect_of
 from app.habits import every_habit
 from app.models import Enhancer, Flip, FlipEnhancer, Followed, Habit, Member, Mode, PleasureCheck, Reflection
 from app.pleasures import PleasureSummary, as_date, summaries
@@ -234,31 +233,18 @@ def audit(db: Session, habit: Habit) -> Audit:
 # The latest reflection of each habit is its newest reflected flip (a habit's flips close one after the other:
 # a new one cannot start while one is open), found on the (habit_id, id) index from the newest end. Ordering
 # all of a member's flips by when they closed instead sorted the whole history on every Today page.
-_REFLECTED = aliased(Flip, name="reflected")
-_NEWEST_REFLECTED_FLIP = (
-    select(_REFLECTED.id)
-    .join(Reflection, col(Reflection.flip_id) == _REFLECTED.id)
-    .where(_REFLECTED.habit_id == Habit.id)
-    .order_by(col(_REFLECTED.id).desc())
-    .limit(1)
-    .correlate(Habit)
-    .scalar_subquery()
-)
-LATEST_ENJOYMENT = (  # built once: asked on every Today page
-    select(Reflection.enjoyment)
-    .select_from(Habit)
-    .join(Flip, col(Flip.id) == _NEWEST_REFLECTED_FLIP)
-    .join(Reflection, col(Reflection.flip_id) == Flip.id)
-    .where(Habit.member_id == bindparam("member_id"))
-    .order_by(col(Flip.closed_at).desc())
-    .limit(1)
-)
+# Asked on every Today page, so in plain SQL (app.db.Sql).
+LATEST_ENJOYMENT = """SELECT r.enjoyment FROM habit h
+    JOIN flip f ON f.id = (SELECT reflected.id FROM flip reflected JOIN reflection done ON done.flip_id = reflected.id
+                          WHERE reflected.habit_id = h.id ORDER BY reflected.id DESC LIMIT 1)
+    JOIN reflection r ON r.flip_id = f.id
+    WHERE h.member_id = :member_id ORDER BY f.closed_at DESC LIMIT 1"""
 
 
-def after_peak(db: Session, member: Member) -> bool:
+def after_peak(sql: Sql, member: Member) -> bool:
     """Was the member's latest reflected session a peak (enjoyment 9 or 10)?"""
-    latest = db.scalar(LATEST_ENJOYMENT, params={"member_id": member.id})
-    return latest is not None and latest >= PEAK
+    latest = sql.one(LATEST_ENJOYMENT, member_id=member.id)
+    return latest is not None and latest[0] >= PEAK
 
 
 @dataclass(frozen=True)

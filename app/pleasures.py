@@ -4,24 +4,23 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Date, Float, bindparam, cast, func
+from sqlalchemy import ColumnElement, Date, Float, cast, func
 from sqlmodel import Session, col, select
 
-from app.db import dialect_of
+from app.db import Sql, dialect_of
 from app.models import NAME_MAX, Member, PleasureCheck, utcnow
 from app.schemas import PleasureIn
 from app.stats import Mean, mean_of
 
 SUGGESTED = ("Coffee", "Social media", "Sweets", "Phone", "TV series")
 SHORT_GAP = timedelta(hours=24)  # pleasure checks closer together than this count as a short gap
-NAMES_OF_MEMBER = (  # built once: asked on every Today page
-    select(PleasureCheck.name).where(PleasureCheck.member_id == bindparam("member_id")).distinct()
-)
+# Asked on every Today page, so in plain SQL (app.db.Sql).
+NAMES_OF_MEMBER = "SELECT DISTINCT name FROM pleasurecheck WHERE member_id = :member_id"
 
 
-def names_of(db: Session, member: Member) -> list[str]:
+def names_of(sql: Sql, member: Member) -> list[str]:
     """The member's own pleasures first, then the suggestions they haven't used."""
-    own = list(db.exec(NAMES_OF_MEMBER, params={"member_id": member.id}))
+    own = [name for (name,) in sql.all(NAMES_OF_MEMBER, member_id=member.id)]
     return sorted(own) + [s for s in SUGGESTED if s not in own]
 
 
@@ -85,7 +84,7 @@ class PleasureLog:
 
 
 def pleasure_log(db: Session, member: Member) -> PleasureLog:
-    return PleasureLog(summaries(db, member), names_of(db, member))
+    return PleasureLog(summaries(db, member), names_of(Sql.of(db), member))
 
 
 # What spacing does to a pleasure. The SQL mixes SQLModel's field types with SQLAlchemy's typed expressions,

@@ -3,10 +3,11 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session
-
 from app import flips, habits, insights, pleasures
+from app.db import Sql
 from app.models import Member
+
+HAS_ENHANCERS = "SELECT 1 FROM enhancer WHERE member_id = :member_id LIMIT 1"
 
 
 @dataclass
@@ -17,11 +18,12 @@ class Today:
     names: list[str]  # the member's pleasure names, for the pleasure check's suggestions
 
 
-def today_of_member(db: Session, member: Member, now: datetime) -> Today:
-    active = habits.habits_of_member(db, member)
+def today_of_member(sql: Sql, member: Member, now: datetime) -> Today:
+    """In plain SQL (app.db.Sql): the page opened most."""
+    active = habits.habits_of_member(sql, member)
     return Today(
-        cards=flips.cards_of_member(db, member, active, now),
-        has_enhancers=not active and bool(habits.enhancers_of_member(db, member)),
-        after_peak=insights.after_peak(db, member),
-        names=pleasures.names_of(db, member),
+        cards=flips.cards_of_member(sql, member, active, now),
+        has_enhancers=not active and sql.one(HAS_ENHANCERS, member_id=member.id) is not None,
+        after_peak=insights.after_peak(sql, member),
+        names=pleasures.names_of(sql, member),
     )

@@ -2,6 +2,7 @@
 work may run on the event loop, and the writer that commits queued writes together."""
 
 import asyncio
+import random
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -11,11 +12,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import event, text
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, select
 
 from app import tokens
-from app.db import Sql, open_session
-from app.models import LoginSession
+from app.db import Sql, loaded, open_session
+from app.models import Followed, LoginSession, Member, utcnow
 from tests import factories
 from tests.conftest import POSTGRES_URL, Home
 
@@ -138,3 +139,32 @@ def test_a_page_needing_the_login_and_the_member_looks_the_login_up_once(
     assert client.get("/settings").status_code == 200
     lookups = [sql for sql, _ in statements if "FROM loginsession" in sql and "JOIN household" in sql]
     assert len(lookups) == 1, lookups
+
+
+def test_plain_sql_loads_what_the_orm_loads(app: FastAPI, db: Session, home: Home) -> None:
+    """Each hot path's rows, read with plain SQL and made objects by app.db.loaded, equal the ORM's on this
+    database: datetimes in UTC, enums, booleans, NULLs."""
+    from app import flips
+    from app.db import with_columns
+    from app.models import Flip, FlipEnhancer, Habit, Reflection
+    from app.schemas import ReflectionIn
+
+    habit = factories.make_flippable_habit(db, home.member)
+    view, _ = flips.flip_habit(Sql.of(db), habit, home.member, random.Random(1), utcnow())
+    data = ReflectionIn(effort=7, enjoyment=9, followed=Followed.partly, note="Hill repeats")
+    flips.save_reflection(Sql.of(db), view.flip, data, utcnow(), None)
+    db.commit()
+    for model, table in [(Habit, "habit"), (Flip, "flip"), (FlipEnhancer, "flipenhancer"), (Reflection, "reflection"),
+                         (Member, "member"), (LoginSession, "loginsession")]:  # fmt: skip
+        orm = db.exec(select(model)).all()
+        assert orm, table
+        statement = with_columns("SELECT {t.*} FROM " + table + " t", t=model)  # noqa: S608 (our own names)
+        plain = [loaded(model, row) for row in Sql.of(db).all(statement)]
+        as_plain = sorted(fields_of(row) for row in plain)
+        as_orm = sorted(fields_of(row) for row in orm)
+        assert as_plain == as_orm, table
+        assert [[type(v) for _, v in row] for row in as_plain] == [[type(v) for _, v in row] for row in as_orm], table
+
+
+def fields_of(row: SQLModel) -> list[tuple[str, object]]:
+    return sorted(row.model_dump().items())

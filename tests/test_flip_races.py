@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from app import flips
-from app.db import make_engine, open_session
+from app.db import Sql, make_engine, open_session
 from app.models import Flip, Followed, Habit, Member
 from app.schemas import ReflectionIn
 from tests import factories
@@ -44,7 +44,8 @@ def strict_server() -> Iterator[Engine]:
 
 
 def open_flip(db: Session, habit: Habit, member: Member) -> Flip:
-    view, _ = flips.flip_habit(db, habit, member, random.Random(1), NOW)
+    view, _ = flips.flip_habit(Sql.of(db), habit, member, random.Random(1), NOW)
+    db.commit()
     return view.flip
 
 
@@ -64,9 +65,10 @@ def test_a_reflection_saved_meanwhile_by_another_replica_is_a_conflict_not_an_er
         with open_session(strict_server) as first:
             first_flip = first.get(Flip, flip_id)
             assert first_flip is not None
-            flips.save_reflection(first, first_flip, SAVED, NOW, None)
+            flips.save_reflection(Sql.of(first), first_flip, SAVED, NOW, None)
+            first.commit()
         with pytest.raises(flips.ReflectionConflict) as refused:
-            flips.save_reflection(second, seen, OTHER, NOW, None)
+            flips.save_reflection(Sql.of(second), seen, OTHER, NOW, None)
     assert refused.value.saved is not None and refused.value.saved.note == SAVED.note
 
 
@@ -81,7 +83,7 @@ def test_a_second_draw_waiting_on_another_replica_shows_its_verdict(
         assert member is not None and seen is not None
         with open_session(strict_server) as first:
             winner = open_flip(first, habit, home.member)
-        shown, fresh = flips.flip_habit(second, seen, member, random.Random(2), NOW)
+        shown, fresh = flips.flip_habit(Sql.of(second), seen, member, random.Random(2), NOW)
     assert (shown.flip.id, fresh) == (winner.id, False)
 
 
@@ -101,15 +103,16 @@ def test_one_key_sent_for_two_habits_at_once_is_refused_not_an_error(
         open_flip(setup, gym, home.member)
     unused_yet = flips.flip_by_key
 
-    def other_replica_takes_the_key_meanwhile(d: Session, member: Member, key: str) -> Flip | None:
-        found = unused_yet(d, member, key)
+    def other_replica_takes_the_key_meanwhile(sql: Sql, member: Member, key: str) -> Flip | None:
+        found = unused_yet(sql, member, key)
         monkeypatch.setattr(flips, "flip_by_key", unused_yet)
         with open_session(app.state.engine) as other:
-            flips.flip_habit(other, run, home.member, random.Random(3), NOW, key)
+            flips.flip_habit(Sql.of(other), run, home.member, random.Random(3), NOW, key)
+            other.commit()
         return found
 
     monkeypatch.setattr(flips, "flip_by_key", other_replica_takes_the_key_meanwhile)
     with open_session(app.state.engine) as second, pytest.raises(flips.KeyReused):
-        flips.flip_habit(second, gym, home.member, random.Random(4), NOW, "tap-1")
+        flips.flip_habit(Sql.of(second), gym, home.member, random.Random(4), NOW, "tap-1")
     db.commit()
-    assert flips.flip_by_key(db, home.member, "tap-1") is not None
+    assert flips.flip_by_key(Sql.of(db), home.member, "tap-1") is not None

@@ -386,7 +386,7 @@ def test_a_draw_reads_the_habit_as_it_is_now(app: FastAPI, db: Session, home: Ho
     """A request that loaded the habit before another archived it must not draw for it (PostgreSQL lets the
     two overlap; the lock re-reads the habit)."""
     from app import habits
-    from app.db import open_session
+    from app.db import Sql, open_session
 
     now = datetime.now(UTC)
     with open_session(app.state.engine) as stale:
@@ -396,7 +396,7 @@ def test_a_draw_reads_the_habit_as_it_is_now(app: FastAPI, db: Session, home: Ho
         with open_session(app.state.engine) as other:
             habits.archive_habit(other, other.get(Habit, habit.id), now)  # type: ignore[arg-type]
         with pytest.raises(flips.HabitArchived):
-            flips.flip_habit(stale, old, home.member, random.Random(3), now)
+            flips.flip_habit(Sql.of(stale), old, home.member, random.Random(3), now)
     assert flips_in(db) == []
 
 
@@ -455,16 +455,19 @@ def test_a_racing_second_draw_shows_the_first_verdict(
 ) -> None:
     """Two taps that both see no open flip (as if the lock were missing): the database refuses the second
     insert, and the tap is answered with the first verdict."""
-    from app.db import open_session
+    from app.db import Sql, open_session
 
     now = datetime.now(UTC)
     with open_session(app.state.engine) as first:
-        winner, _ = flips.flip_habit(first, habit, home.member, random.Random(1), now)
+        winner, _ = flips.flip_habit(Sql.of(first), habit, home.member, random.Random(1), now)
+        first.commit()
     real_latest_flip = flips.latest_flip
     calls = iter([None])
     monkeypatch.setattr(flips, "latest_flip", lambda d, h: next(calls, real_latest_flip(d, h)))
     with open_session(app.state.engine) as second:
-        shown, fresh = flips.flip_habit(second, habit, home.member, random.Random(2), now + timedelta(seconds=1))
+        shown, fresh = flips.flip_habit(
+            Sql.of(second), habit, home.member, random.Random(2), now + timedelta(seconds=1)
+        )
     assert (shown.flip.id, fresh) == (winner.flip.id, False)
     assert len(flips_in(db)) == 1
 

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from app import flips, insights, pleasures, stats
+from app.db import Sql
 from app.models import Mode, PleasureCheck
 from tests import factories
 from tests.conftest import Home
@@ -143,7 +144,7 @@ def test_a_changed_chance_is_judged_at_each_chance(db: Session, home: Home) -> N
             run.chance = 0.1
             db.add(run)
             db.commit()
-        flips.flip_habit(db, run, home.member, rng, start + timedelta(days=day))
+        flips.flip_habit(Sql.of(db), run, home.member, rng, start + timedelta(days=day))
     audit = insights.audit(db, run)
     assert [(c.name, c.chance, c.n) for c in audit.coins] == [("coin", 0.1, 20), ("coin", 0.9, 20)]
     assert audit.coins[0].yes < 8 < 12 < audit.coins[1].yes and audit.looks_fair is True
@@ -154,7 +155,7 @@ def test_two_enhancers_of_one_name_are_two_coins(db: Session, home: Home) -> Non
     gym = factories.make_habit(db, home.member, "Gym", [first, second], mode=Mode.each)
     rng, start = random.Random(6), datetime(2026, 9, 1, 7, 0, tzinfo=UTC)
     for day in range(12):
-        flips.flip_habit(db, gym, home.member, rng, start + timedelta(days=day))
+        flips.flip_habit(Sql.of(db), gym, home.member, rng, start + timedelta(days=day))
     assert [(c.name, c.n) for c in insights.audit(db, gym).coins] == [(MUSIC, 12), (MUSIC, 12)]
 
 
@@ -168,7 +169,7 @@ def test_the_each_mode_audit_judges_each_enhancers_own_coin(client: TestClient, 
     db.commit()
     rng, start = random.Random(12), datetime(2026, 9, 1, 18, 0, tzinfo=UTC)
     for day in range(60):
-        flips.flip_habit(db, gym, home.member, rng, start + timedelta(days=day))
+        flips.flip_habit(Sql.of(db), gym, home.member, rng, start + timedelta(days=day))
     db.commit()
     audit = insights.audit(db, gym)
     assert [c.name for c in audit.coins] == ["Music", "Podcast", "Pre-workout"]

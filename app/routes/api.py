@@ -304,7 +304,7 @@ async def flip_habit_api(
     try:
         # A blank key is no key: stored, it would refuse every other habit's flip.
         key = (idempotency_key or "").strip() or None
-        view, fresh = await db.write(flips.flip_habit, habit, member, rng, now, key)
+        view, fresh = await db.write_plain(flips.flip_habit, habit, member, rng, now, key)
     except flips.SessionClosed as exc:
         body = SessionClosedOut(detail=str(exc), next_flip_at=exc.flip.next_flip_at)
         return JSONResponse(body.model_dump(mode="json"), status_code=409)
@@ -332,7 +332,7 @@ async def list_flips_api(
 @router.get("/flips/{flip_id}")
 async def get_flip_api(flip: OwnedFlip, db: Db, response: Response) -> FlipOut:
     """With `ETag: "<version>"` when reflected: send it back as If-Match to change the reflection."""
-    view = await db.read(flips.view_of, flip)
+    view = await db.read_plain(flips.view_of, flip)
     response.headers.update(etag(view.reflection))
     return flip_out(view)
 
@@ -356,7 +356,7 @@ async def put_reflection_api(
     """Save the flip's reflection. To change a saved one, send If-Match with the version (its ETag); the same
     reflection sent again is fine. Nothing saved is ever replaced unseen: the answer then carries it."""
     try:
-        view = await db.write(flips.reflect, flip, data, now, if_match_of(if_match))
+        view = await db.write_plain(flips.reflect, flip, data, now, if_match_of(if_match))
     except flips.ReflectionConflict as exc:
         body = ReflectionConflictOut(detail=str(exc), reflection=reflection_out(exc.saved))
         return JSONResponse(

@@ -27,7 +27,7 @@ def card(
 
 @router.get("/")
 async def show_today(request: Request, db: Db, member: CurrentMember, now: Now) -> Response:
-    today = await db.read(today_of_member, member, now)
+    today = await db.read_plain(today_of_member, member, now)
     return render(request, "flips/index.html", **vars(today), values={}, errors={})
 
 
@@ -37,9 +37,9 @@ async def flip_habit(
 ) -> Response:
     """Draw the session's verdict; a flip of this session is shown again, never drawn anew."""
     try:
-        view, fresh = await db.write(flips.flip_habit, habit, member, rng, now)
+        view, fresh = await db.write_plain(flips.flip_habit, habit, member, rng, now)
     except flips.SessionClosed as exc:
-        return card(request, habit, await db.read(flips.view_of, exc.flip), status_code=409)
+        return card(request, habit, await db.read_plain(flips.view_of, exc.flip), status_code=409)
     except flips.NothingToFlip:
         return card(request, habit, None, status_code=409, linked=0)
     except flips.FlipRefused:  # archived: the card says so, and where to restore it
@@ -51,14 +51,14 @@ async def flip_habit(
 
 @router.get("/flips/{flip_id}")
 async def show_flip(request: Request, db: Db, flip: OwnedFlip) -> Response:
-    view = await db.read(flips.view_of, flip)
+    view = await db.read_plain(flips.view_of, flip)
     return card(request, view.habit, view)
 
 
 @router.get("/flips/{flip_id}/reflection")
 async def edit_reflection(request: Request, db: Db, flip: OwnedFlip) -> Response:
     """The reflection form filled with the saved reflection, to change it."""
-    view = await db.read(flips.view_of, flip)
+    view = await db.read_plain(flips.view_of, flip)
     values = view.reflection.model_dump() if view.reflection else {}
     return card(request, view.habit, view, editing=True, values=values)
 
@@ -68,13 +68,13 @@ async def save_reflection(request: Request, db: Db, flip: OwnedFlip, form: Form,
     data, errors = forms.parse(ReflectionIn, form)
     version = forms.version_of(form)
     if data is None:
-        view = await db.read(flips.view_of, flip)
+        view = await db.read_plain(flips.view_of, flip)
         return card(request, view.habit, view, 422, editing=True, values=forms.values_of(form), errors=errors)
     try:
-        await db.write(flips.save_reflection, flip, data, now, (version,) if version is not None else None)
+        await db.write_plain(flips.save_reflection, flip, data, now, (version,) if version is not None else None)
     except flips.ReflectionConflict:
         # Saved from another tab or phone meanwhile: show what was saved there, keep what was typed here.
-        view = await db.read(flips.view_of, flip)
+        view = await db.read_plain(flips.view_of, flip)
         return card(request, view.habit, view, 409, editing=True, conflict=True, values=forms.values_of(form))
     return await after_change(request, db, flip, saved=True)
 
@@ -92,7 +92,7 @@ async def undo_skip(request: Request, db: Db, flip: OwnedFlip, now: Now) -> Resp
     try:
         await db.write(flips.undo_skip, flip, now)
     except flips.FlipRefused as exc:  # its session is over, or its habit archived
-        view = await db.read(flips.view_of, flip)
+        view = await db.read_plain(flips.view_of, flip)
         return card(request, view.habit, view, 409, refused=str(exc))
     return await after_change(request, db, flip)
 
@@ -101,7 +101,7 @@ async def after_change(request: Request, db: Db, flip: Flip, *, saved: bool = Fa
     """Post/redirect/get for a plain form; for htmx, the card as it is now."""
     if not wants_partial(request):
         return redirect(request, "show_flip", flip_id=flip.id)
-    view = await db.read(flips.view_of, flip)
+    view = await db.read_plain(flips.view_of, flip)
     return card(request, view.habit, view, saved=saved)
 
 

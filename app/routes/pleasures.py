@@ -22,7 +22,7 @@ async def log_pleasure(request: Request, db: Db, member: CurrentMember, form: Fo
     check = await db.write(pleasures.record, member, data, now)
     if not wants_partial(request):
         return redirect(request, "show_pleasure", name=check.name)
-    names = await db.read(pleasures.names_of, member)
+    names = await db.read_plain(pleasures.names_of, member)
     return render(request, "pleasures/index.html", partial="pleasures/_form.html", logged=check, names=names,
                   values={}, errors={})  # fmt: skip
 
