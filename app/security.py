@@ -93,7 +93,7 @@ LOGIN_BY_HASH = with_columns(
     l=LoginSession,
     m=Member,
 )
-LOGIN_COLUMNS = len(columns(LoginSession))
+LOGIN_COLUMNS = len(columns(LoginSession).names)
 
 
 def find_login(sql: Sql, token: str | None) -> tuple[LoginSession, Member | None, str] | None:

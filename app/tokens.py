@@ -28,7 +28,7 @@ BY_HASH = with_columns(
     t=ApiToken,
     m=Member,
 )
-TOKEN_COLUMNS = len(columns(ApiToken))
+TOKEN_COLUMNS = len(columns(ApiToken).names)
 
 
 def create(db: Session, member: Member, name: str = DEFAULT_NAME) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
 from sqlmodel import Session, SQLModel, select
 
 from app import tokens
@@ -164,6 +164,9 @@ def test_plain_sql_loads_what_the_orm_loads(app: FastAPI, db: Session, home: Hom
         as_orm = sorted(fields_of(row) for row in orm)
         assert as_plain == as_orm, table
         assert [[type(v) for _, v in row] for row in as_plain] == [[type(v) for _, v in row] for row in as_orm], table
+        # Detached, with the identity the ORM gives the row: a session it is added to updates it, never inserts.
+        assert {inspect(row).identity_key for row in plain} == {inspect(row).identity_key for row in orm}, table
+        assert all(inspect(row).detached for row in plain), table
 
 
 def fields_of(row: SQLModel) -> list[tuple[str, object]]:
