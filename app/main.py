@@ -36,7 +36,7 @@ from app.throttle import HASHES_AT_ONCE
 # The OpenAPI document (and /docs) describes what scripts may rely on: the JSON API and the health check.
 # The pages' form posts are the browser's business and may change with any release.
 PAGES = (auth, members, flips, habits, enhancers, insights, pleasures, settings, docs, manifest)
-INTERFACES = (api, health)
+INTERFACES = (*api.routers, health.router)
 
 
 def create_app(config: Settings | None = None) -> FastAPI:
@@ -75,8 +75,8 @@ def create_app(config: Settings | None = None) -> FastAPI:
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=config.forwarded_allow_ips)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # The API first: a router tries its routes in order, and scripts call the API more often than pages load.
-    for module in INTERFACES:
-        app.include_router(module.router)
+    for router in INTERFACES:
+        app.include_router(router)
     for module in PAGES:
         app.include_router(module.router, include_in_schema=False)
     app.router.middleware_stack = RouteIndex(app.router)  # a request tries only the routes it can match

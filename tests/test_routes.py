@@ -39,8 +39,8 @@ def routes() -> list[tuple[str, str]]:
     """Every (method, path) of the app's routers, pages and API alike (its OpenAPI schema lists only the API)."""
     return [
         (method, route.path)
-        for module in PAGES + INTERFACES
-        for route in module.router.routes
+        for router in [module.router for module in PAGES] + list(INTERFACES)
+        for route in router.routes
         if isinstance(route, APIRoute)
         for method in sorted(route.methods)
     ]
