@@ -51,7 +51,10 @@ def app_root(request: Request) -> str:
 def url_path(request: Request, name: str, /, *, query: Mapping[str, str | int] | None = None, **params: Any) -> str:
     """A route's path under the app's sub-path: each parameter is one path segment, percent-encoded, so a
     pleasure called "a?b#c/d %" links to its own page; `query` is appended ("?before=3")."""
-    encoded = tuple(sorted((key, quote(str(value), safe="")) for key, value in params.items()))
+    # An id needs no quoting (a dozen links on Today are a habit's or a flip's).
+    encoded = tuple(
+        sorted((key, str(value) if type(value) is int else quote(str(value), safe="")) for key, value in params.items())
+    )
     path = app_root(request) + path_for(request.app, name, encoded)
     return f"{path}?{urlencode(query)}" if query else path
 
