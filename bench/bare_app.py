@@ -9,6 +9,10 @@
   it holds (BARE_GROUP_DB, or BARE_DB with "-group"): one fsync per batch of waiting requests.
 
 No validation, no login, nothing a real flip does: the fastest a durable flip + reflection can be.
+
+`floor` is the framework's own floor: the same page and group-commit cycle as FastAPI routes (the stack the app
+is built on) instead of Starlette's, the reflection's body parsed and validated by its pydantic model as the
+app's API does. Nothing else: no middleware, no dependencies, no login, no rule.
 """
 
 import asyncio
@@ -19,10 +23,15 @@ import threading
 from dataclasses import dataclass
 from functools import cache
 
+from fastapi import FastAPI
+from fastapi.responses import Response
+from pydantic import BaseModel
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
+
+from app.schemas import ReflectionIn
 
 PAGE = b"<!doctype html><title>x</title>" + b"x" * max(0, int(os.environ.get("BARE_PAGE_BYTES", "8000")) - 31)
 TABLE = "CREATE TABLE IF NOT EXISTS bench_flip (id INTEGER PRIMARY KEY, note TEXT NOT NULL DEFAULT '')"
@@ -143,3 +152,26 @@ app = Starlette(
         Route("/group/flips/{flip_id:int}", group_reflection, methods=["PUT"]),
     ]
 )
+
+
+class FlipId(BaseModel):
+    id: int
+
+
+floor = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, redirect_slashes=False)
+
+
+@floor.get("/", response_class=HTMLResponse)
+async def floor_page() -> Response:
+    return HTMLResponse(PAGE)
+
+
+@floor.post("/group/flips", status_code=201)
+async def floor_flip() -> FlipId:
+    return FlipId(id=await group_writer().write(INSERT))
+
+
+@floor.put("/group/flips/{flip_id}")
+async def floor_reflection(flip_id: int, data: ReflectionIn) -> FlipId:
+    await group_writer().write(UPDATE, flip_id)
+    return FlipId(id=flip_id)

@@ -11,7 +11,10 @@ one run, at 1, 10 and 50 connections, each measurement for --seconds:
   on the flip the POST answered, each cycle on a habit never flipped before; counted as cycles per second and
   as cycles per bare request;
 - the bare write cycle (the limits of a durable write, bench.bare_app): serial, one durable SQLite commit per
-  request; and with group commit, one commit per batch of waiting requests.
+  request; and with group commit, one commit per batch of waiting requests;
+- at 10 connections, FastAPI's floor (bench.bare_app's `floor`): the bare page and the group-commit cycle as
+  FastAPI routes doing nothing else, the reflection's body validated: what the framework the app is built on
+  costs before the app does anything.
 
 Then, at 50 connections, flip POSTs alone (the app's, the bare serial and group commit ones), each on a habit
 never flipped: the flip POST's p99. wrk times every request but reports them only together, and a cycle's
@@ -67,6 +70,8 @@ from tests import factories
 
 CONNECTIONS = (1, 10, 50)
 POST_CONNECTIONS = 50  # the flip POST's p99 is reported at this many connections
+FLOOR_CONNECTIONS = 10  # FastAPI's floor is measured at this many connections, the targets'
+FLOOR_CYCLE = ("/group/flips", "/group/flips/%d")
 SECRET = "benchmark-secret-key-0123456789"
 WRK = "wrk"
 WRK_SCRIPTS = Path(__file__).parent / "wrk"
@@ -407,11 +412,12 @@ APP_FLIP, APP_REFLECTION = "/api/v1/habits/%d/flips", "/api/v1/flips/%d/reflecti
 
 @dataclass
 class Bench:
-    """The two servers, and what the run needs to measure them."""
+    """The servers (the app, the bare one and the floor), and what the run needs to measure them."""
 
     args: Options
     app: Server
     bare: Server
+    floor: Server
     cookie: str  # the header that logs the app's Today in
     habits: HabitFiles
     others: Others
@@ -462,6 +468,9 @@ class Bench:
             self.app_writes(c, "cycle")
             self.bare_writes(c, "cycle", False)
             self.bare_writes(c, "cycle", True)
+            if c == FLOOR_CONNECTIONS:
+                self.page("FastAPI floor page", self.floor, c, [])
+                self.writes("FastAPI floor writes", "cycle", self.floor, c, *FLOOR_CYCLE)
         self.app_writes(POST_CONNECTIONS, "post")
         self.bare_writes(POST_CONNECTIONS, "post", False)
         self.bare_writes(POST_CONNECTIONS, "post", True)
@@ -469,11 +478,12 @@ class Bench:
     def warm_up(self) -> None:
         """A second of each page and of the app's cycle, not reported: imports, caches, the first connections."""
         wrk(self.bare.url, "page.lua", 10, 1, 1, [], [])
+        wrk(self.floor.url, "page.lua", 10, 1, 1, [], [])
         wrk(self.app.url, "page.lua", 10, 1, 1, ["-H", self.cookie], [])
         habits = self.habits.take("warm-up", 1, self.args.max_rate)
         wrk(self.app.url, "cycle.lua", 1, 1, 1, [], ["cycle", APP_FLIP, APP_REFLECTION, habits, REFLECTION])
-        settle(self.app)
-        settle(self.bare)
+        for served in (self.app, self.bare, self.floor):
+            settle(served)
 
 
 # The run
@@ -520,7 +530,10 @@ def main() -> None:
         sized = {"BARE_PAGE_BYTES": str(size), "BARE_DB": str(folder / "bare.db")}
         bare = stack.enter_context(server(["bench.bare_app:app"], sized, args.workers))
         assert page_size(bare.url) == size, "the bare page is not Today's size"
-        bench = Bench(args, app, bare, cookie, HabitFiles(habits, folder), Others([app, bare]))
+        floored = {**sized, "BARE_GROUP_DB": str(folder / "floor.db")}
+        floor = stack.enter_context(server(["bench.bare_app:floor"], floored, args.workers))
+        assert page_size(floor.url) == size, "the floor's page is not Today's size"
+        bench = Bench(args, app, bare, floor, cookie, HabitFiles(habits, folder), Others([app, bare, floor]))
         bench.warm_up()
         bench.run(size)
         memory = {"app": memory_kib(app), "bare": memory_kib(bare)}
@@ -561,6 +574,7 @@ def report(measurements: list[Measurement], memory: dict[str, dict[str, int]], r
 
     today, cycle = ratio("Today"), ratio("flip + reflection")
     serial, group = ratio("bare writes, serial"), ratio("bare writes, group commit")
+    floor_page, floor_cycle = ratio("FastAPI floor page"), ratio("FastAPI floor writes")
     post, serial_post, group_post = (
         find(name, POST_CONNECTIONS).percentile_ms(99)
         for name in ("flip POST alone", "bare POST alone, serial", "bare POST alone, group commit")
@@ -572,6 +586,8 @@ def report(measurements: list[Measurement], memory: dict[str, dict[str, int]], r
         "Today at c=10": f"{today:.3f}x the bare page (target >= 0.20x): {verdict[today >= 0.20]}",
         "flip + reflection at c=10": f"{cycle:.3f} cycles per bare request (target >= 0.15): {verdict[cycle >= 0.15]}",
         "  the limits at c=10": f"serial {serial:.3f}, group commit {group:.3f} cycles per bare request",
+        "FastAPI's floor at c=10": f"page {floor_page:.3f}x, cycle {floor_cycle:.3f} cycles per bare request; the "
+        f"app does {today / floor_page:.2f} and {cycle / floor_cycle:.2f} of them",
         f"flip POST p99 at c={POST_CONNECTIONS}": f"{post:.1f} ms (bare: serial {serial_post:.1f} ms, "
         f"group commit {group_post:.1f} ms)",
         "app server RSS after the run": f"{rss:.1f} MiB (peak {peak:.1f} MiB; {run['workers']} worker(s))",
@@ -585,6 +601,8 @@ def report(measurements: list[Measurement], memory: dict[str, dict[str, int]], r
         "issue14": {
             "today_ratio_c10": round(today, 4),
             "cycles_per_bare_request_c10": round(cycle, 4),
+            "fastapi_floor_page_ratio_c10": round(floor_page, 4),
+            "fastapi_floor_cycles_per_bare_request_c10": round(floor_cycle, 4),
             "flip_post_p99_ms_c50": post,
             "app_rss_kib_after": memory["app"]["rss_kib"],
             "errors": errors,
