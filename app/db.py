@@ -250,10 +250,14 @@ def as_loaded(model: type[Row], **fields: Any) -> Row:
     return loaded(model, [fields[name] for name in columns(model).names])
 
 
-def in_plain(bind: Engine, work: Callable[..., R], args: Any, kwargs: Any) -> R:
-    """PostgreSQL: plain work in a transaction of its own on a pooled connection, committed if it returned."""
-    with bind.begin() as conn:
-        return work(Sql(driver(conn), True), *args, **kwargs)
+def in_plain(bind: Engine, work: Callable[..., R], args: Any, kwargs: Any, *, commit: bool) -> R:
+    """PostgreSQL: plain work in a transaction of its own on a pooled connection: committed if asked and it
+    returned, else rolled back."""
+    with bind.connect() as conn, conn.begin() as transaction:
+        result = work(Sql(driver(conn), True), *args, **kwargs)
+        if not commit:
+            transaction.rollback()
+        return result
 
 
 class Database:
@@ -286,7 +290,7 @@ class Database:
     async def read_plain(self, work: Callable[Concatenate[Sql, P], R], /, *args: P.args, **kwargs: P.kwargs) -> R:
         """read() for plain work: it gets a Sql, in a transaction of its own."""
         if not self.is_sqlite:
-            return await run_in_threadpool(in_plain, engine_view(self.engine, False), work, args, kwargs)
+            return await run_in_threadpool(in_plain, engine_view(self.engine, False), work, args, kwargs, commit=False)
         raw = driver(self.reader())
         raw.execute("BEGIN")
         try:
@@ -299,7 +303,7 @@ class Database:
         if self.writer is not None:
             result: R = await self.writer.submit(work, args, kwargs, plain=True)
             return result
-        return await run_in_threadpool(in_plain, engine_view(self.engine, True), work, args, kwargs)
+        return await run_in_threadpool(in_plain, engine_view(self.engine, True), work, args, kwargs, commit=True)
 
     def reader(self) -> Connection:
         thread = threading.get_ident()

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
 from app.config import Settings
-from app.db import Database, make_engine
+from app.db import Database, Sql, make_engine
 from tests.conftest import POSTGRES_URL
 
 sqlite_only = pytest.mark.skipif(bool(POSTGRES_URL), reason="SQLite's writer thread; this run is on PostgreSQL")
@@ -53,8 +53,25 @@ def add_orphan_checked_at_commit(db: Session, note: str) -> None:
     db.execute(text("INSERT INTO scratch (note, parent) VALUES (:note, 999999)"), {"note": note})
 
 
+def add_plain(sql: Sql, note: str) -> str:
+    sql.run("INSERT INTO scratch (note) VALUES (:note)", note=note)
+    return note
+
+
+def add_plain_then_fail(sql: Sql, note: str) -> None:
+    add_plain(sql, note)
+    raise Boom(note)
+
+
+def plain_notes(sql: Sql) -> list[str]:
+    return [note for (note,) in sql.all("SELECT note FROM scratch ORDER BY id")]
+
+
 def notes(db: Session) -> list[str]:
     return list(db.execute(text("SELECT note FROM scratch ORDER BY id")).scalars())
+
+
+PLAIN = (add_plain, add_plain_then_fail)
 
 
 class Held:
@@ -70,10 +87,16 @@ class Held:
 
 
 async def in_one_group(database: Database, *writes: tuple[object, str]) -> list[object]:
+    """The writes queued while the writer is busy: plain ones (their work takes a Sql) and Session ones alike."""
     held = Held()
     first = asyncio.ensure_future(database.write(held))
     await asyncio.to_thread(held.started.wait, 10)
-    queued = [asyncio.ensure_future(database.write(work, note)) for work, note in writes]  # type: ignore[arg-type]
+    queued = [
+        asyncio.ensure_future(
+            database.write_plain(work, note) if work in PLAIN else database.write(work, note)  # type: ignore[arg-type]
+        )
+        for work, note in writes
+    ]
     await asyncio.sleep(0)  # each write is queued when its coroutine first runs
     held.release.set()
     await first
@@ -98,6 +121,15 @@ def test_a_write_that_fails_takes_back_only_itself(database: Database) -> None:
 
 
 @sqlite_only
+def test_plain_writes_share_the_group_and_a_failing_one_takes_back_only_itself(database: Database) -> None:
+    answers = asyncio.run(
+        in_one_group(database, (add_plain, "a"), (add, "b"), (add_plain_then_fail, "c"), (add_plain, "d"))
+    )
+    assert answers[:2] == ["a", "b"] and isinstance(answers[2], Boom) and answers[3] == "d"
+    assert asyncio.run(database.read_plain(plain_notes)) == ["a", "b", "d"]
+
+
+@sqlite_only
 def test_a_failed_commit_fails_every_write_of_its_group_and_the_writer_goes_on(database: Database) -> None:
     answers = asyncio.run(in_one_group(database, (add, "a"), (add_orphan_checked_at_commit, "b")))
     assert all(isinstance(answer, IntegrityError) for answer in answers), answers
@@ -114,6 +146,17 @@ def test_a_write_is_seen_by_the_next_read_and_a_failed_one_is_not(database: Data
         return await database.read(notes)
 
     assert asyncio.run(scenario()) == ["kept"]
+
+
+def test_a_plain_write_is_seen_by_the_next_read_and_a_failed_one_is_not(database: Database) -> None:
+    async def scenario() -> tuple[list[str], list[str]]:
+        await database.write_plain(add_plain, "kept")
+        with pytest.raises(Boom):
+            await database.write_plain(add_plain_then_fail, "taken back")
+        await database.read_plain(add_plain, "read only: rolled back")
+        return await database.read_plain(plain_notes), await database.read(notes)
+
+    assert asyncio.run(scenario()) == (["kept"], ["kept"])
 
 
 def test_a_read_cannot_write(database: Database) -> None:
