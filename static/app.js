@@ -39,3 +39,10 @@ addEventListener("pageshow", (event) => {
     if (event.persisted) location.reload(); // no storage to compare with: ask the server
   }
 });
+
+// A PIN is four digits: the fourth sends it, as on a phone's lock screen.
+for (const field of document.querySelectorAll("input[data-submit-when-full]")) {
+  field.addEventListener("input", () => {
+    if (field.value.length === field.maxLength && field.checkValidity()) field.form.requestSubmit();
+  });
+}
