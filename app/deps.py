@@ -21,6 +21,9 @@ from app.models import Enhancer, Flip, Habit, Household, LoginSession, Member, u
 MAX_ID = 2**31 - 1
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+# The page to go on to after logging in and picking who's this ("?next=/insights"); app.templating.local_path
+# decides whether it is followed.
+NextQuery = Annotated[str | None, Query(alias="next")]
 SYSTEM_RANDOM = secrets.SystemRandom()
 
 

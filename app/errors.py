@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.db import Gone
 from app.deps import LoginRequired, MemberRequired, is_api
 from app.headers import route_path
-from app.templating import render, url_path
+from app.templating import local_path, render, url_path
 
 MESSAGES = {
     400: "That request didn't make sense to us.",
@@ -25,10 +25,21 @@ MESSAGES = {
 
 
 def go_to(request: Request, name: str) -> Response:
-    target = url_path(request, name)
+    """To the login or "who's this?", then on to the page that was asked for (`?next=`)."""
     if request.headers.get("HX-Request") == "true":
-        return Response(status_code=204, headers={"HX-Redirect": target})
-    return RedirectResponse(target, status_code=303)
+        return Response(status_code=204, headers={"HX-Redirect": url_path(request, name)})
+    return RedirectResponse(url_path(request, name, query=coming_from(request)), status_code=303)
+
+
+def coming_from(request: Request) -> dict[str, str] | None:
+    """The page a person opened (a link, a bookmark), to return to: a GET of a page other than Today. A form sent
+    can't be sent again for them, and htmx asks for pieces of the page that is already open."""
+    if request.method != "GET":
+        return None
+    path = quote(route_path(request.scope))
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    target = local_path(f"{path}?{query}" if query else path)
+    return {"next": target} if target and target != "/" else None
 
 
 async def login_required(request: Request, exc: Exception) -> Response:

@@ -20,6 +20,12 @@ HEADERS = [
     (b"x-frame-options", b"DENY"),
 ]
 
+# Pages carry private journal entries: never kept by a shared cache (private), and never taken from the browser's
+# own HTTP cache either, not even by Back, which would show a page older than its verdict (Vary: * matches no
+# later request). Not no-store, which keeps a page out of the back/forward cache too: Back after a flip shows the
+# page as it was left, verdict and all, without a request. static/app.js asks again if someone else is picked since.
+PRIVATE = [(b"cache-control", b"private, no-cache"), (b"vary", b"*")]
+
 
 class SecurityHeaders:
     def __init__(self, app: ASGIApp) -> None:
@@ -38,8 +44,7 @@ class SecurityHeaders:
                 if scope["scheme"] == "https":
                     headers.append((b"strict-transport-security", b"max-age=31536000"))
                 if not is_static:
-                    # Pages carry private journal entries: never keep them in a shared cache.
-                    headers.append((b"cache-control", b"no-store"))
+                    headers.extend(PRIVATE)
                 elif b"v=" in scope.get("query_string", b""):
                     # A versioned static URL never changes: its content hash is in it.
                     headers.append((b"cache-control", b"public, max-age=31536000, immutable"))

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
@@ -16,7 +16,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from app import security
 from app.deps import cookie_name, csrf_binding, get_settings
-from app.models import utcnow
+from app.headers import route_path
+from app.models import Member, utcnow
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC_DIR = ROOT / "static"
@@ -90,9 +91,18 @@ def common_context(request: Request) -> dict[str, Any]:
         "htmx": HTMX,
         "csrf_token": security.csrf_token(settings.key, csrf_binding(request)),
         "theme": theme_of(request),
-        "me": getattr(request.state, "member", None),
+        "me": acting_member(request),
         "login": getattr(request.state, "login", None),
+        "section": route_path(request.scope).split("/")[1],  # the navigation marks the part a page is in
     }
+
+
+def acting_member(request: Request) -> Member | None:
+    """The member the page is shown to: the one the route asked for, else the one picked on this device, so pages
+    that only need the login (who's this?, a member's form) have the navigation too."""
+    found = getattr(request.state, "login_and_member", None)
+    member: Member | None = getattr(request.state, "member", None) or (found[1] if found else None)
+    return member
 
 
 THEMES = ("system", "light", "dark")
@@ -158,3 +168,23 @@ def redirect(
     """Post/redirect/get: a 303 to a named route's path (never a URL naming the Host header); `query` tells the
     page what just happened ("?archived=3")."""
     return RedirectResponse(url_path(request, name, query=query, **params), status_code=303)
+
+
+def local_path(value: object) -> str | None:
+    """`value` if it is a path of this app to come back to ("/insights?before=3"), else None: only printable ASCII,
+    one leading slash, no scheme or host, no backslash (which browsers read as a slash: "/\\evil.example")."""
+    if not isinstance(value, str) or not value.startswith("/") or value.startswith("//"):
+        return None
+    if "\\" in value or not all("!" <= char <= "~" for char in value):
+        return None
+    parts = urlsplit(value)
+    return value if not parts.scheme and not parts.netloc else None
+
+
+def back_to(request: Request, target: object, name: str, /) -> RedirectResponse:
+    """A 303 to `target` if it is a path of this app (a page asked for before logging in, `?next=`), else to the
+    named route: never to another site, whatever a form or a link sent."""
+    path = local_path(target)
+    if path is None:
+        return redirect(request, name)
+    return RedirectResponse(app_root(request) + path, status_code=303)

@@ -137,6 +137,75 @@ def test_login_with_the_household_password(client: TestClient, db: Session) -> N
     assert "Who's this?" in client.get("/members").text
 
 
+def test_the_login_page_says_what_the_app_is(client: TestClient, db: Session) -> None:
+    factories.make_household(db)
+    page = client.get("/login").text
+    assert "flip a coin. Heads, your music, coffee and other boosters come along" in page
+
+
+def log_in_from(client: TestClient, path: str) -> str:
+    """Open `path` logged out, log in on the page it sends to, and pick Ana: where does the person land?"""
+    login = client.get(path).headers["location"]
+    page = client.get(login)
+    assert page.status_code == 200, login
+    found = re.search(r'name="next" value="([^"]*)"', page.text)
+    data = {"name": "Rivera", "password": factories.PASSWORD, "csrf_token": csrf_of(page.text)}
+    who = client.post("/login", data={**data, "next": found.group(1)} if found else data).headers["location"]
+    page = client.get(who)
+    found = re.search(r'name="next" value="([^"]*)"', page.text)
+    data = {"csrf_token": csrf_of(page.text)}
+    picked = client.post("/members/1/pick", data={**data, "next": found.group(1)} if found else data)
+    return str(picked.headers["location"])
+
+
+@pytest.mark.parametrize(
+    "path", ["/insights", "/history?before=3", "/pleasures/Coffee%20%26%20cake", "/habits/1/edit", "/settings"]
+)
+def test_a_deep_link_leads_there_after_logging_in_and_picking(client: TestClient, db: Session, path: str) -> None:
+    factories.make_member(db, factories.make_household(db))
+    assert log_in_from(client, path) == path
+
+
+def test_today_needs_no_next(client: TestClient, db: Session) -> None:
+    factories.make_member(db, factories.make_household(db))
+    assert client.get("/").headers["location"] == "/login"
+    assert log_in_from(client, "/") == "/"
+
+
+OTHER_SITES = [
+    "//evil.example", "///evil.example", "/\\evil.example", "\\\\evil.example", "/\t/evil.example",
+    "https://evil.example", "http:evil.example", "javascript:alert(1)", "evil.example", " /insights",
+    "/%0d%0aSet-Cookie:x=1\r\n", "/insights\n", "/ünïcode", "",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("target", OTHER_SITES)
+def test_the_login_never_sends_anyone_to_another_site(client: TestClient, db: Session, target: str) -> None:
+    """Whatever `next` a link or a form carries, the way on is a path of this app, or Today."""
+    household = factories.make_household(db)
+    ana = factories.make_member(db, household)
+    page = client.get("/login", params={"next": target})
+    assert 'name="next"' not in page.text
+    data = {"name": "Rivera", "password": factories.PASSWORD, "csrf_token": csrf_of(page.text), "next": target}
+    assert client.post("/login", data=data).headers["location"] == "/members"
+    page = client.get("/members", params={"next": target})
+    assert 'name="next"' not in page.text
+    data = {"csrf_token": csrf_of(page.text), "next": target}
+    assert client.post(f"/members/{ana.id}/pick", data=data).headers["location"] == "/"
+    assert client.get("/login", params={"next": target}).headers["location"] == "/"
+
+
+def test_logging_out_asks_first(client: TestClient, home: Home) -> None:
+    """The log-out button sits inside a closed disclosure that says what it does; it is still a POST with CSRF."""
+    for path in ("/members", "/settings"):
+        page = client.get(path).text
+        question = page.index("<summary>Log this device out of Rivera…</summary>")
+        assert page.index('<button type="submit" class="danger">Yes, log this device out</button>') > question
+        assert '<details class="danger log-out">' in page and 'action="/logout"' in page
+    with TestClient(client.app, follow_redirects=False) as stranger:
+        assert stranger.post("/logout", cookies={security.LOGIN_COOKIE: home.token}).status_code == 403
+
+
 def test_login_with_an_unknown_household_says_the_same(client: TestClient) -> None:
     page = client.get("/signup")
     sign_up(client)

@@ -58,7 +58,7 @@ def test_without_a_public_url_any_host_is_served_and_never_echoed(client: TestCl
     flipped = client.post("/pleasures", data={"name": "Coffee", "enjoyment": "7", "craving": "9"}, headers=evil)
     assert flipped.headers["location"] == "/pleasures/Coffee"
     with TestClient(client.app, follow_redirects=False) as visitor:
-        assert visitor.get("/settings", headers=evil).headers["location"] == "/login"
+        assert visitor.get("/settings", headers=evil).headers["location"] == "/login?next=%2Fsettings"
 
 
 @pytest.mark.parametrize(

@@ -37,12 +37,17 @@ def test_picking_a_member_is_one_tap(client: TestClient, db: Session, settings: 
     response = client.post(f"/members/{ben.id}/pick")
     assert response.status_code == 303 and response.headers["location"] == "/"
     assert picked(db) == ben.id
-    assert 'class="who"' in client.get("/").text and "Ben" in client.get("/").text
+    assert "Switch person, now: </span>Ben" in client.get("/").text
 
 
 def test_switching_member_is_linked_from_every_page(client: TestClient, home: Home) -> None:
-    for url in ("/", "/history", "/habits", "/enhancers", "/settings"):
-        assert 'href="/members" title="Switch member"' in client.get(url).text, url
+    """Who's this? and a member's own pages too: they only need the login, and show the member picked."""
+    pages = ("/", "/history", "/habits", "/enhancers", "/settings", "/members", "/members/new",
+             f"/members/{home.member.id}/edit")  # fmt: skip
+    for url in pages:
+        page = client.get(url).text
+        assert '<a class="person" href="/members"' in page, url
+        assert f"Switch person, now: </span>{home.member.name}" in page, url
 
 
 def test_a_member_with_a_pin_asks_for_it(client: TestClient, db: Session, settings: Settings) -> None:

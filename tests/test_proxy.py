@@ -144,4 +144,4 @@ def test_the_api_behind_a_proxy_takes_its_bearer_token(
     assert refused.status_code == 401 and refused.json() == {"detail": "Not authenticated"}
     # A page is no API: a bearer token does not log it in.
     script.headers["Authorization"] = f"Bearer {token}"
-    assert script.get(f"{prefix}/settings").headers["location"] == "/coinflip/login"
+    assert script.get(f"{prefix}/settings").headers["location"] == "/coinflip/login?next=%2Fsettings"

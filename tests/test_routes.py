@@ -4,6 +4,7 @@ import ast
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from fastapi import FastAPI
@@ -173,7 +174,8 @@ def test_the_login_required_pages_send_visitors_to_the_login(app: FastAPI, db: S
             if method != "GET" or path in PUBLIC or path.startswith("/api/"):
                 continue
             response = visitor.get(fill(path, own))
-            assert response.status_code == 303 and response.headers["location"] == "/login", path
+            back = "" if path == "/" else "?" + urlencode({"next": fill(path, own)})  # Today is where all go
+            assert response.status_code == 303 and response.headers["location"] == f"/login{back}", path
             assert visitor.get(fill(path, own), headers={"HX-Request": "true"}).headers["hx-redirect"] == "/login"
 
 
@@ -182,8 +184,9 @@ def test_a_device_without_a_member_is_asked_who_it_is(
 ) -> None:
     with TestClient(app, follow_redirects=False) as device:
         factories.log_in(device, db, settings, home.household, None)
-        for path in ("/", "/history", "/habits", "/enhancers", f"/flips/{own.flip_id}"):
-            assert device.get(path).headers["location"] == "/members", path
+        assert device.get("/").headers["location"] == "/members"
+        for path in ("/history", "/habits", "/enhancers", f"/flips/{own.flip_id}"):
+            assert device.get(path).headers["location"] == "/members?" + urlencode({"next": path}), path
 
 
 SCRIPT = "<script>alert(1)</script>"

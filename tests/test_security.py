@@ -82,7 +82,8 @@ def test_security_headers_on_every_response(client: TestClient, home: Home) -> N
         assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
         assert headers["x-content-type-options"] == "nosniff" and headers["referrer-policy"] == "same-origin"
         if not url.startswith("/static/"):
-            assert headers["cache-control"] == "no-store", url
+            # Private, and never reused from the browser's HTTP cache, but no `no-store`: see the next test.
+            assert headers["cache-control"] == "private, no-cache" and "*" in headers["vary"].split(", "), url
 
 
 def test_logging_in_again_from_a_logged_in_browser_ends_its_previous_login(

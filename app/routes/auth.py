@@ -6,9 +6,9 @@ from pydantic import ValidationError
 
 from app import forms, households, security, throttle
 from app.db import Database
-from app.deps import AppSettings, Db, Form, OptionalLogin, cookie
+from app.deps import AppSettings, Db, Form, NextQuery, OptionalLogin, cookie
 from app.schemas import HouseholdIn, LoginIn, TimeZoneIn
-from app.templating import delete_cookie, redirect, render, set_cookie
+from app.templating import back_to, delete_cookie, local_path, redirect, render, set_cookie
 
 router = APIRouter()
 NAME_TAKEN = "A household with this name exists already. Pick another name."
@@ -41,7 +41,7 @@ async def create_household(request: Request, db: Db, settings: AppSettings, form
         raise HTTPException(404) from None
     except households.NameTaken:
         return await signup_refused(request, db, form, {"name": NAME_TAKEN})
-    return logged_in(request, token, "list_enhancers")
+    return logged_in(request, token, redirect(request, "list_enhancers"))
 
 
 async def signup_refused(request: Request, db: Database, form: Form, errors: dict[str, str]) -> Response:
@@ -63,21 +63,21 @@ def user_agent(request: Request) -> str:
     return request.headers.get("User-Agent", "")
 
 
-def logged_in(request: Request, token: str, target: str) -> Response:
-    """Go on to `target` with the new login's cookie (and the device cookie, if a right password just made this
-    device known)."""
-    response = redirect(request, target)
+def logged_in(request: Request, token: str, response: Response) -> Response:
+    """Go on with the new login's cookie (and the device cookie, if a right password just made this device
+    known)."""
     set_cookie(request, response, security.LOGIN_COOKIE, token)
     return throttle.remember_device(request, response)
 
 
 @router.get("/login")
-async def show_login(request: Request, db: Db, login: OptionalLogin) -> Response:
+async def show_login(request: Request, db: Db, login: OptionalLogin, next_path: NextQuery = None) -> Response:
+    """The login form; `next` is the page that sent the person here, to go on to once they are in."""
     if login is not None:
-        return redirect(request, "show_today")
+        return back_to(request, next_path, "show_today")
     if not await db.read(households.has_households):
         return redirect(request, "show_signup")
-    return render(request, "auth/login.html", values={}, errors={})
+    return render(request, "auth/login.html", values={"next": local_path(next_path) or ""}, errors={})
 
 
 @router.post("/login")
@@ -90,10 +90,12 @@ async def log_in_household(request: Request, db: Db, form: Form) -> Response:
         if household is not None and refused is None:
             previous = cookie(request, security.LOGIN_COOKIE)
             token = await db.write(households.log_in, household, None, user_agent(request), previous)
-            return logged_in(request, token, "pick_member_page")
+            next_path = local_path(form.get("next"))
+            query = {"next": next_path} if next_path else None
+            return logged_in(request, token, redirect(request, "pick_member_page", query=query))
         assert refused is not None
         errors, status = {"password": refused.message}, refused.status
-    values = {"name": str(form.get("name", ""))}
+    values = {"name": str(form.get("name", "")), "next": local_path(form.get("next")) or ""}
     return render(request, "auth/login.html", status_code=status, values=values, errors=errors)
 
 

@@ -7,10 +7,10 @@ from fastapi.responses import Response
 
 from app import forms, households, throttle
 from app.db import Database
-from app.deps import CurrentHousehold, CurrentLogin, Db, Form, OwnedMember
+from app.deps import CurrentHousehold, CurrentLogin, Db, Form, NextQuery, OwnedMember
 from app.models import Household, LoginSession, Member
 from app.schemas import MemberEdit, MemberIn
-from app.templating import redirect, render
+from app.templating import back_to, local_path, redirect, render
 
 router = APIRouter()
 
@@ -25,15 +25,25 @@ def pin_changed(member: Member) -> str:
 
 @router.get("/members")
 async def pick_member_page(
-    request: Request, db: Db, household: CurrentHousehold, login: CurrentLogin, pin_saved: bool = False
+    request: Request,
+    db: Db,
+    household: CurrentHousehold,
+    login: CurrentLogin,
+    pin_saved: bool = False,
+    next_path: NextQuery = None,
 ) -> Response:
+    """Who's this? Each member is one tap (a PIN after it, if they have one); then on to Today, or to the page
+    that sent the person here (`next`)."""
     members = await db.read(households.members_of, household)
-    return render(request, "members/index.html", household=household, members=members, pin_saved=pin_saved)
+    return render(
+        request, "members/index.html", household=household, members=members, pin_saved=pin_saved,
+        next_path=local_path(next_path),
+    )  # fmt: skip
 
 
 @router.get("/members/{member_id}/pick")
-async def show_pin(request: Request, member: OwnedMember) -> Response:
-    return render(request, "members/pin.html", member=member, errors={})
+async def show_pin(request: Request, member: OwnedMember, next_path: NextQuery = None) -> Response:
+    return render(request, "members/pin.html", member=member, errors={}, next_path=local_path(next_path))
 
 
 @router.post("/members/{member_id}/pick")
@@ -48,9 +58,12 @@ async def pick_member(request: Request, db: Db, member: OwnedMember, login: Curr
         except households.PinChanged:
             refused = throttle.Refused(pin_changed(member), 422)
         else:
-            return throttle.remember_device(request, redirect(request, "show_today"))
+            return throttle.remember_device(request, back_to(request, form.get("next"), "show_today"))
     errors = {"pin": refused.message}
-    return render(request, "members/pin.html", status_code=refused.status, member=member, errors=errors)
+    return render(
+        request, "members/pin.html", status_code=refused.status, member=member, errors=errors,
+        next_path=local_path(form.get("next")),
+    )  # fmt: skip
 
 
 @router.get("/members/{member_id}/forgot-pin")
