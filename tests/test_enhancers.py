@@ -6,7 +6,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from app import habits
 from app.models import Enhancer, Flip, FlipEnhancer
+from app.schemas import EnhancerIn, EnhancerPatch
 from tests import factories
 from tests.conftest import Home
 
@@ -42,6 +44,36 @@ def test_enhancer_form_errors_keep_the_input(
     if data["name"] == "Sauna":
         assert 'value="Sauna"' in response.text
     assert db.exec(select(Enhancer)).all() == []
+
+
+def test_a_name_taken_is_refused_next_to_the_field_with_what_was_typed(
+    client: TestClient, db: Session, home: Home
+) -> None:
+    coffee = factories.make_enhancer(db, home.member, "Coffee")
+    tea = factories.make_enhancer(db, home.member, "Tea")
+    added = client.post("/enhancers", data={"name": "coffee ", "kind": "drink", "spike": "3"})
+    assert added.status_code == 422
+    assert re.search(r'id="name-error">You have an enhancer called Coffee already\.<', added.text)
+    assert 'value="coffee "' in added.text and 'value="3" checked' in added.text
+    renamed = client.post(f"/enhancers/{tea.id}/edit", data={"name": "COFFEE", "kind": "drink", "spike": "1"})
+    assert renamed.status_code == 422 and 'id="name-error">You have an enhancer called Coffee already.' in renamed.text
+    assert client.post(f"/enhancers/{coffee.id}/edit", data={"name": "coffee", "spike": "1"}).status_code == 303
+    db.expire_all()
+    assert sorted(e.name for e in db.exec(select(Enhancer))) == ["Tea", "coffee"]
+
+
+def test_a_name_taken_since_the_form_was_checked_is_refused_by_the_write(db: Session, home: Home) -> None:
+    """Another tab (or replica) adds the name after this request began: the write itself checks, under the
+    member's lock, so the two can't both find it free."""
+    habits.add_enhancer(db, home.member, EnhancerIn(name="Coffee"))
+    with pytest.raises(habits.DuplicateName):
+        habits.add_enhancer(db, home.member, EnhancerIn(name="Coffee"))
+    db.rollback()
+    tea = habits.add_enhancer(db, home.member, EnhancerIn(name="Tea"))
+    with pytest.raises(habits.DuplicateName):
+        habits.update_enhancer(db, tea, EnhancerPatch(name="coffee"))
+    db.rollback()
+    assert [e.name for e in habits.enhancers_of_member(db, home.member)] == ["Coffee", "Tea"]
 
 
 def test_edit_an_enhancer(client: TestClient, db: Session, home: Home) -> None:

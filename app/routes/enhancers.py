@@ -44,10 +44,13 @@ async def list_enhancers(request: Request, db: Db, member: CurrentMember) -> Res
 @router.post("/enhancers")
 async def create_enhancer(request: Request, db: Db, member: CurrentMember, form: Form) -> Response:
     data, errors = forms.parse(EnhancerIn, form)
-    if data is None:
-        return await list_page(request, db, member, forms.values_of(form), errors)
-    await db.write(habits.add_enhancer, member, data)
-    return redirect(request, "list_enhancers")
+    if data is not None:
+        try:
+            await db.write(habits.add_enhancer, member, data)
+            return redirect(request, "list_enhancers")
+        except habits.DuplicateName as exc:
+            errors = {"name": str(exc)}
+    return await list_page(request, db, member, forms.values_of(form), errors)
 
 
 @router.get("/enhancers/{enhancer_id}/edit")
@@ -59,11 +62,14 @@ async def edit_enhancer(request: Request, enhancer: OwnedEnhancer) -> Response:
 @router.post("/enhancers/{enhancer_id}/edit")
 async def update_enhancer(request: Request, db: Db, enhancer: OwnedEnhancer, form: Form) -> Response:
     data, errors = forms.parse(EnhancerIn, form)
-    if data is None:
-        return render(request, "enhancers/edit.html", status_code=422, enhancer=enhancer, kinds=list(Kind),
-                      values=forms.values_of(form), errors=errors)  # fmt: skip
-    await db.write(habits.update_enhancer, enhancer, data)
-    return redirect(request, "list_enhancers")
+    if data is not None:
+        try:
+            await db.write(habits.update_enhancer, enhancer, data)
+            return redirect(request, "list_enhancers")
+        except habits.DuplicateName as exc:
+            errors = {"name": str(exc)}
+    return render(request, "enhancers/edit.html", status_code=422, enhancer=enhancer, kinds=list(Kind),
+                  values=forms.values_of(form), errors=errors)  # fmt: skip
 
 
 @router.post("/enhancers/{enhancer_id}/delete")
