@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from app import security
 from app.deps import cookie_name, csrf_binding, get_settings
-from app.models import utcnow
+from app.models import NAME_MAX, NOTE_MAX, TEXT_MAX, utcnow
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC_DIR = ROOT / "static"
@@ -108,6 +108,8 @@ templates.env.auto_reload = False  # templates change with a release, not while 
 # template (a card, a form) would build the macros anew on every include.
 _macros = templates.env.get_template("_macros.html").module
 templates.env.globals.update({name: getattr(_macros, name) for name in dir(_macros) if not name.startswith("_")})
+# The lengths the server takes (app/models.py), shown beside the fields as they are typed.
+templates.env.globals["limits"] = {"name": NAME_MAX, "text": TEXT_MAX, "note": NOTE_MAX}
 
 
 def wants_partial(request: Request) -> bool:

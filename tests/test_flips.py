@@ -169,7 +169,7 @@ def test_reflection_without_javascript_redirects_to_the_flip(client: TestClient,
         ({"enjoyment": "0"}, "enjoyment", "at least 1"),
         ({"enjoyment": "lots"}, "enjoyment", "whole number"),
         ({"followed": "maybe"}, "followed", "yes"),
-        ({"note": "x" * 2001}, "note", "2000 characters or fewer"),
+        ({"note": "x" * 2001}, "note", "Please keep this to 2,000 characters or fewer (this is 2,001)."),
     ],
 )
 @pytest.mark.parametrize("headers", [HX, {}])

@@ -1,0 +1,57 @@
+"""Forms on a phone, in the system Chromium at 390×844: limits counted as they are typed, a message beside a
+field that goes once the field is changed, saves that say so."""
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.test_browser import browser, new_page, set_up_household, shot  # noqa: F401 (browser: a fixture)
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_field_counts_its_characters_as_they_are_typed(browser: Browser, live_url: str) -> None:  # noqa: F811
+    page, problems = new_page(browser)
+    set_up_household(page, live_url)
+    page.goto(f"{live_url}/habits/new")
+    why = page.get_by_label("Why: what is good about the effort itself?")
+    count = page.locator("#why-count")
+    expect(count).to_have_text("Up to 300 characters.")
+    expect(why).to_have_attribute("aria-describedby", "why-hint why-count")
+    why.fill("Hills 🏔️")  # an emoji of two code points counts as the server counts it
+    expect(count).to_have_text("8 / 300")
+    why.fill("x" * 302)  # a paste longer than the limit is not cut: it is said to be too long
+    expect(why).to_have_value("x" * 302)
+    expect(count).to_have_text("302 / 300 · 2 too many")
+    expect(count).to_have_class("count over")
+    expect(why).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("[aria-live=polite]")).to_have_text("2 characters too many")
+    shot(page, "count-over")
+    why.fill("x" * 299)
+    expect(count).to_have_text("299 / 300")
+    expect(why).not_to_have_attribute("aria-invalid", "true")
+    expect(page.locator("[aria-live=polite]")).to_have_text("1 character left")
+    assert problems == [], problems
+
+
+def test_a_message_beside_a_field_goes_once_the_field_is_changed(browser: Browser, live_url: str) -> None:  # noqa: F811
+    page, problems = new_page(browser)
+    set_up_household(page, live_url)
+    page.goto(f"{live_url}/habits/new")
+    page.get_by_label("Name", exact=True).fill("")
+    page.get_by_label("Emoji").fill("abc")
+    page.get_by_role("button", name="Save habit").click()
+    expect(page.locator("#name-error")).to_have_text("Please fill this in.")
+    expect(page.locator("#emoji-error")).to_contain_text("Please use one emoji")
+    expect(page.get_by_label("Emoji")).to_have_value("abc")
+    shot(page, "habit-errors")
+    page.get_by_label("Name", exact=True).fill("Swim")
+    expect(page.locator("#name-error")).to_be_hidden()
+    name = page.get_by_label("Name", exact=True)
+    expect(name).not_to_have_attribute("aria-invalid", "true")
+    expect(name).to_have_attribute("aria-describedby", "name-hint name-count")
+    expect(page.locator("#emoji-error")).to_be_visible()  # not changed yet: still wrong
+    page.get_by_label("Emoji").fill("🏊")
+    expect(page.locator("#emoji-error")).to_be_hidden()
+    page.get_by_role("button", name="Save habit").click()
+    expect(page.get_by_role("heading", name="Swim")).to_be_visible()
+    assert problems == [], problems
