@@ -73,3 +73,9 @@ document.addEventListener("input", (event) => {
   forget(field);
   if (field.dataset.limit) count(field);
 });
+
+// A setting that applies at once (the appearance): saved as soon as it is picked, no button to find.
+for (const form of document.querySelectorAll("form[data-save-on-change]")) {
+  for (const button of form.querySelectorAll("button[type=submit]")) button.hidden = true;
+  form.addEventListener("change", () => form.requestSubmit());
+}

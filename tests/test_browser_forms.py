@@ -55,3 +55,41 @@ def test_a_message_beside_a_field_goes_once_the_field_is_changed(browser: Browse
     page.get_by_role("button", name="Save habit").click()
     expect(page.get_by_role("heading", name="Swim")).to_be_visible()
     assert problems == [], problems
+
+
+def test_the_appearance_is_saved_as_soon_as_it_is_picked(browser: Browser, live_url: str) -> None:  # noqa: F811
+    page, problems = new_page(browser)
+    set_up_household(page, live_url)
+    page.goto(f"{live_url}/settings")
+    expect(page.get_by_role("button", name="Save appearance")).to_be_hidden()  # nothing more to tap
+    page.locator("label.pill", has_text="Dark").click()
+    expect(page.get_by_role("status")).to_have_text("Appearance saved on this device: dark.")
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    expect(page.get_by_label("Dark")).to_be_checked()
+    shot(page, "appearance-saved")
+    assert problems == [], problems
+
+
+def test_the_appearance_without_javascript_has_its_button(browser: Browser, live_url: str) -> None:  # noqa: F811
+    page, _ = new_page(browser, javascript=False)
+    set_up_household(page, live_url)
+    page.goto(f"{live_url}/settings")
+    page.locator("label.pill", has_text="Dark").click()
+    page.get_by_role("button", name="Save appearance").click()
+    expect(page.get_by_role("status")).to_have_text("Appearance saved on this device: dark.")
+
+
+def test_saving_and_deleting_an_enhancer_say_so(browser: Browser, live_url: str) -> None:  # noqa: F811
+    page, problems = new_page(browser)
+    set_up_household(page, live_url)
+    page.goto(f"{live_url}/enhancers")
+    page.get_by_role("link", name="Edit Music").click()
+    page.get_by_label("Name").fill("Loud music")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_have_text("Loud music saved.")
+    page.get_by_role("link", name="Edit Loud music").click()
+    page.get_by_text("Delete Loud music").first.click()
+    page.get_by_role("button", name="Delete Loud music").click()
+    expect(page.get_by_role("status")).to_contain_text("Enhancer deleted.")
+    shot(page, "enhancer-deleted")
+    assert problems == [], problems

@@ -98,3 +98,26 @@ def test_deleting_an_enhancer_keeps_past_verdicts(client: TestClient, db: Sessio
     [kept] = db.exec(select(FlipEnhancer)).all()
     assert kept.name == "Music" and kept.enhancer_id is None
     assert "Music" in client.get("/history").text
+
+
+def status_of(client: TestClient, location: str) -> str | None:
+    """The page a save redirected to, and what it says was done (its role=status)."""
+    found = re.search(r'<p class="notice" role="status">([^<]*)</p>', client.get(location).text)
+    return found[1] if found else None
+
+
+def test_adding_saving_and_deleting_say_so(client: TestClient, db: Session, home: Home) -> None:
+    added = client.post("/enhancers", data={"name": "Coffee", "kind": "drink", "spike": "2"})
+    coffee = db.exec(select(Enhancer)).one()
+    assert added.headers["location"] == f"/enhancers?added={coffee.id}"
+    assert status_of(client, added.headers["location"]) == "Coffee added: the coin decides when it comes along."
+    saved = client.post(f"/enhancers/{coffee.id}/edit", data={"name": "Espresso", "kind": "drink", "spike": "3"})
+    assert saved.headers["location"] == f"/enhancers?saved={coffee.id}"
+    assert status_of(client, saved.headers["location"]) == "Espresso saved."
+    deleted = client.post(f"/enhancers/{coffee.id}/delete")
+    assert deleted.headers["location"] == "/enhancers?deleted=true"
+    assert status_of(client, deleted.headers["location"]) == (
+        "Enhancer deleted. Past verdicts keep its name; no habit links it any more."
+    )
+    assert status_of(client, saved.headers["location"]) is None  # gone since: nothing to say about it
+    assert status_of(client, "/enhancers") is None

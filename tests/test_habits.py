@@ -207,3 +207,12 @@ def test_a_name_in_use_is_refused_archived_habits_included(
     assert client.post(f"/habits/{gym.id}/edit", data={**HABIT, "name": "GYM"}).status_code == 303  # its own name
     db.commit()
     assert sorted(h.name for h in db.exec(select(Habit))) == ["GYM", "Run"]
+
+
+def test_an_edited_habit_goes_back_to_the_list_saying_it_is_saved(client: TestClient, db: Session, home: Home) -> None:
+    habit = factories.make_habit(db, home.member, "Run")
+    response = client.post(f"/habits/{habit.id}/edit", data={**HABIT, "name": "Long run"})
+    assert response.headers["location"] == f"/habits?saved={habit.id}"
+    page = client.get(response.headers["location"]).text
+    assert '<p class="notice" role="status">Long run saved. A changed coin applies from the next session.</p>' in page
+    assert client.post("/habits", data=HABIT).headers["location"] == "/"  # a new one: to Today, to flip it

@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from app import forms, households, throttle
 from app.db import Database
-from app.deps import CurrentHousehold, CurrentLogin, Db, Form, OwnedMember
+from app.deps import CurrentHousehold, CurrentLogin, Db, Form, IdQuery, OwnedMember
 from app.models import Household, LoginSession, Member
 from app.schemas import MemberEdit, MemberIn
 from app.templating import redirect, render
@@ -25,10 +25,19 @@ def pin_changed(member: Member) -> str:
 
 @router.get("/members")
 async def pick_member_page(
-    request: Request, db: Db, household: CurrentHousehold, login: CurrentLogin, pin_saved: bool = False
+    request: Request,
+    db: Db,
+    household: CurrentHousehold,
+    login: CurrentLogin,
+    pin_saved: bool = False,
+    saved: IdQuery = None,
+    added: IdQuery = None,
 ) -> Response:
+    """After a save, the page says whose (?saved=2, ?added=3)."""
     members = await db.read(households.members_of, household)
-    return render(request, "members/index.html", household=household, members=members, pin_saved=pin_saved)
+    done = next((m for m in members if m.id is not None and m.id in (saved, added)), None)
+    return render(request, "members/index.html", household=household, members=members, pin_saved=pin_saved,
+                  saved=done if saved else None, added=done if added else None)  # fmt: skip
 
 
 @router.get("/members/{member_id}/pick")
@@ -91,8 +100,8 @@ async def create_member(request: Request, db: Db, household: CurrentHousehold, f
     data, errors = forms.parse(MemberIn, form)
     if data is not None:
         try:
-            await db.write(households.add_member, household, data)
-            return redirect(request, "pick_member_page")
+            added = await db.write(households.add_member, household, data)
+            return redirect(request, "pick_member_page", query={"added": added.id or 0})
         except households.NameTaken:
             errors = {"name": NAME_TAKEN}
     values = forms.values_of(form)
@@ -155,7 +164,7 @@ async def update_member(
         except households.PinChanged:
             errors = {"pin": pin_changed(member)}
         else:
-            query = {"pin_saved": "true"} if pin_saved else None
+            query: dict[str, str | int] = {"pin_saved": "true"} if pin_saved else {"saved": member.id or 0}
             return throttle.remember_device(request, redirect(request, "pick_member_page", query=query))
     values = {k: v for k, v in forms.values_of(form).items() if "pin" not in k}
     return member_form(request, login, member, values, errors)
