@@ -35,7 +35,9 @@ def message(error_type: str, msg: str, ctx: dict[str, object] | None, given: obj
         return f"Please keep this to {int(str(ctx['max_length'])):,} characters or fewer{length}."
     if error_type in {"greater_than_equal", "less_than_equal"} and ctx:
         bound = ctx.get("ge", ctx.get("le"))
-        return f"Please enter a value {'of at least' if error_type == 'greater_than_equal' else 'of at most'} {bound}."
+        # A bound as a person writes it: 10, not 10.0 (or 10.000000000000002, a percentage made of a probability).
+        shown = f"{bound:g}" if isinstance(bound, float) else bound
+        return f"Please enter a value {'of at least' if error_type == 'greater_than_equal' else 'of at most'} {shown}."
     return msg.removeprefix("Value error, ")
 
 

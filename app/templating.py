@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from app import security
+from app import copy, security
 from app.deps import cookie_name, csrf_binding, get_settings
 from app.models import NAME_MAX, NOTE_MAX, TEXT_MAX, utcnow
 
@@ -110,6 +110,15 @@ _macros = templates.env.get_template("_macros.html").module
 templates.env.globals.update({name: getattr(_macros, name) for name in dir(_macros) if not name.startswith("_")})
 # The lengths the server takes (app/models.py), shown beside the fields as they are typed.
 templates.env.globals["limits"] = {"name": NAME_MAX, "text": TEXT_MAX, "note": NOTE_MAX}
+templates.env.globals["counted"] = copy.counted
+
+
+def one_decimal(value: float | None) -> str:
+    """A mean as every page shows one: "7.0" beside "6.7", never "7.0" beside "6.67"."""
+    return "" if value is None else f"{value:.1f}"
+
+
+templates.env.filters["decimal"] = one_decimal
 
 
 def wants_partial(request: Request) -> bool:

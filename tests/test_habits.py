@@ -216,3 +216,10 @@ def test_an_edited_habit_goes_back_to_the_list_saying_it_is_saved(client: TestCl
     page = client.get(response.headers["location"]).text
     assert '<p class="notice" role="status">Long run saved. A changed coin applies from the next session.</p>' in page
     assert client.post("/habits", data=HABIT).headers["location"] == "/"  # a new one: to Today, to flip it
+
+
+@pytest.mark.parametrize(("chance", "message"), [("5", "of at least 10."), ("95", "of at most 90.")])
+def test_a_bound_reads_as_a_person_writes_it(client: TestClient, home: Home, chance: str, message: str) -> None:
+    """10, not 10.0: the form's percentage is made of the model's probability (0.1 × 100 = 10.000000000000002)."""
+    response = client.post("/habits", data={**HABIT, "chance": chance})
+    assert f'id="chance-error">Please enter a value {message}</p>' in response.text
