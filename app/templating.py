@@ -120,6 +120,22 @@ def one_decimal(value: float | None) -> str:
 
 templates.env.filters["decimal"] = one_decimal
 
+EXCERPT_CHARACTERS = 280
+EXCERPT_LINES = 4
+
+
+def excerpt(text: str) -> str | None:
+    """The beginning of a long text, cut at a word (or a line) and ending in "…"; None if it is short already."""
+    lines = text.splitlines()
+    if len(text) <= EXCERPT_CHARACTERS and len(lines) <= EXCERPT_LINES:
+        return None
+    start = "\n".join(lines[:EXCERPT_LINES])[:EXCERPT_CHARACTERS]
+    cut = start.rsplit(None, 1)[0] if " " in start.strip() else start
+    return cut.rstrip(" ,.;:–-") + "…"
+
+
+templates.env.filters["excerpt"] = excerpt
+
 
 def wants_partial(request: Request) -> bool:
     # A history restore asks for the whole page even though htmx sends it.

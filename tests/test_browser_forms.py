@@ -1,10 +1,14 @@
 """Forms on a phone, in the system Chromium at 390×844: limits counted as they are typed, a message beside a
-field that goes once the field is changed, saves that say so."""
+field that goes once the field is changed, saves that say so, and History filtered by habit."""
+
+import re
 
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.test_browser import browser, new_page, set_up_household, shot  # noqa: F401 (browser: a fixture)
+from app import cli
+from app.config import Settings
+from tests.test_browser import PHONE, browser, new_page, pick, set_up_household, shot  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -93,3 +97,59 @@ def test_saving_and_deleting_an_enhancer_say_so(browser: Browser, live_url: str)
     expect(page.get_by_role("status")).to_contain_text("Enhancer deleted.")
     shot(page, "enhancer-deleted")
     assert problems == [], problems
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_history_filters_by_habit_and_back_goes_back(
+    browser: Browser,  # noqa: F811
+    live_url: str,
+    settings: Settings,
+    scheme: str,
+) -> None:
+    page, problems = new_page(browser, scheme=scheme)
+    set_up_household(page, live_url)
+    cli.run(["demo", "--household", "Rivera", "--member", "Ana", "--days", "10", "--seed", "3"], settings)
+    page.goto(live_url)
+    page.get_by_role("button", name="Flip for Morning run", exact=True).click()
+    for field, value in (("effort", "8"), ("enjoyment", "7"), ("followed", "yes")):
+        pick(page, field, value)
+    page.locator("textarea[name=note]").fill("The hill again, and I leaned in. " * 60)  # 1,980 characters
+    page.get_by_role("button", name="Save reflection").click()
+    expect(page.get_by_role("status")).to_contain_text("Reflection saved")
+    page.goto(f"{live_url}/history")
+    long_note = page.locator(".long-note")
+    expect(long_note.locator(".excerpt")).to_be_visible()
+    expect(long_note.locator("details blockquote")).to_be_hidden()
+    long_note.get_by_text("Read the whole note").click()
+    expect(long_note.locator("details blockquote")).to_be_visible()
+    expect(long_note.locator(".excerpt")).to_be_hidden()  # the beginning is not shown twice
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shot(page, f"{scheme}-history-long-note")
+    page.get_by_label("Show the flips of").select_option(label="🏋️ Gym (sample)")
+    expect(page).to_have_url(re.compile(r"/history\?habit=\d+$"))  # in the URL: Back and bookmarks keep it
+    expect(page.locator(".past h2", has_text="Morning run")).to_have_count(0)
+    expect(page.locator(".past h2").first).to_contain_text("Gym (sample)")
+    shot(page, f"{scheme}-history-filtered")
+    page.locator(".past h2 a").first.click()
+    expect(page.locator(".verdict")).to_be_visible()
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/history\?habit=\d+$"))
+    expect(page.get_by_label("Show the flips of")).to_have_value(re.compile(r"\d+"))
+    expect(page.locator(".past h2").first).to_contain_text("Gym (sample)")
+    page.go_back()
+    expect(page).to_have_url(f"{live_url}/history")
+    expect(page.get_by_label("Show the flips of")).to_have_value("")
+    expect(page.locator(".past h2").first).to_contain_text("Morning run")
+    assert problems == [], problems
+
+
+def test_history_filters_without_javascript(browser: Browser, live_url: str, settings: Settings) -> None:  # noqa: F811
+    page, _ = new_page(browser, javascript=False)
+    set_up_household(page, live_url)
+    cli.run(["demo", "--household", "Rivera", "--member", "Ana", "--days", "5", "--seed", "3"], settings)
+    page.goto(f"{live_url}/history")
+    page.get_by_label("Show the flips of").select_option(label="🏋️ Gym (sample)")
+    page.get_by_role("button", name="Show").click()
+    expect(page).to_have_url(re.compile(r"/history\?habit=\d+$"))
+    expect(page.locator(".past h2").first).to_contain_text("Gym (sample)")
+    assert "Morning run" not in (page.locator("#history").text_content() or "")
