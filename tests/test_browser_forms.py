@@ -108,7 +108,7 @@ def test_history_filters_by_habit_and_back_goes_back(
 ) -> None:
     page, problems = new_page(browser, scheme=scheme)
     set_up_household(page, live_url)
-    cli.run(["demo", "--household", "Rivera", "--member", "Ana", "--days", "10", "--seed", "3"], settings)
+    cli.run(["demo", "--household", "Rivera", "--member", "Ana", "--days", "4", "--seed", "3"], settings)
     page.goto(live_url)
     page.get_by_role("button", name="Flip for Morning run", exact=True).click()
     for field, value in (("effort", "8"), ("enjoyment", "7"), ("followed", "yes")):
