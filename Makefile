@@ -3,8 +3,6 @@
 VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
-HOST ?= 127.0.0.1
-PORT ?= 8000
 
 .PHONY: run test lint typecheck migration bench audit clean
 
@@ -21,8 +19,13 @@ $(BIN)/.installed-dev: $(BIN)/.installed-runtime requirements-dev.lock
 	$(PIP) -r requirements-dev.lock
 	touch $@
 
+# Where it listens: COINFLIP_HOST and COINFLIP_PORT, as `coinflip serve` reads them (127.0.0.1:8000, this computer
+# only, unless set), or `make run HOST=0.0.0.0 PORT=8080`, which win. Only HOST and PORT given to make count: a HOST
+# or PORT the shell happens to export (some do) is not an instruction to open the app to the network.
+LISTEN = $(if $(filter command line,$(origin HOST)),--host $(HOST)) $(if $(filter command line,$(origin PORT)),--port $(PORT))
+
 run: $(BIN)/.installed-runtime
-	$(BIN)/coinflip serve --host $(HOST) --port $(PORT)
+	$(BIN)/coinflip serve $(strip $(LISTEN))
 
 # Lint and types first, then the whole suite on SQLite, then again on PostgreSQL when
 # COINFLIP_TEST_POSTGRES_URL names a server (.ci/run starts one).

@@ -3,11 +3,14 @@
 import argparse
 import random
 import secrets
+import signal
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from types import FrameType
 from zoneinfo import ZoneInfo
 
 from alembic import command
@@ -21,6 +24,7 @@ from app import healthcheck as app_health
 from app.config import Settings
 from app.db import make_engine, open_session
 from app.demo import DemoError, add_demo
+from app.headers import host_name
 from app.models import NAME_MAX, ApiToken, Household, HouseholdName, Member, login_name
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -195,11 +199,99 @@ def demo(engine: Engine, household_name: str, member_name: str, days: int, seed:
     )
 
 
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+EVERY_ADDRESS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 (what a person asks for to reach it from a phone)
+
+
+def in_container() -> bool:
+    return Path("/.dockerenv").exists()
+
+
+def lan_address() -> str | None:
+    """This computer's address on its network (where its default route leaves from), or None if it has none."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            # A UDP "connect" sends nothing: the kernel only picks the route to this address (TEST-NET-1).
+            probe.connect(("192.0.2.1", 9))
+            address: str = probe.getsockname()[0]
+        except OSError:
+            return None
+    return None if address.startswith("127.") else address
+
+
+def web_address(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def start_message(
+    settings: Settings, host: str, port: int, *, lan: str | None, container: bool, new_instance: bool
+) -> str:
+    """What `coinflip serve` says before it starts: the address to open, and on an empty instance what the first
+    page does. `lan` is this computer's address on its network, if known."""
+    shown: list[str] = []  # the hosts named, each checked against COINFLIP_ALLOWED_HOSTS below
+    if settings.public_url:
+        lines = [f"Open {settings.public_url} (COINFLIP_PUBLIC_URL, through your proxy)."]
+    elif container and host in EVERY_ADDRESS:
+        lines = [f"Open http://<this server's address>:<the port published for {port}> on a phone or computer."]
+    elif host in EVERY_ADDRESS:
+        phone = web_address(lan, port) if lan else f"http://<this computer's address>:{port}"
+        lines = [f"Open {phone} on a phone on the same Wi-Fi, or {web_address('127.0.0.1', port)} on this computer."]
+        shown = [lan] if lan else []
+    elif host in LOOPBACK:
+        lines = [
+            f"Open {web_address(host, port)} in a browser on this computer.",
+            "Only this computer can reach it. To open it on a phone on the same Wi-Fi, listen on every address:",
+            '`make run HOST=0.0.0.0`, or COINFLIP_HOST=0.0.0.0 (see README.md, "On your phone").',
+        ]
+        shown = [host]
+    else:
+        lines = [f"Open {web_address(host, port)}."]
+        shown = [host]
+    served = settings.host_names
+    for name in shown:
+        if served is not None and host_name(name) not in served:
+            lines.append(f"COINFLIP_ALLOWED_HOSTS doesn't name {name}: pages opened by that address answer 400.")
+    if new_instance:
+        lines.append("Nobody has set up a household yet: the first page you open sets one up.")
+    return "\n".join(lines)
+
+
+def is_new_instance(settings: Settings) -> bool:
+    engine = make_engine(settings.db_url)
+    try:
+        with open_session(engine, write=False) as db:
+            return not households.has_households(db)
+    finally:
+        engine.dispose()
+
+
+def stop(number: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
+@contextmanager
+def stopped_quietly() -> Iterator[None]:
+    """Ctrl-C or SIGTERM stop the server cleanly. uvicorn shuts down gracefully, then raises the signal again
+    for the handler it found: this one, which exits with status 0, not with a KeyboardInterrupt's traceback or
+    a death by the signal that `make run` would report as an error. Before uvicorn takes the signals over (it
+    is still starting), the same handler simply stops."""
+    before = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
 def serve(settings: Settings, host: str | None, port: int | None, workers: int | None) -> None:
     migrate(settings)
+    host, port = host or settings.host, port or settings.port
+    new = is_new_instance(settings)
+    print(start_message(settings, host, port, lan=lan_address(), container=in_container(), new_instance=new))
+    print("Stop it with Ctrl-C.", flush=True)
     # Proxy headers are handled inside the app, trusted only from COINFLIP_FORWARDED_ALLOW_IPS.
-    run_server("app.main:create_app", factory=True, host=host or settings.host, port=port or settings.port,
-               workers=workers or settings.workers)  # fmt: skip
+    with stopped_quietly():
+        run_server("app.main:create_app", factory=True, host=host, port=port, workers=workers or settings.workers)
 
 
 def tcp_socket(sock: socket.socket) -> socket.socket:

@@ -29,8 +29,14 @@ SUGGESTED_ENHANCERS = (
 )
 
 
-def joined(names: Sequence[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+def joined(names: Sequence[str], last: str = "and") -> str:
+    """Names as a sentence lists them, as typed: "Music", "Music and Coffee", "Music, Coffee or Phone"."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" {last} " + names[-1]
+
+
+def counted(count: int, word: str, plural: str | None = None) -> str:
+    """A number with its word, singular or plural: "1 session", "2 sessions"."""
+    return f"{count:,} {word if count == 1 else plural or word + 's'}"
 
 
 def why_line(brought: Sequence[str], left_out: Sequence[str]) -> str:
@@ -38,16 +44,20 @@ def why_line(brought: Sequence[str], left_out: Sequence[str]) -> str:
     if not brought and not left_out:  # a flip from before a habit needed an enhancer
         return "Just you and the work. The effort is the reward."
     if not brought:
+        it = "it" if len(left_out) == 1 else "them"
         return (
-            f"No {joined(left_out).lower()} today: leaving it out at random keeps it special "
+            f"No {joined(left_out, 'or')} today: leaving {it} out at random keeps {it} special "
             "and moves the reward onto the effort."
         )
+    comes = "comes" if len(brought) == 1 else "come"
     if not left_out:
+        it = "it" if len(brought) == 1 else "them"
         return (
-            f"{joined(brought)} come{'s' if len(brought) == 1 else ''} along today. Next time the coin may say no, "
-            "and that is what keeps it special."
+            f"{joined(brought)} {comes} along today. Next time the coin may say no, and that is what keeps {it} "
+            "special."
         )
+    does_not = "doesn't" if len(left_out) == 1 else "don't"
     return (
-        f"{joined(brought)} along, {joined(left_out).lower()} stay{'s' if len(left_out) == 1 else ''} home: "
-        "an unpredictable mix keeps each one rewarding."
+        f"{joined(brought)} {comes} along, {joined(left_out)} {does_not}: an unpredictable mix keeps each one "
+        "rewarding."
     )

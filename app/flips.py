@@ -380,9 +380,12 @@ def page_of_member(db: Session, member: Member, habit_id: int | None, before: in
     return views_of(Sql.of(db), flips_of_member(db, member, habit_id=habit_id, before=before, limit=limit))
 
 
-def history_page(db: Session, member: Member, before: int | None, size: int) -> tuple[list[FlipView], int | None]:
-    """A page of the member's flips, newest first, and the id to ask for the next (older) page, if any."""
-    page = flips_of_member(db, member, before=before, limit=size + 1)
+def history_page(
+    db: Session, member: Member, before: int | None, size: int, habit_id: int | None = None
+) -> tuple[list[FlipView], int | None]:
+    """A page of the member's flips (of one habit, if given), newest first, and the id to ask for the next (older)
+    page, if any."""
+    page = flips_of_member(db, member, habit_id=habit_id, before=before, limit=size + 1)
     older = page[size - 1].id if len(page) > size else None
     return views_of(Sql.of(db), page[:size]), older
 

@@ -23,7 +23,7 @@ def values_of(form: FormData) -> dict[str, str | list[str]]:
     return values
 
 
-def message(error_type: str, msg: str, ctx: dict[str, object] | None) -> str:
+def message(error_type: str, msg: str, ctx: dict[str, object] | None, given: object = None) -> str:
     if error_type in MESSAGES:
         return MESSAGES[error_type]
     if error_type == "string_too_short" and ctx and int(str(ctx["min_length"])) > 1:
@@ -31,10 +31,13 @@ def message(error_type: str, msg: str, ctx: dict[str, object] | None) -> str:
     if error_type == "string_too_short":
         return MESSAGES["missing"]
     if error_type == "string_too_long" and ctx:
-        return f"Please keep this to {ctx['max_length']} characters or fewer."
+        length = f" (this is {len(given.strip()):,})" if isinstance(given, str) else ""
+        return f"Please keep this to {int(str(ctx['max_length'])):,} characters or fewer{length}."
     if error_type in {"greater_than_equal", "less_than_equal"} and ctx:
         bound = ctx.get("ge", ctx.get("le"))
-        return f"Please enter a value {'of at least' if error_type == 'greater_than_equal' else 'of at most'} {bound}."
+        # A bound as a person writes it: 10, not 10.0 (or 10.000000000000002, a percentage made of a probability).
+        shown = f"{bound:g}" if isinstance(bound, float) else bound
+        return f"Please enter a value {'of at least' if error_type == 'greater_than_equal' else 'of at most'} {shown}."
     return msg.removeprefix("Value error, ")
 
 
@@ -49,7 +52,7 @@ def parse(model: type[M], form: FormData) -> tuple[M | None, dict[str, str]]:
         errors: dict[str, str] = {}
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else "__all__"
-            errors.setdefault(field, message(error["type"], error["msg"], error.get("ctx")))
+            errors.setdefault(field, message(error["type"], error["msg"], error.get("ctx"), error.get("input")))
         return None, errors
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from app import coin, copy
-from app.db import Sql, loaded, locked, with_columns
+from app.db import Sql, loaded, lock, locked, with_columns
 from app.flips import close_if_over, latest_flip, waiting_in_session
 from app.models import Enhancer, Flip, Habit, HabitEnhancer, Member
 from app.schemas import EnhancerIn, EnhancerPatch, HabitIn, HabitPatch
@@ -18,8 +18,8 @@ class UnknownEnhancer(ValueError):
 
 
 class DuplicateName(ValueError):
-    """Another of the member's habits, archived ones included, has this name. (Archiving a habit and adding it
-    again under its name would otherwise be a second flip in one session.)"""
+    """Another of the member's habits (archived ones included: archiving a habit and adding it again under its
+    name would otherwise be a second flip in one session), or of their enhancers, has this name."""
 
 
 class HabitBusy(Exception):
@@ -60,8 +60,18 @@ def suggested_enhancers(enhancers: list[Enhancer]) -> list[tuple[str, str, int]]
     return [s for s in copy.SUGGESTED_ENHANCERS if s[0].casefold() not in names]
 
 
+def check_enhancer_name(db: Session, member_id: int, enhancer_id: int | None, name: str) -> None:
+    """Names differ beyond case: "coffee" is the member's Coffee. Checked in the write, under the member's lock,
+    so two adds of one name at once (two tabs, two replicas) can't both find it free."""
+    lock(db, Member, member_id)
+    for other in db.exec(select(Enhancer).where(Enhancer.member_id == member_id)):
+        if other.id != enhancer_id and other.name.casefold() == name.casefold():
+            raise DuplicateName(f"You have an enhancer called {other.name} already.")
+
+
 def add_enhancer(db: Session, member: Member, data: EnhancerIn) -> Enhancer:
     assert member.id is not None
+    check_enhancer_name(db, member.id, None, data.name)
     enhancer = Enhancer(member_id=member.id, **data.model_dump())
     db.add(enhancer)
     db.commit()
@@ -70,6 +80,8 @@ def add_enhancer(db: Session, member: Member, data: EnhancerIn) -> Enhancer:
 
 def update_enhancer(db: Session, enhancer: Enhancer, data: EnhancerIn | EnhancerPatch) -> Enhancer:
     """Apply the given fields (all of an EnhancerIn, the sent ones of an EnhancerPatch) and commit."""
+    if data.name is not None:
+        check_enhancer_name(db, enhancer.member_id, enhancer.id, data.name)
     enhancer = locked(db, enhancer)
     enhancer.sqlmodel_update(data.model_dump(exclude_unset=isinstance(data, EnhancerPatch), exclude_none=True))
     db.add(enhancer)

@@ -26,9 +26,23 @@ SEAL_MAX = 64  # a flip's nonce and its commitment (hex SHA-256)
 CHANCE_MIN = 0.1
 CHANCE_MAX = 0.9
 
+
+def one_emoji(value: str) -> str:
+    """One emoji as a phone's keyboard types it: 🏃, and sequences of several code points like 🏋️‍♀️ or 🇩🇪."""
+    import emoji  # here, not at the top: ~30 ms of loading its table, paid by the first emoji checked instead
+
+    if not emoji.is_emoji(value):
+        raise ValueError("Please use one emoji, like 🏃 or 🏋️‍♀️ (your phone's emoji keyboard has them).")
+    return value
+
+
 # Each field's type and limits: the columns, the forms, the API (both ways) and the export file all take these.
 Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX)]
-Emoji = Annotated[str, Field(min_length=1, max_length=EMOJI_MAX)]
+Emoji = Annotated[
+    str,
+    Field(min_length=1, max_length=EMOJI_MAX, schema_extra={"examples": ["🏃", "🏋️‍♀️", "🇩🇪"]}),
+    AfterValidator(one_emoji),
+]
 Text = Annotated[str, Field(max_length=TEXT_MAX)]
 Note = Annotated[str, Field(max_length=NOTE_MAX)]
 Spike = Annotated[int, Field(ge=1, le=3)]

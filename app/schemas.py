@@ -63,15 +63,16 @@ def time_zones() -> tuple[str, ...]:
 
 
 class Checked(SQLModel):
-    """Text as the app keeps it: without surrounding spaces or NUL characters. (A SQLModel, so that an input can
-    derive from an entity's fields too.)"""
+    """Text as the app keeps it: without surrounding spaces or NUL characters, a line break one character (a
+    browser sends a textarea's as CR LF; the page counting what is typed sees one). (A SQLModel, so that an input
+    can derive from an entity's fields too.)"""
 
     model_config = {"str_strip_whitespace": True}
 
     @field_validator("*", mode="before")
     @classmethod
-    def without_nul(cls, value: object) -> object:
-        return drop_nul(value) if isinstance(value, str) else value
+    def plain_text(cls, value: object) -> object:
+        return drop_nul(value).replace("\r\n", "\n") if isinstance(value, str) else value
 
 
 class Input(Checked):

@@ -14,10 +14,10 @@ from fastapi.templating import Jinja2Templates
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from app import security
+from app import copy, security
 from app.deps import cookie_name, csrf_binding, get_settings
 from app.headers import route_path
-from app.models import Member, utcnow
+from app.models import NAME_MAX, NOTE_MAX, TEXT_MAX, Member, utcnow
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC_DIR = ROOT / "static"
@@ -121,6 +121,33 @@ templates.env.auto_reload = False  # templates change with a release, not while 
 # template (a card, a form) would build the macros anew on every include.
 _macros = templates.env.get_template("_macros.html").module
 templates.env.globals.update({name: getattr(_macros, name) for name in dir(_macros) if not name.startswith("_")})
+# The lengths the server takes (app/models.py), shown beside the fields as they are typed.
+templates.env.globals["limits"] = {"name": NAME_MAX, "text": TEXT_MAX, "note": NOTE_MAX}
+templates.env.globals["counted"] = copy.counted
+
+
+def one_decimal(value: float | None) -> str:
+    """A mean as every page shows one: "7.0" beside "6.7", never "7.0" beside "6.67"."""
+    return "" if value is None else f"{value:.1f}"
+
+
+templates.env.filters["decimal"] = one_decimal
+
+EXCERPT_CHARACTERS = 280
+EXCERPT_LINES = 4
+
+
+def excerpt(text: str) -> str | None:
+    """The beginning of a long text, cut at a word (or a line) and ending in "…"; None if it is short already."""
+    lines = text.splitlines()
+    if len(text) <= EXCERPT_CHARACTERS and len(lines) <= EXCERPT_LINES:
+        return None
+    start = "\n".join(lines[:EXCERPT_LINES])[:EXCERPT_CHARACTERS]
+    cut = start.rsplit(None, 1)[0] if " " in start.strip() else start
+    return cut.rstrip(" ,.;:–-") + "…"
+
+
+templates.env.filters["excerpt"] = excerpt
 
 
 def wants_partial(request: Request) -> bool:

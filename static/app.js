@@ -46,3 +46,59 @@ for (const field of document.querySelectorAll("input[data-submit-when-full]")) {
     if (field.value.length === field.maxLength && field.checkValidity()) field.form.requestSubmit();
   });
 }
+
+// A field with a limit (data-limit) counts its characters as they are typed, as the server counts them (code
+// points: an emoji is one; a line break one). Past the limit the count says by how much and the field is marked
+// invalid; the server refuses it too, and keeps the text. Screen readers hear the count once typing pauses.
+const spoken = document.createElement("p");
+spoken.className = "visually-hidden";
+spoken.setAttribute("aria-live", "polite");
+document.body.append(spoken);
+let pause;
+
+const number = (n) => n.toLocaleString("en");
+const characters = (n) => `${number(n)} character${n === 1 ? "" : "s"}`;
+
+function count(field) {
+  const shown = field.closest(".field")?.querySelector("[data-limit-of]");
+  if (!shown) return;
+  const limit = Number(field.dataset.limit);
+  const used = [...field.value].length;
+  const over = used - limit;
+  shown.textContent = `${number(used)} / ${number(limit)}${over > 0 ? ` · ${number(over)} too many` : ""}`;
+  shown.classList.toggle("over", over > 0);
+  if (over > 0) field.setAttribute("aria-invalid", "true");
+  else if (!field.closest(".field").querySelector(".error:not([hidden])")) field.removeAttribute("aria-invalid");
+  clearTimeout(pause);
+  pause = setTimeout(() => {
+    spoken.textContent = over > 0 ? `${characters(over)} too many` : `${characters(limit - used)} left`;
+  }, 800);
+}
+
+// A message from the server beside a field goes once the field is changed: it was about what was there before.
+function forget(field) {
+  const box = field.closest(".field");
+  const error = box?.querySelector(".error");
+  if (!error || error.hidden) return;
+  error.hidden = true;
+  for (const element of [box, field]) {
+    element.removeAttribute("aria-invalid");
+    const rest = (element.getAttribute("aria-describedby") || "").split(" ").filter((id) => id && id !== error.id);
+    if (rest.length) element.setAttribute("aria-describedby", rest.join(" "));
+    else element.removeAttribute("aria-describedby");
+  }
+}
+
+// On the document, so forms htmx swaps in later count too.
+document.addEventListener("input", (event) => {
+  const field = event.target;
+  if (!(field instanceof HTMLInputElement || field instanceof HTMLTextAreaElement || field instanceof HTMLSelectElement)) return;
+  forget(field);
+  if (field.dataset.limit) count(field);
+});
+
+// A setting that applies at once (the appearance): saved as soon as it is picked, no button to find.
+for (const form of document.querySelectorAll("form[data-save-on-change]")) {
+  for (const button of form.querySelectorAll("button[type=submit]")) button.hidden = true;
+  form.addEventListener("change", () => form.requestSubmit());
+}

@@ -61,6 +61,20 @@ def test_enhancers_crud(api: TestClient) -> None:
     assert api.get(url).status_code == 404
 
 
+def test_an_enhancer_name_taken_is_refused_as_a_habit_name_is(api: TestClient) -> None:
+    """Names differ beyond case, as the member's habits do; the 422 names the field, as FastAPI's own do."""
+    coffee = api.post("/api/v1/enhancers", json={"name": "Coffee"}).json()
+    tea = api.post("/api/v1/enhancers", json={"name": "Tea"}).json()
+    refused = {"loc": ["body", "name"], "msg": "You have an enhancer called Coffee already.", "type": "value_error"}
+    for response in (
+        api.post("/api/v1/enhancers", json={"name": "coffee"}),
+        api.patch(f"/api/v1/enhancers/{tea['id']}", json={"name": "COFFEE"}),
+    ):
+        assert response.status_code == 422 and response.json() == {"detail": [refused]}
+    assert api.patch(f"/api/v1/enhancers/{coffee['id']}", json={"name": "coffee"}).json()["name"] == "coffee"
+    assert {e["name"] for e in api.get("/api/v1/enhancers").json()} == {"coffee", "Tea"}
+
+
 def test_habits_crud_and_links(api: TestClient) -> None:
     music = api.post("/api/v1/enhancers", json={"name": "Music", "kind": "media", "spike": 2}).json()
     body = {"name": "Run", "emoji": "🏃", "why": "Hills", "minimum": "Walk", "mode": "each", "chance": 0.4}

@@ -3,6 +3,9 @@
 import io
 import json
 import os
+import shutil
+import signal
+import socket
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -204,3 +207,112 @@ def test_the_image_health_check_is_light_and_says_when_nothing_answers(settings:
     heavy = "('sqlalchemy', 'fastapi', 'app.cli')"
     loaded = f"import app.healthcheck, sys; print(sorted(m for m in {heavy} if m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", loaded], capture_output=True, text=True, timeout=60).stdout == "[]\n"
+
+
+ROOT = Path(__file__).resolve().parent.parent
+EVERY = "0.0.0.0"  # noqa: S104 (every address, as `make run HOST=0.0.0.0` asks)
+
+
+@pytest.mark.parametrize(
+    ("host", "lan", "container", "allowed", "says"),
+    [
+        ("127.0.0.1", None, False, "", ["Open http://127.0.0.1:8000 in a browser on this computer.", "HOST=0.0.0.0"]),
+        (EVERY, "192.168.1.23", False, "", ["Open http://192.168.1.23:8000 on a phone on the same Wi-Fi"]),
+        (EVERY, None, False, "", ["Open http://<this computer's address>:8000 on a phone"]),
+        (EVERY, "192.168.1.23", True, "", ["<this server's address>:<the port published for 8000>"]),
+        ("::1", None, False, "", ["Open http://[::1]:8000 in a browser"]),
+        (EVERY, "192.168.1.23", False, "nas.local", ["doesn't name 192.168.1.23: pages opened by that address"]),
+        (EVERY, "192.168.1.23", False, "nas.local, 192.168.1.23", ["http://192.168.1.23:8000"]),
+    ],
+)
+def test_serve_says_which_address_to_open(
+    settings: Settings, host: str, lan: str | None, container: bool, allowed: str, says: list[str]
+) -> None:
+    config = settings.model_copy(update={"allowed_hosts": allowed})
+    message = cli.start_message(config, host, 8000, lan=lan, container=container, new_instance=False)
+    assert all(words in message for words in says), message
+    assert ("doesn't name" in message) == (allowed == "nas.local")
+    assert "household" not in message
+
+
+def test_serve_says_the_first_page_sets_up_a_household_until_one_exists(db: Session, settings: Settings) -> None:
+    def message() -> str:
+        new = cli.is_new_instance(settings)
+        return cli.start_message(settings, "127.0.0.1", 8000, lan=None, container=False, new_instance=new)
+
+    assert "the first page you open sets one up" in message()
+    factories.make_household(db, "Rivera")
+    assert "household" not in message()
+
+
+def test_a_public_url_is_the_address_to_open(settings: Settings) -> None:
+    config = settings.model_copy(update={"public_url": "https://home.example/coinflip"})
+    message = cli.start_message(config, EVERY, 8000, lan="192.168.1.23", container=False, new_instance=False)
+    assert message.startswith("Open https://home.example/coinflip ") and "192.168" not in message
+
+
+def listen_command(env: dict[str, str], *make_args: str) -> str:
+    """The command `make run` would run (make -n: nothing is run)."""
+    done = subprocess.run(["make", "-n", "run", *make_args], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return next(line for line in done.stdout.splitlines() if "coinflip serve" in line).strip()
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="no make")
+def test_make_run_leaves_the_address_to_coinflip_serve_unless_told_on_its_command_line() -> None:
+    env = {"PATH": os.environ["PATH"], "COINFLIP_HOST": EVERY, "COINFLIP_PORT": "8080"}
+    assert listen_command(env) == ".venv/bin/coinflip serve"  # so COINFLIP_HOST and COINFLIP_PORT apply
+    assert listen_command(env | {"HOST": "somewhere", "PORT": "1"}) == ".venv/bin/coinflip serve"
+    assert listen_command(env, "HOST=0.0.0.0", "PORT=9000") == ".venv/bin/coinflip serve --host 0.0.0.0 --port 9000"
+
+
+def started(process: subprocess.Popen[str]) -> str:
+    """What the server wrote until it was up (uvicorn's log goes to stderr)."""
+    assert process.stderr is not None
+    lines = []
+    for line in process.stderr:
+        lines.append(line)
+        if "Application startup complete" in line:
+            return "".join(lines)
+    raise AssertionError("".join(lines))
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="no make")
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_make_run_prints_where_to_open_it_and_stops_cleanly(tmp_path: Path, stop: signal.Signals) -> None:
+    """As in a terminal: Ctrl-C signals make and coinflip alike (the whole process group)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {"PATH": os.environ["PATH"], "COINFLIP_DATA_DIR": str(tmp_path), "COINFLIP_PORT": str(port)}
+    # -o: the .venv as it is (tests run from it), not brought up to date first.
+    command = ["make", "--no-print-directory", "-o", ".venv/bin/.installed-runtime", "run"]
+    make = subprocess.Popen(command, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)  # fmt: skip
+    try:
+        log = started(make)
+        os.killpg(make.pid, stop)
+        out, err = make.communicate(timeout=30)
+    finally:
+        if make.poll() is None:
+            os.killpg(make.pid, signal.SIGKILL)
+    assert f"Open http://127.0.0.1:{port} in a browser on this computer." in out
+    assert "Nobody has set up a household yet: the first page you open sets one up." in out
+    assert "Application shutdown complete" in err and "Traceback" not in err and "***" not in err, log + err
+
+
+def test_coinflip_serve_exits_0_when_stopped(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {"PATH": os.environ["PATH"], "COINFLIP_DATA_DIR": str(tmp_path), "COINFLIP_PORT": str(port)}
+    coinflip = str(Path(sys.executable).parent / "coinflip")
+    server = subprocess.Popen([coinflip, "serve"], env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        started(server)
+        server.send_signal(signal.SIGINT)
+        _, err = server.communicate(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert server.returncode == 0 and "Traceback" not in err

@@ -6,7 +6,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from app import habits
 from app.models import Enhancer, Flip, FlipEnhancer
+from app.schemas import EnhancerIn, EnhancerPatch
 from tests import factories
 from tests.conftest import Home
 
@@ -44,6 +46,36 @@ def test_enhancer_form_errors_keep_the_input(
     assert db.exec(select(Enhancer)).all() == []
 
 
+def test_a_name_taken_is_refused_next_to_the_field_with_what_was_typed(
+    client: TestClient, db: Session, home: Home
+) -> None:
+    coffee = factories.make_enhancer(db, home.member, "Coffee")
+    tea = factories.make_enhancer(db, home.member, "Tea")
+    added = client.post("/enhancers", data={"name": "coffee ", "kind": "drink", "spike": "3"})
+    assert added.status_code == 422
+    assert re.search(r'id="name-error">You have an enhancer called Coffee already\.<', added.text)
+    assert 'value="coffee "' in added.text and 'value="3" checked' in added.text
+    renamed = client.post(f"/enhancers/{tea.id}/edit", data={"name": "COFFEE", "kind": "drink", "spike": "1"})
+    assert renamed.status_code == 422 and 'id="name-error">You have an enhancer called Coffee already.' in renamed.text
+    assert client.post(f"/enhancers/{coffee.id}/edit", data={"name": "coffee", "spike": "1"}).status_code == 303
+    db.expire_all()
+    assert sorted(e.name for e in db.exec(select(Enhancer))) == ["Tea", "coffee"]
+
+
+def test_a_name_taken_since_the_form_was_checked_is_refused_by_the_write(db: Session, home: Home) -> None:
+    """Another tab (or replica) adds the name after this request began: the write itself checks, under the
+    member's lock, so the two can't both find it free."""
+    habits.add_enhancer(db, home.member, EnhancerIn(name="Coffee"))
+    with pytest.raises(habits.DuplicateName):
+        habits.add_enhancer(db, home.member, EnhancerIn(name="Coffee"))
+    db.rollback()
+    tea = habits.add_enhancer(db, home.member, EnhancerIn(name="Tea"))
+    with pytest.raises(habits.DuplicateName):
+        habits.update_enhancer(db, tea, EnhancerPatch(name="coffee"))
+    db.rollback()
+    assert [e.name for e in habits.enhancers_of_member(db, home.member)] == ["Coffee", "Tea"]
+
+
 def test_edit_an_enhancer(client: TestClient, db: Session, home: Home) -> None:
     music = factories.make_enhancer(db, home.member, "Music")
     assert 'value="Music"' in client.get(f"/enhancers/{music.id}/edit").text
@@ -66,3 +98,26 @@ def test_deleting_an_enhancer_keeps_past_verdicts(client: TestClient, db: Sessio
     [kept] = db.exec(select(FlipEnhancer)).all()
     assert kept.name == "Music" and kept.enhancer_id is None
     assert "Music" in client.get("/history").text
+
+
+def status_of(client: TestClient, location: str) -> str | None:
+    """The page a save redirected to, and what it says was done (its role=status)."""
+    found = re.search(r'<p class="notice" role="status">([^<]*)</p>', client.get(location).text)
+    return found[1] if found else None
+
+
+def test_adding_saving_and_deleting_say_so(client: TestClient, db: Session, home: Home) -> None:
+    added = client.post("/enhancers", data={"name": "Coffee", "kind": "drink", "spike": "2"})
+    coffee = db.exec(select(Enhancer)).one()
+    assert added.headers["location"] == f"/enhancers?added={coffee.id}"
+    assert status_of(client, added.headers["location"]) == "Coffee added: the coin decides when it comes along."
+    saved = client.post(f"/enhancers/{coffee.id}/edit", data={"name": "Espresso", "kind": "drink", "spike": "3"})
+    assert saved.headers["location"] == f"/enhancers?saved={coffee.id}"
+    assert status_of(client, saved.headers["location"]) == "Espresso saved."
+    deleted = client.post(f"/enhancers/{coffee.id}/delete")
+    assert deleted.headers["location"] == "/enhancers?deleted=true"
+    assert status_of(client, deleted.headers["location"]) == (
+        "Enhancer deleted. Past verdicts keep its name; no habit links it any more."
+    )
+    assert status_of(client, saved.headers["location"]) is None  # gone since: nothing to say about it
+    assert status_of(client, "/enhancers") is None

@@ -169,7 +169,7 @@ def test_reflection_without_javascript_redirects_to_the_flip(client: TestClient,
         ({"enjoyment": "0"}, "enjoyment", "at least 1"),
         ({"enjoyment": "lots"}, "enjoyment", "whole number"),
         ({"followed": "maybe"}, "followed", "yes"),
-        ({"note": "x" * 2001}, "note", "2000 characters or fewer"),
+        ({"note": "x" * 2001}, "note", "Please keep this to 2,000 characters or fewer (this is 2,001)."),
     ],
 )
 @pytest.mark.parametrize("headers", [HX, {}])
@@ -481,3 +481,48 @@ def test_anyone_can_check_the_flips_commitment(client: TestClient, db: Session, 
     text = f"{verdict}|{flip['nonce']}"
     assert len(flip["nonce"]) == 32 and hashlib.sha256(text.encode()).hexdigest() == flip["commitment"]
     assert flip["commitment"] in page and text in page
+
+
+def test_history_shows_one_habit_from_its_url_with_and_without_htmx(
+    client: TestClient, db: Session, home: Home, habit: Habit, clock: Clock
+) -> None:
+    gym = factories.make_habit(db, home.member, "Gym", [factories.make_enhancer(db, home.member, "Podcast")])
+    for i in range(22):
+        flip_and_reflect(client, db, habit, f"run {i:02d}")
+        flip_and_reflect(client, db, gym, f"gym {i:02d}")
+        clock.advance(days=1)
+    every = client.get("/history?habit=")
+    assert "run 21" in every.text and "gym 21" in every.text and '<option value="">every habit</option>' in every.text
+    page = client.get(f"/history?habit={gym.id}")
+    assert "gym 21" in page.text and "run" not in page.text.replace("Morning run</option>", "")
+    assert f'<option value="{gym.id}" selected>' in page.text and "<title>History: Gym" in page.text
+    twentieth = [f for f in reversed(flips_in(db)) if f.habit_id == gym.id][19]
+    older = f"/history?before={twentieth.id}&habit={gym.id}"  # the next page is of the same habit
+    assert f'href="{older.replace("&", "&amp;")}"' in page.text
+    swapped = client.get(f"/history?habit={gym.id}", headers=HX)  # the filter's change, swapped by htmx
+    assert "<html" not in swapped.text and "gym 21" in swapped.text and "run 21" not in swapped.text
+    rest = client.get(older, headers=HX)
+    assert "gym 01" in rest.text and "gym 00" in rest.text and "run" not in rest.text and "Older flips" not in rest.text
+
+
+def test_history_of_a_habit_not_ones_own_is_404(client: TestClient, db: Session, home: Home, habit: Habit) -> None:
+    bens = factories.make_habit(db, factories.make_member(db, home.household, "Ben"), "Ben's run")
+    for value in (str(bens.id), "999", "run"):
+        assert client.get(f"/history?habit={value}").status_code == 404, value
+
+
+def test_history_shortens_a_long_note_and_keeps_it_whole_behind_one_tap(
+    client: TestClient, db: Session, home: Home, habit: Habit
+) -> None:
+    note = "Leaned into the hill. " * 90  # 1,980 characters
+    flip = flip_and_reflect(client, db, habit, note)
+    page = client.get("/history").text
+    excerpt = re.search(r'<blockquote class="excerpt">([^<]*)</blockquote>', page)
+    assert excerpt and excerpt[1].endswith("…") and len(excerpt[1]) <= 281
+    assert note.startswith(excerpt[1].removesuffix("…") + " ")  # cut between two words
+    whole = f'<span class="when-open">Show less</span></summary><blockquote>{note.strip()}</blockquote>'
+    assert "Read the whole note</span>" in page and whole in page
+    assert "Read the whole note" not in client.get(f"/flips/{flip.id}").text  # a flip's own page shows it all
+    short = "Four lines.\nAre fine.\nIn history.\nAs they are."
+    flip_and_reflect(client, db, factories.make_flippable_habit(db, home.member, "Swim"), short)
+    assert "<blockquote>Four lines.\nAre fine.\nIn history.\nAs they are.</blockquote>" in client.get("/history").text

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from app.models import Flip, Habit, HabitEnhancer, Mode
+from app.models import NAME_MAX, NOTE_MAX, TEXT_MAX, Flip, Habit, HabitEnhancer, Mode
 from tests import factories
 from tests.conftest import Clock, Home
 
@@ -53,6 +53,57 @@ def test_habit_form_errors_keep_the_input(
     if field != "why":
         assert "Strong legs." in response.text
     assert db.exec(select(Habit)).all() == []
+
+
+@pytest.mark.parametrize(
+    ("emoji", "taken"), [("abc", False), ("🏃🏃", False), (":)", False), ("🏋️‍♀️", True), ("🇩🇪", True), ("1️⃣", True)]
+)
+def test_the_emoji_is_one_emoji(client: TestClient, db: Session, home: Home, emoji: str, taken: bool) -> None:
+    """One emoji however many code points it takes (a ZWJ sequence, a flag, a keycap); not letters."""
+    response = client.post("/habits", data={**HABIT, "emoji": emoji})
+    if taken:
+        assert response.status_code == 303 and db.exec(select(Habit.emoji)).one() == emoji
+    else:
+        assert response.status_code == 422 and f'value="{emoji}"' in response.text
+        assert 'id="emoji-error">Please use one emoji, like 🏃 or 🏋️‍♀️' in response.text
+
+
+def test_text_too_long_is_refused_saying_how_long_it_is_and_kept(client: TestClient, db: Session, home: Home) -> None:
+    why = "A long why. " * 26  # 312 characters, 311 without the last space
+    response = client.post("/habits", data={**HABIT, "why": why})
+    assert response.status_code == 422
+    assert 'id="why-error">Please keep this to 300 characters or fewer (this is 311).<' in response.text
+    assert f">{why}</textarea>" in response.text
+    assert db.exec(select(Habit)).all() == []
+
+
+def test_a_line_break_counts_once_as_the_page_counts_it(client: TestClient, db: Session, home: Home) -> None:
+    """A browser sends a textarea's line breaks as CR LF: 300 characters typed are 301 sent."""
+    why = "w" * 150 + "\r\n" + "w" * 149
+    assert client.post("/habits", data={**HABIT, "why": why}).status_code == 303
+    assert db.exec(select(Habit.why)).one() == "w" * 150 + "\n" + "w" * 149
+
+
+def test_each_field_shows_the_limit_the_server_takes(client: TestClient, db: Session, home: Home) -> None:
+    """The limits of app/models.py, beside the fields as they are typed (static/app.js counts), and no maxlength
+    to cut a longer paste silently."""
+    flippable = factories.make_flippable_habit(db, home.member)
+    client.post(f"/habits/{flippable.id}/flips")
+    pages = {
+        "/habits/new": {"name": NAME_MAX, "why": TEXT_MAX, "minimum": TEXT_MAX},
+        "/enhancers": {"name": NAME_MAX},
+        "/members/new": {"name": NAME_MAX},
+        "/settings": {"name": NAME_MAX},
+        "/pleasures": {"name": NAME_MAX},
+        "/": {"note": NOTE_MAX},
+    }
+    for url, limits in pages.items():
+        page = client.get(url).text
+        assert "maxlength" not in page.replace('maxlength="4"', ""), url  # a PIN's four digits stay a format
+        for field, limit in limits.items():
+            tag = re.search(rf'<(?:input|textarea)(?![^>]*type="hidden")[^>]* name="{field}"[^>]*>', page)
+            assert tag and f'data-limit="{limit}"' in tag[0], (url, field)
+            assert f"Up to {limit:,} characters." in page, (url, field)
 
 
 def test_enhancers_of_another_member_cannot_be_linked(client: TestClient, db: Session, home: Home) -> None:
@@ -156,3 +207,19 @@ def test_a_name_in_use_is_refused_archived_habits_included(
     assert client.post(f"/habits/{gym.id}/edit", data={**HABIT, "name": "GYM"}).status_code == 303  # its own name
     db.commit()
     assert sorted(h.name for h in db.exec(select(Habit))) == ["GYM", "Run"]
+
+
+def test_an_edited_habit_goes_back_to_the_list_saying_it_is_saved(client: TestClient, db: Session, home: Home) -> None:
+    habit = factories.make_habit(db, home.member, "Run")
+    response = client.post(f"/habits/{habit.id}/edit", data={**HABIT, "name": "Long run"})
+    assert response.headers["location"] == f"/habits?saved={habit.id}"
+    page = client.get(response.headers["location"]).text
+    assert '<p class="notice" role="status">Long run saved. A changed coin applies from the next session.</p>' in page
+    assert client.post("/habits", data=HABIT).headers["location"] == "/"  # a new one: to Today, to flip it
+
+
+@pytest.mark.parametrize(("chance", "message"), [("5", "of at least 10."), ("95", "of at most 90.")])
+def test_a_bound_reads_as_a_person_writes_it(client: TestClient, home: Home, chance: str, message: str) -> None:
+    """10, not 10.0: the form's percentage is made of the model's probability (0.1 × 100 = 10.000000000000002)."""
+    response = client.post("/habits", data={**HABIT, "chance": chance})
+    assert f'id="chance-error">Please enter a value {message}</p>' in response.text

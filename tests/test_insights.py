@@ -225,8 +225,8 @@ def test_the_habit_page_and_the_api_show_the_same_numbers(client: TestClient, db
     data = client.get(f"/api/v1/insights/habits/{run.id}").json()
     with_music = data["comparisons"][0]["enjoyment"]
     assert (with_music["n"], with_music["value"]) == (3, 7.0)
-    assert f"{with_music['value']} · n = 3" in page.text
-    assert "not enough flips yet (1 of 3)" in page.text
+    assert "7.0 · 3 sessions" in page.text  # a mean has one decimal on every page
+    assert "not enough sessions yet (1 of 3)" in page.text
     assert data["audit"]["heads"] == 3 and "<strong>3</strong> heads" in page.text
     assert '<svg viewBox="0 0 320' in page.text and 'role="img" aria-label="Enjoyment of the effort' in page.text
 
@@ -260,3 +260,5 @@ def test_a_high_week_gets_a_gentle_note(client: TestClient, db: Session, home: H
     factories.make_flip(db, run, "heads", {MUSIC: (3, True), "Coffee": (3, True)}, (5, 5, "yes"), now)
     page = client.get("/insights")
     assert "stacked more boosters than is usual" in page.text and "Weekly stacking load" in page.text
+    monday = (now - timedelta(days=now.weekday())).strftime("%-d %B")  # weeks without a stacked session go unsaid
+    assert f'<p class="meta">Sessions with two or more enhancers at once: 1 in the week of {monday}.</p>' in page.text

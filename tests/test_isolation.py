@@ -11,6 +11,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from sqlmodel import Session
 
 from app import tokens
+from app.schemas import EnhancerIn
 from tests import factories
 
 names = itertools.count()
@@ -52,6 +53,9 @@ def make_machine(app: FastAPI, db: Session) -> type[RuleBasedStateMachine]:
         def create_enhancer(self, who: int, name: str) -> None:
             tenant = self.tenants[who]
             response = tenant.client.post("/api/v1/enhancers", json={"name": name, "kind": "media", "spike": 2})
+            if EnhancerIn(name=name).name.casefold() in {n.casefold() for n in tenant.enhancers.values()}:
+                assert response.status_code == 422  # its own name again; the other household's doesn't count
+                return
             assert response.status_code == 201
             tenant.enhancers[response.json()["id"]] = response.json()["name"]
 

@@ -36,9 +36,11 @@ def options(prop: Schema, named: dict[str, Schema]) -> Iterator[Schema]:
 
 
 def bounds(prop: Schema, named: dict[str, Schema]) -> list[object]:
-    """Values at and just past each of a field's limits, and a few that only look wrong (spaces, NUL)."""
-    values: list[object] = [None]
+    """Values at and just past each of a field's limits, a few that only look wrong (spaces, NUL), and the
+    examples a schema gives (of a field that takes only some text, like an emoji)."""
+    values: list[object] = [None, *prop.get("examples", [])]
     for option in options(prop, named):
+        values += option.get("examples", [])
         if "enum" in option:
             values += [*option["enum"], "none of these", option["enum"][0].upper()]
         elif option.get("type") == "string":

@@ -216,3 +216,15 @@ def test_a_name_taken_since_the_form_was_checked_is_refused_by_the_write(db: Ses
         households.save_member(db, login, home.member, MemberIn(name="Ben"), None)
     db.rollback()
     assert [m.name for m in households.members_of(db, home.household)] == ["Ana", "Ben"]
+
+
+def test_adding_and_saving_a_member_say_so(client: TestClient, db: Session, home: Home) -> None:
+    added = client.post("/members", data={"name": "Ben", "emoji": "🦊"})
+    ben = households.member_named(db, home.household.id, "Ben")
+    assert ben is not None and added.headers["location"] == f"/members?added={ben.id}"
+    assert (
+        "Ben added. Tap Ben below to use Coinflip as Ben on this phone." in client.get(added.headers["location"]).text
+    )
+    saved = client.post(f"/members/{home.member.id}/edit", data={"name": "Ana María", "emoji": "🌻"})
+    assert saved.headers["location"] == f"/members?saved={home.member.id}"
+    assert '<p class="notice" role="status">Ana María saved.</p>' in client.get(saved.headers["location"]).text

@@ -1,6 +1,7 @@
 """Pleasure checks: logging from Today (with and without htmx), the page per pleasure, the API."""
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi import FastAPI
@@ -69,3 +70,19 @@ def test_the_pleasure_api(app: FastAPI, db: Session, home: Home) -> None:
     assert [p["name"] for p in api.get("/api/v1/pleasures").json()] == ["Sweets", "Coffee"]
     assert [p["name"] for p in api.get("/api/v1/pleasures?name=Coffee").json()] == ["Coffee"]
     assert api.post("/api/v1/pleasures", json={"name": "Coffee", "enjoyment": 0, "craving": 7}).status_code == 422
+
+
+def test_a_pleasure_reads_in_checks_with_means_of_one_decimal(client: TestClient, db: Session, home: Home) -> None:
+    """Not "flips": a pleasure is checked. Every mean has one decimal: no "7.0" beside "6.67"."""
+    start = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+    for hours, enjoyment in ((0, 7), (40, 8), (80, 9), (120, 8)):  # gaps of 40 h: 8, 9, 8 (8.33); none short
+        at = start + timedelta(hours=hours)
+        db.add(
+            PleasureCheck(member_id=home.member.id or 0, name="Sweets", enjoyment=enjoyment, craving=5, logged_at=at)
+        )
+    db.commit()
+    page = client.get("/pleasures/Sweets").text
+    assert "not enough checks yet (0 of 3)" in page and "flips" not in page
+    assert "8.3 · 3 checks" in page
+    listing = client.get("/pleasures").text
+    assert "enjoyed 8.0 · craved 5.0 on average · 4 checks" in listing

@@ -87,3 +87,27 @@ def test_an_unknown_time_zone_is_refused_next_to_the_field(
 def test_the_static_script_fills_in_the_browsers_time_zone(client: TestClient) -> None:
     script = client.get("/static/app.js").text
     assert "Intl.DateTimeFormat().resolvedOptions().timeZone" in script and "data-browser-time-zone" in script
+
+
+@pytest.mark.parametrize(("theme", "words"), [("dark", "dark"), ("system", "like the system")])
+def test_the_appearance_says_it_is_saved(client: TestClient, home: Home, theme: str, words: str) -> None:
+    response = client.post("/settings/theme", data={"theme": theme})
+    assert response.headers["location"] == "/settings?theme_saved=true"
+    page = client.get(response.headers["location"]).text
+    assert f'<p class="notice" role="status">Appearance saved on this device: {words}.</p>' in page
+    assert "data-save-on-change" in page  # saved on a tap where JavaScript runs; the button is for where it doesn't
+    assert 'role="status"' not in client.get("/settings").text
+
+
+def test_logging_a_device_out_says_so(
+    app: FastAPI, client: TestClient, db: Session, settings: Settings, home: Home
+) -> None:
+    with TestClient(app, follow_redirects=False) as phone:
+        token = factories.log_in(phone, db, settings, home.household, home.member)
+    phone_login = db.exec(select(LoginSession).where(LoginSession.token_hash == digest(token))).one()
+    response = client.post(f"/settings/devices/{phone_login.id}/revoke")
+    assert response.headers["location"] == "/settings?logged_out=true"
+    assert (
+        "The device is logged out: it asks for the household password again."
+        in client.get(response.headers["location"]).text
+    )

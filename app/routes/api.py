@@ -161,8 +161,8 @@ def if_match_of(header: str | None) -> flips.IfMatch:
     return tuple(int(tag) for tag in tags if tag.isascii() and tag.isdigit() and len(tag) < 10)
 
 
-def invalid_habit(exc: habits.UnknownEnhancer | habits.DuplicateName) -> HTTPException:
-    """As FastAPI's own validation errors read: the field, and why."""
+def invalid(exc: habits.UnknownEnhancer | habits.DuplicateName) -> HTTPException:
+    """A habit or enhancer refused as FastAPI's own validation errors read: the field, and why."""
     field = "name" if isinstance(exc, habits.DuplicateName) else "enhancer_ids"
     return HTTPException(422, detail=[{"loc": ["body", field], "msg": str(exc), "type": "value_error"}])
 
@@ -208,7 +208,10 @@ async def list_enhancers_api(member: CurrentMember, db: Db) -> list[EnhancerOut]
 
 @enhancer_api.post("/enhancers", status_code=201)
 async def create_enhancer_api(data: EnhancerIn, member: CurrentMember, db: Db) -> EnhancerOut:
-    return enhancer_out(await db.write(habits.add_enhancer, member, data))
+    try:
+        return enhancer_out(await db.write(habits.add_enhancer, member, data))
+    except habits.DuplicateName as exc:
+        raise invalid(exc) from exc
 
 
 @enhancer_api.get("/enhancers/{enhancer_id}")
@@ -218,7 +221,10 @@ async def get_enhancer_api(enhancer: OwnedEnhancer) -> EnhancerOut:
 
 @enhancer_api.patch("/enhancers/{enhancer_id}")
 async def update_enhancer_api(data: EnhancerPatch, enhancer: OwnedEnhancer, db: Db) -> EnhancerOut:
-    return enhancer_out(await db.write(habits.update_enhancer, enhancer, data))
+    try:
+        return enhancer_out(await db.write(habits.update_enhancer, enhancer, data))
+    except habits.DuplicateName as exc:
+        raise invalid(exc) from exc
 
 
 @enhancer_api.delete("/enhancers/{enhancer_id}", status_code=204)
@@ -238,7 +244,7 @@ async def create_habit_api(data: HabitIn, member: CurrentMember, db: Db) -> Habi
     try:
         habit = await db.write(habits.save_habit, member, Habit(member_id=member.id or 0, name=data.name), data)
     except (habits.UnknownEnhancer, habits.DuplicateName) as exc:
-        raise invalid_habit(exc) from exc
+        raise invalid(exc) from exc
     return await db.read(habit_out, habit)
 
 
@@ -253,7 +259,7 @@ async def update_habit_api(data: HabitPatch, habit: OwnedHabit, member: CurrentM
     try:
         habit = await db.write(habits.save_habit, member, habit, data)
     except (habits.UnknownEnhancer, habits.DuplicateName) as exc:
-        raise invalid_habit(exc) from exc
+        raise invalid(exc) from exc
     return await db.read(habit_out, habit)
 
 

@@ -1,9 +1,11 @@
 """Today's habits with their Flip buttons, the verdicts, reflections, skipping and its undo, and history."""
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
-from app import flips, forms
+from app import flips, forms, habits
 from app.deps import CurrentMember, Db, Form, IdQuery, Now, OwnedFlip, OwnedHabit, Rng
 from app.models import Flip, Habit
 from app.schemas import ReflectionIn
@@ -13,6 +15,8 @@ from app.today import today_of_member
 router = APIRouter()
 
 HISTORY_PAGE = 20
+# The habit filter's value: a habit's id, or "" (every habit) as the form sends "All habits".
+HabitFilter = Annotated[str, Query(max_length=12)]
 
 
 def card(
@@ -106,6 +110,14 @@ async def after_change(request: Request, db: Db, flip: Flip, *, saved: bool = Fa
 
 
 @router.get("/history")
-async def show_history(request: Request, db: Db, member: CurrentMember, before: IdQuery = None) -> Response:
-    views, older = await db.read(flips.history_page, member, before, HISTORY_PAGE)
-    return render(request, "flips/history.html", partial="flips/_history_page.html", views=views, older=older)
+async def show_history(
+    request: Request, db: Db, member: CurrentMember, before: IdQuery = None, habit: HabitFilter = ""
+) -> Response:
+    """Newest first, a page at a time; `habit` (its id, in the URL for the back button) shows one habit's."""
+    every = await db.read(habits.every_habit, member)
+    shown = next((h for h in every if str(h.id) == habit), None) if habit else None
+    if habit and shown is None:
+        raise HTTPException(404)
+    views, older = await db.read(flips.history_page, member, before, HISTORY_PAGE, shown.id if shown else None)
+    return render(request, "flips/history.html", partial="flips/_history_page.html", views=views, older=older,
+                  habits=every, shown=shown)  # fmt: skip

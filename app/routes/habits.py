@@ -60,11 +60,14 @@ async def list_page(
     busy: habits.HabitBusy | None = None,
     archived: int | None = None,
     restored: int | None = None,
+    saved: int | None = None,
 ) -> Response:
-    """After archiving or restoring, the list says what happened to which habit; after a refusal, why."""
+    """After a save, archiving or restoring, the list says what happened to which habit; after a refusal, why."""
     lists = await db.read(habits.habit_lists, member)
     done = None
-    if (name := lists.name_of(archived)) is not None:
+    if (name := lists.name_of(saved)) is not None:
+        done = f"{name} saved. A changed coin applies from the next session."
+    elif (name := lists.name_of(archived)) is not None:
         done = f"{name} is archived: off Today, its history kept."
     elif (name := lists.name_of(restored)) is not None:
         done = f"{name} is back on Today."
@@ -80,18 +83,26 @@ async def save_from_form(
     if data is None:
         return await form_page(request, db, member, habit, values, errors, now)
     try:
-        await db.write(habits.save_habit, member, habit, data.to_input())
+        saved = await db.write(habits.save_habit, member, habit, data.to_input())
     except (habits.UnknownEnhancer, habits.DuplicateName) as exc:
         field = "name" if isinstance(exc, habits.DuplicateName) else "enhancer_ids"
         return await form_page(request, db, member, habit, values, {field: str(exc)}, now)
-    return redirect(request, "show_today")
+    # A new habit goes to Today, where its Flip button is; an edited one back to the list it was edited from.
+    if habit is None:
+        return redirect(request, "show_today")
+    return redirect(request, "list_habits", query={"saved": saved.id or 0})
 
 
 @router.get("/habits")
 async def list_habits(
-    request: Request, db: Db, member: CurrentMember, archived: IdQuery = None, restored: IdQuery = None
+    request: Request,
+    db: Db,
+    member: CurrentMember,
+    archived: IdQuery = None,
+    restored: IdQuery = None,
+    saved: IdQuery = None,
 ) -> Response:
-    return await list_page(request, db, member, archived=archived, restored=restored)
+    return await list_page(request, db, member, archived=archived, restored=restored, saved=saved)
 
 
 @router.get("/habits/new")

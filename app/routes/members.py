@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from app import forms, households, throttle
 from app.db import Database
-from app.deps import CurrentHousehold, CurrentLogin, Db, Form, NextQuery, OwnedMember
+from app.deps import CurrentHousehold, CurrentLogin, Db, Form, IdQuery, NextQuery, OwnedMember
 from app.models import Household, LoginSession, Member
 from app.schemas import MemberEdit, MemberIn
 from app.templating import back_to, local_path, redirect, render
@@ -30,14 +30,17 @@ async def pick_member_page(
     household: CurrentHousehold,
     login: CurrentLogin,
     pin_saved: bool = False,
+    saved: IdQuery = None,
+    added: IdQuery = None,
     next_path: NextQuery = None,
 ) -> Response:
     """Who's this? Each member is one tap (a PIN after it, if they have one); then on to Today, or to the page
-    that sent the person here (`next`)."""
+    that sent the person here (`next`). After a save, the page says whose (?saved=2, ?added=3)."""
     members = await db.read(households.members_of, household)
+    done = next((m for m in members if m.id is not None and m.id in (saved, added)), None)
     return render(
         request, "members/index.html", household=household, members=members, pin_saved=pin_saved,
-        next_path=local_path(next_path),
+        saved=done if saved else None, added=done if added else None, next_path=local_path(next_path),
     )  # fmt: skip
 
 
@@ -104,8 +107,8 @@ async def create_member(request: Request, db: Db, household: CurrentHousehold, f
     data, errors = forms.parse(MemberIn, form)
     if data is not None:
         try:
-            await db.write(households.add_member, household, data)
-            return redirect(request, "pick_member_page")
+            added = await db.write(households.add_member, household, data)
+            return redirect(request, "pick_member_page", query={"added": added.id or 0})
         except households.NameTaken:
             errors = {"name": NAME_TAKEN}
     values = forms.values_of(form)
@@ -168,7 +171,7 @@ async def update_member(
         except households.PinChanged:
             errors = {"pin": pin_changed(member)}
         else:
-            query = {"pin_saved": "true"} if pin_saved else None
+            query: dict[str, str | int] = {"pin_saved": "true"} if pin_saved else {"saved": member.id or 0}
             return throttle.remember_device(request, redirect(request, "pick_member_page", query=query))
     values = {k: v for k, v in forms.values_of(form).items() if "pin" not in k}
     return member_form(request, login, member, values, errors)

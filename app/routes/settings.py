@@ -10,12 +10,22 @@ from app.db import Database
 from app.deps import CurrentHousehold, CurrentLogin, CurrentMember, Db, Form, IdPath, Now, cookie, cookie_name
 from app.models import Household
 from app.schemas import PasswordChange, TimeZoneIn, TokenIn, time_zones
-from app.templating import THEME_COOKIE, THEMES, cookie_path, delete_cookie, redirect, render, set_cookie
+from app.templating import (
+    THEME_COOKIE,
+    THEMES,
+    cookie_path,
+    delete_cookie,
+    redirect,
+    render,
+    set_cookie,
+    theme_of,
+)
 
 router = APIRouter()
 
 
 SHOWN_ONCE_COOKIE = "coinflip_shown_once"
+THEME_NAMES = {"system": "like the system", "light": "light", "dark": "dark"}
 
 
 async def settings_page(
@@ -52,8 +62,14 @@ async def show_settings(
     changed: bool = False,
     zone_saved: bool = False,
     revoked: bool = False,
+    theme_saved: bool = False,
+    logged_out: bool = False,
 ) -> Response:
     message = None
+    if theme_saved:
+        message = f"Appearance saved on this device: {THEME_NAMES[theme_of(request)]}."
+    if logged_out:
+        message = "The device is logged out: it asks for the household password again."
     if changed:
         message = "Password changed. Every other device has been logged out, and every API token revoked."
     if zone_saved:
@@ -85,7 +101,7 @@ async def set_time_zone(request: Request, db: Db, household: CurrentHousehold, f
 async def set_theme(request: Request, form: Form) -> Response:
     """Remembered per device, in a cookie: light, dark, or following the system."""
     theme = str(form.get("theme", "system"))
-    response = redirect(request, "show_settings")
+    response = redirect(request, "show_settings", query={"theme_saved": "true"})
     set_cookie(request, response, THEME_COOKIE, theme if theme in THEMES else "system")
     return response
 
@@ -111,7 +127,7 @@ async def change_password(
 async def revoke_device(request: Request, db: Db, device_id: IdPath, household: CurrentHousehold) -> Response:
     if not await db.write(households.log_out_device, household, device_id):
         raise HTTPException(404)
-    return redirect(request, "show_settings")
+    return redirect(request, "show_settings", query={"logged_out": "true"})
 
 
 @router.post("/settings/tokens")
