@@ -113,6 +113,8 @@ ROWS_AT_0004 = (
     "INSERT INTO member (id, household_id, name, emoji, created_at) VALUES (1, 1, 'Ana', 'x', '2026-11-20 10:00:00')",
     "INSERT INTO habit (id, member_id, name, emoji, why, minimum, mode, chance, created_at) "
     "VALUES (1, 1, 'Run', 'x', '', '', 'each', 0.6, '2026-11-20 10:00:00')",
+    "INSERT INTO habit (id, member_id, name, emoji, why, minimum, mode, chance, created_at) "
+    "VALUES (2, 1, 'Lift', '🏋️‍♀️', '', '', 'each', 0.6, '2026-11-20 10:00:00')",
     "INSERT INTO flip (id, habit_id, member_id, flipped_at, coin, prompt, closed_at, skipped) "
     "VALUES (1, 1, 1, '2026-11-20 23:30:00', 'mixed', 'p', '2026-11-20 23:40:00', 0)",
     "INSERT INTO flipenhancer (id, flip_id, name, spike, allowed) VALUES (1, 1, 'Music', 2, 1)",
@@ -141,7 +143,10 @@ def test_upgrading_a_lived_in_database_keeps_every_row(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "coinflip.db") as conn:
         assert conn.execute("SELECT timezone FROM household").fetchall() == [("Europe/Berlin",)]
         assert conn.execute("SELECT name FROM member").fetchall() == [("Ana",)]
-        assert conn.execute("SELECT every_hours, archived_at FROM habit").fetchall() == [(None, None)]
+        assert conn.execute("SELECT every_hours, archived_at FROM habit").fetchall() == [(None, None)] * 2
+        # An icon that isn't one emoji (0007) became its kind's default; one that is stayed.
+        assert conn.execute("SELECT emoji FROM habit ORDER BY id").fetchall() == [("🏃",), ("🏋️‍♀️",)]
+        assert conn.execute("SELECT emoji FROM member").fetchall() == [("🙂",)]
         # 23:30 UTC on the 20th is 00:30 on the 21st in Berlin: that session ended at midnight on the 22nd there.
         flip = conn.execute("SELECT next_flip_at, mode, chance FROM flip").fetchall()
         assert flip == [("2026-11-21 23:00:00.000000", "each", 0.6)]
