@@ -17,7 +17,18 @@ from app import security, tokens
 from app.config import Settings
 from app.db import Sql, locked
 from app.flips import keep_sessions_in_new_zone
-from app.models import Household, LoginSession, Member, login_name
+from app.models import (
+    ApiToken,
+    Enhancer,
+    Flip,
+    Habit,
+    Household,
+    LoginSession,
+    Member,
+    PleasureCheck,
+    Reflection,
+    login_name,
+)
 from app.schemas import HouseholdIn, MemberIn
 
 
@@ -27,6 +38,10 @@ class SignupClosed(Exception):
 
 class NameTaken(ValueError):
     """Another household, or another member of the household, has this name."""
+
+
+class LastMember(Exception):
+    """The member is the household's only one: a household always has someone to pick."""
 
 
 class PinChanged(Exception):
@@ -101,6 +116,10 @@ def members_of(db: Session, household: Household) -> list[Member]:
     return list(db.exec(select(Member).where(Member.household_id == household.id).order_by(col(Member.id))))
 
 
+def member_count(db: Session, household_id: int) -> int:
+    return db.exec(select(func.count()).select_from(Member).where(Member.household_id == household_id)).one()
+
+
 def member_named(db: Session, household_id: int | None, name: str) -> Member | None:
     return db.exec(select(Member).where(Member.household_id == household_id, Member.name == name)).first()
 
@@ -126,7 +145,7 @@ def add_member(db: Session, household: Household, data: MemberIn) -> Member:
     assert household.id is not None
     if name_taken(db, household.id, data.name):
         raise NameTaken(data.name)
-    member = Member(household_id=household.id, name=data.name, emoji=data.emoji)
+    member = Member(household_id=household.id, name=data.name, emoji=data.emoji, colour=data.colour)
     db.add(member)
     try:
         db.flush()
@@ -177,7 +196,7 @@ def save_member(db: Session, login: LoginSession, member: Member, data: MemberIn
     if name_taken(db, stored.household_id, data.name, stored):
         raise NameTaken(data.name)
     pin_changed = pin_hash != stored.pin_hash
-    stored.name, stored.emoji, stored.pin_hash = data.name, data.emoji, pin_hash
+    stored.name, stored.emoji, stored.colour, stored.pin_hash = data.name, data.emoji, data.colour, pin_hash
     db.add(stored)
     try:
         db.flush()
@@ -189,6 +208,37 @@ def save_member(db: Session, login: LoginSession, member: Member, data: MemberIn
         tokens.revoke_all(db, member_ids=[stored.id])
     db.commit()
     return pin_changed
+
+
+def belongings(db: Session, member: Member) -> dict[str, int]:
+    """How many of each thing goes with the member when they are deleted, for the confirmation to name."""
+
+    def count(table: type[Habit | Enhancer | Flip | PleasureCheck | ApiToken]) -> int:
+        return db.exec(select(func.count()).select_from(table).where(table.member_id == member.id)).one()
+
+    reflections = select(func.count()).select_from(Reflection).join(Flip, col(Reflection.flip_id) == Flip.id)
+    return {
+        "habit": count(Habit),
+        "enhancer": count(Enhancer),
+        "flip": count(Flip),
+        "reflection": db.exec(reflections.where(Flip.member_id == member.id)).one(),
+        "pleasure check": count(PleasureCheck),
+        "API token": count(ApiToken),
+    }
+
+
+def delete_member(db: Session, household: Household, member: Member) -> None:
+    """Delete the member with everything of theirs (the database cascades); devices that had them picked ask
+    "who's this?" next. `member` is as the request saw it when it decided who may do this: if their PIN has
+    changed since, nothing is done."""
+    locked(db, household)  # two members deleted at once: the second sees the first gone, and is the last
+    stored = locked(db, member)
+    if stored.pin_hash != member.pin_hash:
+        raise PinChanged
+    if member_count(db, stored.household_id) <= 1:
+        raise LastMember
+    db.delete(stored)
+    db.commit()
 
 
 def set_time_zone(db: Session, household: Household, name: str, now: datetime) -> None:

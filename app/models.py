@@ -114,6 +114,19 @@ class Coin(StrEnum):
     mixed = "mixed"
 
 
+class Colour(StrEnum):
+    """A member's colour: a small fixed palette, each readable in light and dark (static/app.css)."""
+
+    blue = "blue"
+    teal = "teal"
+    green = "green"
+    amber = "amber"
+    orange = "orange"
+    rose = "rose"
+    violet = "violet"
+    slate = "slate"
+
+
 class Followed(StrEnum):
     yes = "yes"
     partly = "partly"
@@ -142,6 +155,7 @@ class Household(HouseholdBase, table=True):
 class MemberBase(Fields):
     name: Name
     emoji: Emoji = "🙂"
+    colour: Colour = Colour.blue
 
 
 class Member(MemberBase, table=True):
