@@ -260,20 +260,39 @@ def set_password(db: Session, household: Household, password_hash: str, keep: Lo
     db.commit()
 
 
-def devices_of(db: Session, household: Household) -> list[LoginSession]:
-    """The household's logins, the device seen most recently first."""
-    query = select(LoginSession).where(LoginSession.household_id == household.id)
-    return list(db.exec(query.order_by(col(LoginSession.last_seen_at).desc())))
+def devices_of(db: Session, household: Household) -> list[tuple[LoginSession, Member | None]]:
+    """The household's logins with the member picked on each (if any), the device seen most recently first."""
+    query = select(LoginSession, Member).outerjoin(Member, col(LoginSession.member_id) == Member.id)
+    query = query.where(LoginSession.household_id == household.id)
+    return list(db.exec(query.order_by(col(LoginSession.last_seen_at).desc(), col(LoginSession.id).desc())).all())
 
 
-def log_out_device(db: Session, household: Household, login_id: int) -> bool:
-    """End one of the household's logins (any member may: a lost phone is everyone's concern); whether it did."""
+def device_of(db: Session, household: Household, login_id: int) -> LoginSession | None:
     found = db.get(LoginSession, login_id)
-    if found is None or found.household_id != household.id:
+    return found if found is not None and found.household_id == household.id else None
+
+
+def rename_device(db: Session, household: Household, login_id: int, name: str) -> bool:
+    """Give one of the household's logins a name people know it by ("Ben's phone"); whether it is still there."""
+    found = device_of(db, household, login_id)
+    if found is None:
         return False
-    security.end_login(db, found)
+    found.device_name = name
+    db.add(found)
     db.commit()
     return True
+
+
+def log_out_device(db: Session, household: Household, login_id: int) -> str | None:
+    """End one of the household's logins (any member may: a lost phone is everyone's concern): the name of the
+    device logged out, or None if it was not (any more)."""
+    found = device_of(db, household, login_id)
+    if found is None:
+        return None
+    name = found.device_name  # read before the row is gone
+    security.end_login(db, found)
+    db.commit()
+    return name
 
 
 def revoke_token(db: Session, household: Household, token_id: int) -> bool:

@@ -301,3 +301,64 @@ def test_a_deep_link_comes_back_after_logging_in(browser: Browser, live_url: str
     expect(page.get_by_role("heading", name="Insights")).to_be_visible()
     assert page.url == f"{live_url}/insights"
     assert errors == [], errors
+
+
+def shots(page: Page, name: str, part: str = "main") -> None:
+    """A part of the page in light and dark, for a person to look at."""
+    SHOTS.mkdir(exist_ok=True)
+    size = page.viewport_size
+    assert size is not None
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
+        page.locator(part).screenshot(path=SHOTS / f"phone-{size['width']}-{scheme}-{name}.png")
+    page.emulate_media(color_scheme="light")
+
+
+def test_a_device_is_renamed_and_logged_out_after_asking(
+    browser: Browser, two_people: Page, live_url: str, db: Session
+) -> None:
+    """Two phones that both call themselves "Chrome on Linux": one is renamed, so they can be told apart, and
+    logging it out asks first, then says which one went."""
+    page = two_people
+    page.set_viewport_size(SIZES[1])
+    other, _ = new_page(browser)
+    other.goto(f"{live_url}/login")
+    other.get_by_label("Household name").fill("Rivera")
+    other.get_by_label("Household password").fill(PASSWORD)
+    other.get_by_role("button", name="Log in").click()
+    other.get_by_role("button", name="I'm Ben").click()
+    page.goto(f"{live_url}/settings")
+    ben_device = page.locator(".devices li", has_text="Ben uses it")
+    ben_device.locator("summary", has_text="Rename").click()
+    ben_device.get_by_label("New name").fill("")
+    ben_device.get_by_role("button", name="Save name").click()
+    expect(page.locator(".devices .error")).to_contain_text("Please fill this in")
+    ben_device.get_by_label("New name").fill("Ben's phone")
+    ben_device.get_by_role("button", name="Save name").click()
+    expect(page.get_by_role("status")).to_have_text("Device renamed: “Ben's phone”.")
+    phone = page.locator(".devices li", has_text="Ben's phone")
+    expect(phone).to_contain_text("Ben uses it")
+    phone.locator("summary", has_text="Log out").click()
+    confirm = phone.get_by_role("button", name="Yes, log out “Ben's phone”")
+    expect(confirm).to_be_visible()
+    shots(page, "settings-devices", ".card:has(.devices)")
+    confirm.click()
+    expect(page.get_by_role("status")).to_contain_text("“Ben's phone” is logged out")
+    expect(page.locator(".devices li")).to_have_count(1)
+    other.goto(f"{live_url}/")
+    expect(other.get_by_role("heading", name="Log in")).to_be_visible()
+
+
+def test_a_member_is_deleted_after_a_confirmation_naming_what_goes(two_people: Page, live_url: str) -> None:
+    page = two_people
+    page.set_viewport_size(SIZES[1])
+    page.goto(f"{live_url}/members/1/edit")
+    page.get_by_text("Delete Ana…").click()
+    confirm = page.get_by_role("button", name="Yes, delete Ana and all of this")
+    expect(page.locator(".delete-member")).to_contain_text("1 habit")
+    expect(page.locator(".delete-member")).to_contain_text("1 reflection")
+    shots(page, "member-delete")
+    confirm.click()
+    expect(page.get_by_role("status")).to_contain_text("The member is deleted")
+    expect(page.get_by_role("button", name="I'm Ben")).to_be_visible()
+    expect(page.get_by_role("button", name="I'm Ana")).to_have_count(0)

@@ -306,3 +306,10 @@ def test_a_pin_set_since_the_request_looked_stops_a_deletion(db: Session, home: 
         households.delete_member(db, home.household, seen)
     db.rollback()
     assert db.get(Member, ben.id) is not None
+
+
+def test_a_member_with_nothing_yet_is_deleted_with_nothing_to_list(client: TestClient, db: Session, home: Home) -> None:
+    ben = factories.make_member(db, home.household, "Ben")
+    page = client.get(f"/members/{ben.id}/edit").text
+    assert "They have no habits, enhancers, flips, reflections, pleasure checks or API tokens yet." in page
+    assert "<li>0" not in page
