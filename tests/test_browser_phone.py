@@ -3,12 +3,13 @@ the screen, every control big enough for a thumb, switching person in two taps, 
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlmodel import Session, select
 
-from app.models import Household
+from app.models import Habit, Household, PleasureCheck
 from tests import factories
 from tests.test_browser import CHROMIUM, FLAGS, SHOTS, new_page, set_up_household
 
@@ -362,3 +363,45 @@ def test_a_member_is_deleted_after_a_confirmation_naming_what_goes(two_people: P
     expect(page.get_by_role("status")).to_contain_text("The member is deleted")
     expect(page.get_by_role("button", name="I'm Ben")).to_be_visible()
     expect(page.get_by_role("button", name="I'm Ana")).to_have_count(0)
+
+
+# Each chart's text as drawn on the screen (its font size times the SVG's scale), where it ends, and its bars.
+CHARTS = """() => Array.from(document.querySelectorAll(".chart svg"), (svg) => ({
+  scale: svg.getScreenCTM().a,
+  texts: Array.from(svg.querySelectorAll("text"), (t) => ({
+    words: t.textContent, px: parseFloat(getComputedStyle(t).fontSize) * svg.getScreenCTM().a,
+    left: t.getBoundingClientRect().left, right: t.getBoundingClientRect().right,
+  })),
+  bars: Array.from(svg.querySelectorAll("rect.bar"), (r) => r.getBoundingClientRect().width),
+}))"""
+
+
+def test_charts_read_on_a_small_phone(browser: Browser, live_url: str, db: Session) -> None:
+    """At 320×640: every word and number of every chart is 14 px or more and stays on the screen, and a single
+    week of stacking load is a bar of a sensible width, not the whole chart."""
+    page, errors = new_page(browser)
+    page.set_viewport_size(SIZES[1])
+    set_up_household(page, live_url)
+    habit = db.exec(select(Habit)).one()
+    monday = datetime.now(UTC) - timedelta(days=datetime.now(UTC).weekday())  # one week, whatever the day
+    for hours, allowed in ((1, True), (2, False), (3, True), (4, False)):
+        factories.make_flip(db, habit, "heads" if allowed else "tails", {"Music": (2, allowed)}, (7, 8, "yes"),
+                            at=monday.replace(hour=hours))  # fmt: skip
+    for day in range(4):
+        db.add(PleasureCheck(member_id=habit.member_id, name="Chocolate", enjoyment=6 + day, craving=8 - day,
+                             logged_at=monday - timedelta(days=day)))  # fmt: skip
+    db.commit()
+    measured = {}
+    for path in ("/insights", f"/insights/habits/{habit.id}", "/pleasures/Chocolate"):
+        page.goto(live_url + path)
+        measured[path] = page.evaluate(CHARTS)
+        shots(page, "charts-" + path.strip("/").replace("/", "-"))
+    load = measured["/insights"][0]
+    assert len(load["bars"]) == 1 and 20 <= load["bars"][0] <= 48, load["bars"]
+    texts = [(path, t) for path, charts in measured.items() for chart in charts for t in chart["texts"]]
+    assert len(texts) > 20 and {path for path, _ in texts} == set(measured)
+    small = [(path, t["words"], round(t["px"], 1)) for path, t in texts if t["px"] < 14]
+    assert small == [], small
+    off = [(path, t["words"]) for path, t in texts if t["left"] < 0 or t["right"] > 320]
+    assert off == [], off
+    assert errors == [], errors
