@@ -133,6 +133,8 @@ async def rename_device(
     request: Request, db: Db, device_id: IdPath, household: CurrentHousehold, form: Form
 ) -> Response:
     """A name people know the device by; a bad one is shown again beside its message, with that device's form open."""
+    if await db.read(households.device_of, household, device_id) is None:
+        raise HTTPException(404)  # another household's device is not there, whatever the form says
     data, errors = forms.parse(DeviceIn, form)
     if data is None:
         field = f"device-{device_id}"
