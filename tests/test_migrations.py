@@ -111,6 +111,7 @@ ROWS_AT_0004 = (
     "INSERT INTO household (id, name, login, password_hash, created_at) "
     "VALUES (1, 'A', 'a', 'x', '2026-11-20 10:00:00')",
     "INSERT INTO member (id, household_id, name, emoji, created_at) VALUES (1, 1, 'Ana', 'x', '2026-11-20 10:00:00')",
+    "INSERT INTO member (id, household_id, name, emoji, created_at) VALUES (2, 1, 'Ben', 'x', '2026-11-20 10:00:00')",
     "INSERT INTO habit (id, member_id, name, emoji, why, minimum, mode, chance, created_at) "
     "VALUES (1, 1, 'Run', 'x', '', '', 'each', 0.6, '2026-11-20 10:00:00')",
     "INSERT INTO flip (id, habit_id, member_id, flipped_at, coin, prompt, closed_at, skipped) "
@@ -140,7 +141,8 @@ def test_upgrading_a_lived_in_database_keeps_every_row(tmp_path: Path) -> None:
     migrate(settings)
     with sqlite3.connect(tmp_path / "coinflip.db") as conn:
         assert conn.execute("SELECT timezone FROM household").fetchall() == [("Europe/Berlin",)]
-        assert conn.execute("SELECT name FROM member").fetchall() == [("Ana",)]
+        # Members from before colours get the palette in turn, so they are told apart from the start.
+        assert conn.execute("SELECT name, colour FROM member").fetchall() == [("Ana", "teal"), ("Ben", "green")]
         assert conn.execute("SELECT every_hours, archived_at FROM habit").fetchall() == [(None, None)]
         # 23:30 UTC on the 20th is 00:30 on the 21st in Berlin: that session ended at midnight on the 22nd there.
         flip = conn.execute("SELECT next_flip_at, mode, chance FROM flip").fetchall()
