@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from app.models import Habit, Household, PleasureCheck
+from app.models import Colour, Habit, Household, PleasureCheck
 from tests import factories
 from tests.test_browser import CHROMIUM, FLAGS, SHOTS, new_page, set_up_household
 
@@ -162,8 +162,8 @@ def test_every_page_fits_a_phone_with_the_longest_names(browser: Browser, live_u
         page.goto(f"{live_url}/signup")
         check(page, "signup", problems)
     sign_up_with_long_names(page, live_url)
-    ben = factories.make_member(db, household_of(db), "Ben", pin="2468")
-    cleo = factories.make_member(db, household_of(db), "Cleo")
+    ben = factories.make_member(db, household_of(db), "Ben", pin="2468", colour=Colour.rose)
+    cleo = factories.make_member(db, household_of(db), "Cleo", colour=Colour.amber)
     pages = {
         "today": "/", "flip": "/flips/1", "reflection-edit": "/flips/1/reflection", "history": "/history",
         "insights": "/insights", "insights-habit": "/insights/habits/1", "pleasures": "/pleasures",
