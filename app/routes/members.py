@@ -1,4 +1,4 @@
-"""The people of a household: "who's this?", adding and renaming members, their PINs."""
+"""The people of a household: "who's this?", adding, editing (name, emoji, colour) and deleting members, their PINs."""
 
 from collections.abc import Mapping
 

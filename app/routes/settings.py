@@ -1,4 +1,4 @@
-"""Household settings: appearance, password, the devices logged in (each can be revoked), API tokens, data."""
+"""Household settings: appearance, password, the devices logged in (named, renamed, logged out), API tokens, data."""
 
 from collections.abc import Mapping
 
