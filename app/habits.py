@@ -114,6 +114,7 @@ def link_enhancers(db: Session, member: Member, habit: Habit, enhancer_ids: list
 
 
 def check_name(db: Session, member: Member, habit: Habit, name: str) -> None:
+    """Names differ beyond case, archived habits' too. Called under the member's lock (save_habit)."""
     for other in every_habit(db, member):
         if other.id != habit.id and other.name.casefold() == name.casefold():
             where = " in the archive: restore it from the Habits page" if other.archived_at else ""
@@ -124,9 +125,12 @@ def save_habit(db: Session, member: Member, habit: Habit | None, data: HabitIn |
     """Apply the given fields (all of a HabitIn, the sent ones of a HabitPatch) to the habit, or to a new one
     (None), and commit.
 
-    Takes the habit's lock, as a flip does: a flip sees the habit before or after the change, never half of it.
-    A changed policy applies from the next session: the flip of a session in progress keeps its own end.
+    Takes the member's lock first, as adding an enhancer does: two saves of one name at once (two tabs, two
+    replicas) can't both find it free. Then the habit's, as a flip does: a flip sees the habit before or after
+    the change, never half of it. A changed policy applies from the next session: the flip of a session in
+    progress keeps its own end.
     """
+    lock(db, Member, member.id)
     if habit is None:
         assert member.id is not None and data.name is not None
         habit = Habit(member_id=member.id, name=data.name)

@@ -17,7 +17,18 @@ from app import security, tokens
 from app.config import Settings
 from app.db import Sql, locked
 from app.flips import keep_sessions_in_new_zone
-from app.models import Household, LoginSession, Member, login_name
+from app.models import (
+    ApiToken,
+    Enhancer,
+    Flip,
+    Habit,
+    Household,
+    LoginSession,
+    Member,
+    PleasureCheck,
+    Reflection,
+    login_name,
+)
 from app.schemas import HouseholdIn, MemberIn
 
 
@@ -27,6 +38,10 @@ class SignupClosed(Exception):
 
 class NameTaken(ValueError):
     """Another household, or another member of the household, has this name."""
+
+
+class LastMember(Exception):
+    """The member is the household's only one: a household always has someone to pick."""
 
 
 class PinChanged(Exception):
@@ -101,6 +116,10 @@ def members_of(db: Session, household: Household) -> list[Member]:
     return list(db.exec(select(Member).where(Member.household_id == household.id).order_by(col(Member.id))))
 
 
+def member_count(db: Session, household_id: int) -> int:
+    return db.exec(select(func.count()).select_from(Member).where(Member.household_id == household_id)).one()
+
+
 def member_named(db: Session, household_id: int | None, name: str) -> Member | None:
     return db.exec(select(Member).where(Member.household_id == household_id, Member.name == name)).first()
 
@@ -126,7 +145,7 @@ def add_member(db: Session, household: Household, data: MemberIn) -> Member:
     assert household.id is not None
     if name_taken(db, household.id, data.name):
         raise NameTaken(data.name)
-    member = Member(household_id=household.id, name=data.name, emoji=data.emoji)
+    member = Member(household_id=household.id, name=data.name, emoji=data.emoji, colour=data.colour)
     db.add(member)
     try:
         db.flush()
@@ -177,7 +196,7 @@ def save_member(db: Session, login: LoginSession, member: Member, data: MemberIn
     if name_taken(db, stored.household_id, data.name, stored):
         raise NameTaken(data.name)
     pin_changed = pin_hash != stored.pin_hash
-    stored.name, stored.emoji, stored.pin_hash = data.name, data.emoji, pin_hash
+    stored.name, stored.emoji, stored.colour, stored.pin_hash = data.name, data.emoji, data.colour, pin_hash
     db.add(stored)
     try:
         db.flush()
@@ -189,6 +208,37 @@ def save_member(db: Session, login: LoginSession, member: Member, data: MemberIn
         tokens.revoke_all(db, member_ids=[stored.id])
     db.commit()
     return pin_changed
+
+
+def belongings(db: Session, member: Member) -> dict[str, int]:
+    """How many of each thing goes with the member when they are deleted, for the confirmation to name."""
+
+    def count(table: type[Habit | Enhancer | Flip | PleasureCheck | ApiToken]) -> int:
+        return db.exec(select(func.count()).select_from(table).where(table.member_id == member.id)).one()
+
+    reflections = select(func.count()).select_from(Reflection).join(Flip, col(Reflection.flip_id) == Flip.id)
+    return {
+        "habit": count(Habit),
+        "enhancer": count(Enhancer),
+        "flip": count(Flip),
+        "reflection": db.exec(reflections.where(Flip.member_id == member.id)).one(),
+        "pleasure check": count(PleasureCheck),
+        "API token": count(ApiToken),
+    }
+
+
+def delete_member(db: Session, household: Household, member: Member) -> None:
+    """Delete the member with everything of theirs (the database cascades); devices that had them picked ask
+    "who's this?" next. `member` is as the request saw it when it decided who may do this: if their PIN has
+    changed since, nothing is done."""
+    locked(db, household)  # two members deleted at once: the second sees the first gone, and is the last
+    stored = locked(db, member)
+    if stored.pin_hash != member.pin_hash:
+        raise PinChanged
+    if member_count(db, stored.household_id) <= 1:
+        raise LastMember
+    db.delete(stored)
+    db.commit()
 
 
 def set_time_zone(db: Session, household: Household, name: str, now: datetime) -> None:
@@ -210,20 +260,39 @@ def set_password(db: Session, household: Household, password_hash: str, keep: Lo
     db.commit()
 
 
-def devices_of(db: Session, household: Household) -> list[LoginSession]:
-    """The household's logins, the device seen most recently first."""
-    query = select(LoginSession).where(LoginSession.household_id == household.id)
-    return list(db.exec(query.order_by(col(LoginSession.last_seen_at).desc())))
+def devices_of(db: Session, household: Household) -> list[tuple[LoginSession, Member | None]]:
+    """The household's logins with the member picked on each (if any), the device seen most recently first."""
+    query = select(LoginSession, Member).outerjoin(Member, col(LoginSession.member_id) == Member.id)
+    query = query.where(LoginSession.household_id == household.id)
+    return list(db.exec(query.order_by(col(LoginSession.last_seen_at).desc(), col(LoginSession.id).desc())).all())
 
 
-def log_out_device(db: Session, household: Household, login_id: int) -> bool:
-    """End one of the household's logins (any member may: a lost phone is everyone's concern); whether it did."""
+def device_of(db: Session, household: Household, login_id: int) -> LoginSession | None:
     found = db.get(LoginSession, login_id)
-    if found is None or found.household_id != household.id:
+    return found if found is not None and found.household_id == household.id else None
+
+
+def rename_device(db: Session, household: Household, login_id: int, name: str) -> bool:
+    """Give one of the household's logins a name people know it by ("Ben's phone"); whether it is still there."""
+    found = device_of(db, household, login_id)
+    if found is None:
         return False
-    security.end_login(db, found)
+    found.device_name = name
+    db.add(found)
     db.commit()
     return True
+
+
+def log_out_device(db: Session, household: Household, login_id: int) -> str | None:
+    """End one of the household's logins (any member may: a lost phone is everyone's concern): the name of the
+    device logged out, or None if it was not (any more)."""
+    found = device_of(db, household, login_id)
+    if found is None:
+        return None
+    name = found.device_name  # read before the row is gone
+    security.end_login(db, found)
+    db.commit()
+    return name
 
 
 def revoke_token(db: Session, household: Household, token_id: int) -> bool:

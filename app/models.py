@@ -114,6 +114,19 @@ class Coin(StrEnum):
     mixed = "mixed"
 
 
+class Colour(StrEnum):
+    """A member's colour: a small fixed palette, each readable in light and dark (static/app.css)."""
+
+    blue = "blue"
+    teal = "teal"
+    green = "green"
+    amber = "amber"
+    orange = "orange"
+    rose = "rose"
+    violet = "violet"
+    slate = "slate"
+
+
 class Followed(StrEnum):
     yes = "yes"
     partly = "partly"
@@ -142,6 +155,7 @@ class Household(HouseholdBase, table=True):
 class MemberBase(Fields):
     name: Name
     emoji: Emoji = "🙂"
+    colour: Colour = Colour.blue
 
 
 class Member(MemberBase, table=True):
@@ -152,14 +166,18 @@ class Member(MemberBase, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class LoginSession(SQLModel, table=True):
+class DeviceBase(Fields):
+    # Made from the browser's user agent ("Chrome on Android"); the household may rename it ("Ben's phone").
+    device_name: Name
+
+
+class LoginSession(DeviceBase, table=True):
     """A browser's login: the cookie holds a random token, this row only its hash."""
 
     id: int | None = Field(default=None, primary_key=True)
     household_id: int = Field(sa_column=owner("household"))
     member_id: int | None = Field(sa_column=owner("member", nullable=True, on_delete="SET NULL"))
     token_hash: str = Field(unique=True, max_length=64)
-    device_name: str = Field(max_length=NAME_MAX)
     created_at: datetime = Field(default_factory=utcnow)
     last_seen_at: datetime = Field(default_factory=utcnow)
 

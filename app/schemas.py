@@ -13,6 +13,7 @@ from app.models import (
     CHANCE_MIN,
     NAME_MAX,
     Chance,
+    DeviceBase,
     Emoji,
     EnhancerBase,
     EnhancerIds,
@@ -184,6 +185,10 @@ class PasswordChange(RepeatedPassword):
 
 class TimeZoneIn(Input):
     timezone: TimeZoneName
+
+
+class DeviceIn(DeviceBase, Input):
+    """A device's new name, from Settings."""
 
 
 class TokenIn(Input):

@@ -102,3 +102,34 @@ for (const form of document.querySelectorAll("form[data-save-on-change]")) {
   for (const button of form.querySelectorAll("button[type=submit]")) button.hidden = true;
   form.addEventListener("change", () => form.requestSubmit());
 }
+
+// "Check that this flip is fair": when it opens, the seal kept when the coin fell is made again from the verdict
+// and its secret, here in the browser, and the two compared. Web Crypto is there only in a secure context
+// (https, or the computer itself): over plain http on a home network it is not, and the page says so.
+const hex = (bytes) => Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
+
+async function checkSeal(fairness) {
+  const said = fairness.querySelector("[data-seal-check]");
+  const seal = fairness.querySelector("[data-seal]")?.textContent.trim();
+  const sealed = fairness.querySelector("[data-sealed]")?.textContent;
+  if (!said || seal === undefined || sealed === undefined) return;
+  if (!globalThis.crypto?.subtle) {
+    said.textContent = "This browser checks the seal only over a secure connection (https), and this one is " +
+      "plain http. The command below checks it on a computer.";
+    return;
+  }
+  const remade = hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(sealed)));
+  const matches = remade === seal;
+  said.classList.toggle("matches", matches);
+  said.classList.toggle("differs", !matches);
+  said.textContent = matches
+    ? "The seal matches: this is the very verdict drawn when the coin fell."
+    : "The seal does not match: this is not the verdict sealed when the coin fell. Please tell whoever runs this server.";
+}
+
+// Verdicts arrive with htmx too, so this listens on the document ("toggle" does not bubble: caught on the way down).
+document.addEventListener("toggle", (event) => {
+  if (event.target instanceof HTMLDetailsElement && event.target.open && event.target.matches(".fairness")) {
+    checkSeal(event.target);
+  }
+}, true);

@@ -12,6 +12,7 @@ from app.config import Settings
 from app.flips import session_end
 from app.models import (
     Coin,
+    Colour,
     Enhancer,
     Flip,
     FlipEnhancer,
@@ -47,9 +48,12 @@ def move_household(db: Session, household: Household, timezone: str) -> None:
     db.commit()
 
 
-def make_member(db: Session, household: Household, name: str = "Ana", pin: str | None = None) -> Member:
+def make_member(
+    db: Session, household: Household, name: str = "Ana", pin: str | None = None, colour: Colour = Colour.blue
+) -> Member:
     assert household.id is not None
-    member = Member(household_id=household.id, name=name, pin_hash=security.hash_secret(pin) if pin else None)
+    pin_hash = security.hash_secret(pin) if pin else None
+    member = Member(household_id=household.id, name=name, pin_hash=pin_hash, colour=colour)
     db.add(member)
     db.commit()
     return member

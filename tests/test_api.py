@@ -32,6 +32,7 @@ def test_me(api: TestClient, home: Home) -> None:
         "member_id": home.member.id,
         "member": "Ana",
         "emoji": "🙂",
+        "colour": "blue",
         "household_id": home.household.id,
         "household": "Rivera",
     }

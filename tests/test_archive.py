@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from app import archive, cli, security
 from app.config import Settings
-from app.models import NAME_MAX, NOTE_MAX, TEXT_MAX, Habit, Household, Member, PleasureCheck
+from app.models import NAME_MAX, NOTE_MAX, TEXT_MAX, Colour, Habit, Household, Member, PleasureCheck
 from tests import factories
 from tests.conftest import Clock, Home
 
@@ -39,6 +39,7 @@ def lived_in(client: TestClient, db: Session, home: Home, clock: Clock) -> Home:
     run = factories.make_habit(db, home.member, "Run", [music, coffee])
     gym = factories.make_habit(db, home.member, "Gym", [coffee])
     ben = factories.make_member(db, home.household, "Ben", pin="1234")
+    ben.colour = Colour.rose
     factories.make_habit(db, ben, "Piano")
     db.add(PleasureCheck(member_id=ben.id or 0, name="Chocolate", enjoyment=6, craving=8))
     db.commit()
@@ -71,6 +72,7 @@ def test_export_import_export_is_identical(
     exported = json.loads(first)
     assert exported["format"] == "coinflip-export" and exported["version"] == 3
     assert len(exported["flips"]) == 3 and exported["household"]["password_hash"]
+    assert [m["colour"] for m in exported["members"]] == ["blue", "rose"]  # and back again: compared below
     assert [(p["name"], p["enjoyment"], p["craving"]) for p in exported["pleasure_checks"]] == [
         ("Chocolate", 6, 8),
         ("Coffee", 7, 9),

@@ -124,6 +124,35 @@ def test_flip_and_reflect_on_a_phone(browser: Browser, live_url: str) -> None:
     assert problems == [], problems  # no script errors and no CSP violations
 
 
+def test_the_page_checks_the_seal_of_a_flip(browser: Browser, live_url: str) -> None:
+    """Opening "Check that this flip is fair" remakes the seal with Web Crypto (the test server, 127.0.0.1, is a
+    secure context) and says in words whether it matches; a verdict altered in the page does not; where Web Crypto
+    is missing (plain http on a home network), the page says so and keeps the command."""
+    page, problems = new_page(browser)
+    set_up_household(page, live_url)
+    page.get_by_role("button", name="Flip for Morning run").click()  # the verdict swapped in by htmx
+    fairness = page.locator(".fairness")
+    said = fairness.locator("[data-seal-check]")
+    fairness.locator("summary").click()
+    expect(said).to_have_text("The seal matches: this is the very verdict drawn when the coin fell.")
+    expect(fairness).to_contain_text("sha256sum")
+    for width, scheme in ((390, "light"), (320, "dark")):
+        page.set_viewport_size({"width": width, "height": 640})
+        page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
+        fairness.screenshot(path=str(SHOTS / f"seal-matches-{width}-{scheme}.png"))
+    page.emulate_media(color_scheme="light")
+    page.reload()
+    page.evaluate("document.querySelector('[data-sealed]').textContent = 'heads|Music=yes|0000'")
+    fairness.locator("summary").click()
+    expect(said).to_contain_text("The seal does not match")
+    page.add_init_script("Object.defineProperty(Crypto.prototype, 'subtle', {get: () => undefined})")
+    page.reload()
+    fairness.locator("summary").click()
+    expect(said).to_contain_text("only over a secure connection (https), and this one is plain http")
+    expect(fairness).to_contain_text("sha256sum")
+    assert problems == [], problems
+
+
 def test_a_token_is_shown_once_and_copied_with_one_tap(browser: Browser, live_url: str) -> None:
     page, problems = new_page(browser)
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_url)

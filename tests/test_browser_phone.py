@@ -3,12 +3,13 @@ the screen, every control big enough for a thumb, switching person in two taps, 
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlmodel import Session, select
 
-from app.models import Household
+from app.models import Colour, Habit, Household, PleasureCheck
 from tests import factories
 from tests.test_browser import CHROMIUM, FLAGS, SHOTS, new_page, set_up_household
 
@@ -161,8 +162,8 @@ def test_every_page_fits_a_phone_with_the_longest_names(browser: Browser, live_u
         page.goto(f"{live_url}/signup")
         check(page, "signup", problems)
     sign_up_with_long_names(page, live_url)
-    ben = factories.make_member(db, household_of(db), "Ben", pin="2468")
-    cleo = factories.make_member(db, household_of(db), "Cleo")
+    ben = factories.make_member(db, household_of(db), "Ben", pin="2468", colour=Colour.rose)
+    cleo = factories.make_member(db, household_of(db), "Cleo", colour=Colour.amber)
     pages = {
         "today": "/", "flip": "/flips/1", "reflection-edit": "/flips/1/reflection", "history": "/history",
         "insights": "/insights", "insights-habit": "/insights/habits/1", "pleasures": "/pleasures",
@@ -300,4 +301,107 @@ def test_a_deep_link_comes_back_after_logging_in(browser: Browser, live_url: str
     page.get_by_role("button", name="I'm Ana").click()
     expect(page.get_by_role("heading", name="Insights")).to_be_visible()
     assert page.url == f"{live_url}/insights"
+    assert errors == [], errors
+
+
+def shots(page: Page, name: str, part: str = "main") -> None:
+    """A part of the page in light and dark, for a person to look at."""
+    SHOTS.mkdir(exist_ok=True)
+    size = page.viewport_size
+    assert size is not None
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
+        page.locator(part).screenshot(path=SHOTS / f"phone-{size['width']}-{scheme}-{name}.png")
+    page.emulate_media(color_scheme="light")
+
+
+def test_a_device_is_renamed_and_logged_out_after_asking(
+    browser: Browser, two_people: Page, live_url: str, db: Session
+) -> None:
+    """Two phones that both call themselves "Chrome on Linux": one is renamed, so they can be told apart, and
+    logging it out asks first, then says which one went."""
+    page = two_people
+    page.set_viewport_size(SIZES[1])
+    other, _ = new_page(browser)
+    other.goto(f"{live_url}/login")
+    other.get_by_label("Household name").fill("Rivera")
+    other.get_by_label("Household password").fill(PASSWORD)
+    other.get_by_role("button", name="Log in").click()
+    other.get_by_role("button", name="I'm Ben").click()
+    page.goto(f"{live_url}/settings")
+    ben_device = page.locator(".devices li", has_text="Ben uses it")
+    ben_device.locator("summary", has_text="Rename").click()
+    ben_device.get_by_label("New name").fill("")
+    ben_device.get_by_role("button", name="Save name").click()
+    expect(page.locator(".devices .error")).to_contain_text("Please fill this in")
+    ben_device.get_by_label("New name").fill("Ben's phone")
+    ben_device.get_by_role("button", name="Save name").click()
+    expect(page.get_by_role("status")).to_have_text("Device renamed: “Ben's phone”.")
+    phone = page.locator(".devices li", has_text="Ben's phone")
+    expect(phone).to_contain_text("Ben uses it")
+    phone.locator("summary", has_text="Log out").click()
+    confirm = phone.get_by_role("button", name="Yes, log out “Ben's phone”")
+    expect(confirm).to_be_visible()
+    shots(page, "settings-devices", ".card:has(.devices)")
+    confirm.click()
+    expect(page.get_by_role("status")).to_contain_text("“Ben's phone” is logged out")
+    expect(page.locator(".devices li")).to_have_count(1)
+    other.goto(f"{live_url}/")
+    expect(other.get_by_role("heading", name="Log in")).to_be_visible()
+
+
+def test_a_member_is_deleted_after_a_confirmation_naming_what_goes(two_people: Page, live_url: str) -> None:
+    page = two_people
+    page.set_viewport_size(SIZES[1])
+    page.goto(f"{live_url}/members/1/edit")
+    page.get_by_text("Delete Ana…").click()
+    confirm = page.get_by_role("button", name="Yes, delete Ana and all of this")
+    expect(page.locator(".delete-member")).to_contain_text("1 habit")
+    expect(page.locator(".delete-member")).to_contain_text("1 reflection")
+    shots(page, "member-delete")
+    confirm.click()
+    expect(page.get_by_role("status")).to_contain_text("The member is deleted")
+    expect(page.get_by_role("button", name="I'm Ben")).to_be_visible()
+    expect(page.get_by_role("button", name="I'm Ana")).to_have_count(0)
+
+
+# Each chart's text as drawn on the screen (its font size times the SVG's scale), where it ends, and its bars.
+CHARTS = """() => Array.from(document.querySelectorAll(".chart svg"), (svg) => ({
+  scale: svg.getScreenCTM().a,
+  texts: Array.from(svg.querySelectorAll("text"), (t) => ({
+    words: t.textContent, px: parseFloat(getComputedStyle(t).fontSize) * svg.getScreenCTM().a,
+    left: t.getBoundingClientRect().left, right: t.getBoundingClientRect().right,
+  })),
+  bars: Array.from(svg.querySelectorAll("rect.bar"), (r) => r.getBoundingClientRect().width),
+}))"""
+
+
+def test_charts_read_on_a_small_phone(browser: Browser, live_url: str, db: Session) -> None:
+    """At 320×640: every word and number of every chart is 14 px or more and stays on the screen, and a single
+    week of stacking load is a bar of a sensible width, not the whole chart."""
+    page, errors = new_page(browser)
+    page.set_viewport_size(SIZES[1])
+    set_up_household(page, live_url)
+    habit = db.exec(select(Habit)).one()
+    monday = datetime.now(UTC) - timedelta(days=datetime.now(UTC).weekday())  # one week, whatever the day
+    for hours, allowed in ((1, True), (2, False), (3, True), (4, False)):
+        factories.make_flip(db, habit, "heads" if allowed else "tails", {"Music": (2, allowed)}, (7, 8, "yes"),
+                            at=monday.replace(hour=hours))  # fmt: skip
+    for day in range(4):
+        db.add(PleasureCheck(member_id=habit.member_id, name="Chocolate", enjoyment=6 + day, craving=8 - day,
+                             logged_at=monday - timedelta(days=day)))  # fmt: skip
+    db.commit()
+    measured = {}
+    for path in ("/insights", f"/insights/habits/{habit.id}", "/pleasures/Chocolate"):
+        page.goto(live_url + path)
+        measured[path] = page.evaluate(CHARTS)
+        shots(page, "charts-" + path.strip("/").replace("/", "-"))
+    load = measured["/insights"][0]
+    assert len(load["bars"]) == 1 and 20 <= load["bars"][0] <= 48, load["bars"]
+    texts = [(path, t) for path, charts in measured.items() for chart in charts for t in chart["texts"]]
+    assert len(texts) > 20 and {path for path, _ in texts} == set(measured)
+    small = [(path, t["words"], round(t["px"], 1)) for path, t in texts if t["px"] < 14]
+    assert small == [], small
+    off = [(path, t["words"]) for path, t in texts if t["left"] < 0 or t["right"] > 320]
+    assert off == [], off
     assert errors == [], errors

@@ -3,12 +3,18 @@
 import re
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
-from app.models import NAME_MAX, NOTE_MAX, TEXT_MAX, Flip, Habit, HabitEnhancer, Mode
+from app import habits
+from app.db import open_session
+from app.models import NAME_MAX, NOTE_MAX, TEXT_MAX, Flip, Habit, HabitEnhancer, Member, Mode
+from app.schemas import HabitIn
 from tests import factories
-from tests.conftest import Clock, Home
+from tests.conftest import POSTGRES_URL, Clock, Home
 
 HABIT = {"name": "Gym", "emoji": "🏋️", "why": "Strong legs.", "minimum": "One set", "mode": "each", "chance": "30"}
 
@@ -223,3 +229,33 @@ def test_a_bound_reads_as_a_person_writes_it(client: TestClient, home: Home, cha
     """10, not 10.0: the form's percentage is made of the model's probability (0.1 × 100 = 10.000000000000002)."""
     response = client.post("/habits", data={**HABIT, "chance": chance})
     assert f'id="chance-error">Please enter a value {message}</p>' in response.text
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="row locks are PostgreSQL's (SQLite's writes take turns anyway)")
+def test_two_adds_of_one_name_at_once_cannot_both_find_it_free(
+    app: FastAPI, db: Session, home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two replicas add "Run" for one member at the same moment. The second's add, its check done and found the
+    name free, lets the other replica's add run before it goes on (no threads, no sleeps). Without the member's
+    lock, both inserted a "Run"; with it, the other replica's add has to wait until this one commits: here it
+    gives up waiting (lock_timeout) instead of blocking the test, and only one "Run" is saved."""
+    free_yet = habits.every_habit
+    waited: list[str] = []
+
+    def other_replica_adds_it_meanwhile(db: Session, member: Member) -> list[Habit]:
+        found = free_yet(db, member)
+        monkeypatch.setattr(habits, "every_habit", free_yet)
+        with open_session(app.state.engine) as other:
+            other.exec(text("SET LOCAL lock_timeout = '200ms'"))  # type: ignore[call-overload]
+            try:
+                habits.save_habit(other, home.member, None, HabitIn(name="Run"))
+            except OperationalError as exc:
+                waited.append(getattr(exc.orig, "sqlstate", ""))
+        return found
+
+    monkeypatch.setattr(habits, "every_habit", other_replica_adds_it_meanwhile)
+    with open_session(app.state.engine) as second:
+        habits.save_habit(second, home.member, None, HabitIn(name="Run"))
+    db.expire_all()
+    assert [h.name for h in db.exec(select(Habit))] == ["Run"]
+    assert waited == ["55P03"]  # lock_not_available: it waited on the member's lock

@@ -228,7 +228,7 @@ def test_the_habit_page_and_the_api_show_the_same_numbers(client: TestClient, db
     assert "7.0 · 3 sessions" in page.text  # a mean has one decimal on every page
     assert "not enough sessions yet (1 of 3)" in page.text
     assert data["audit"]["heads"] == 3 and "<strong>3</strong> heads" in page.text
-    assert '<svg viewBox="0 0 320' in page.text and 'role="img" aria-label="Enjoyment of the effort' in page.text
+    assert '<svg viewBox="0 0 254' in page.text and 'role="img" aria-label="Enjoyment of the effort' in page.text
 
 
 def test_after_a_peak_today_says_a_dip_is_normal(client: TestClient, db: Session, run) -> None:  # type: ignore[no-untyped-def]

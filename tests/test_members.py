@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from app import households, security, tokens
 from app.config import Settings
-from app.models import LoginSession, Member
+from app.models import ApiToken, Enhancer, Flip, Habit, LoginSession, Member, PleasureCheck, Reflection
 from app.schemas import MemberIn
 from tests import factories
 from tests.conftest import Home
@@ -228,3 +228,88 @@ def test_adding_and_saving_a_member_say_so(client: TestClient, db: Session, home
     saved = client.post(f"/members/{home.member.id}/edit", data={"name": "Ana María", "emoji": "🌻"})
     assert saved.headers["location"] == f"/members?saved={home.member.id}"
     assert '<p class="notice" role="status">Ana María saved.</p>' in client.get(saved.headers["location"]).text
+
+
+def test_a_member_has_a_colour_shown_wherever_they_are(client: TestClient, db: Session, home: Home) -> None:
+    """A new member is offered a colour nobody has yet; the colour is saved and painted on Who's this?, on the
+    tab bar's person and in Settings; a colour outside the palette is refused next to the field."""
+    form = client.get("/members/new").text
+    assert 'name="colour" value="teal" checked' in form  # Ana has the first one, blue
+    added = client.post("/members", data={"name": "Ben", "emoji": "🦊", "colour": "rose"})
+    assert added.status_code == 303
+    ben = db.exec(select(Member).where(Member.name == "Ben")).one()
+    assert ben.colour == "rose"
+    assert '<span class="avatar m-rose" aria-hidden="true">🦊</span>' in client.get("/members").text
+    client.post(f"/members/{home.member.id}/edit", data={"name": "Ana", "emoji": "🙂", "colour": "violet"})
+    for url in ("/", "/members", "/settings"):
+        assert 'class="avatar m-violet' in client.get(url).text, url
+    wrong = client.post(f"/members/{home.member.id}/edit", data={"name": "Ana", "emoji": "🙂", "colour": "plaid"})
+    assert wrong.status_code == 422 and 'id="colour-error"' in wrong.text
+
+
+def with_everything(db: Session, member: Member) -> None:
+    """A habit flipped and reflected on, an enhancer, a pleasure check and an API token, all of `member`."""
+    music = factories.make_enhancer(db, member, "Music")
+    habit = factories.make_habit(db, member, "Run", [music])
+    factories.make_flip(db, habit, "heads", {"Music": (2, True)}, reflection=(5, 6, "yes"))
+    db.add(PleasureCheck(member_id=member.id or 0, name="Chocolate", enjoyment=6, craving=8))
+    tokens.create(db, member)
+    db.commit()
+
+
+def test_deleting_a_member_names_what_goes_and_takes_it(
+    app: FastAPI, client: TestClient, db: Session, settings: Settings, home: Home
+) -> None:
+    ben = factories.make_member(db, home.household, "Ben")
+    with_everything(db, ben)
+    with_everything(db, home.member)
+    bens_phone = TestClient(app, follow_redirects=False)
+    factories.log_in(bens_phone, db, settings, home.household, ben)
+    page = client.get(f"/members/{ben.id}/edit").text
+    for named in ("1 habit", "1 enhancer", "1 flip", "1 reflection", "1 pleasure check", "1 API token"):
+        assert f"<li>{named}</li>" in page, named
+    assert "Yes, delete Ben and all of this" in page
+    deleted = client.post(f"/members/{ben.id}/delete")
+    assert deleted.status_code == 303 and deleted.headers["location"] == "/members?deleted=true"
+    assert "The member is deleted" in client.get(deleted.headers["location"]).text
+    ben_id, ana_id = ben.id, home.member.id
+    db.expire_all()
+    assert db.get(Member, ben_id) is None
+    for table in (Habit, Enhancer, Flip, PleasureCheck, ApiToken):
+        left = db.exec(select(table.member_id)).all()  # type: ignore[attr-defined]
+        assert left == [ana_id], table  # Ana's own are untouched
+    assert len(db.exec(select(Reflection)).all()) == 1
+    assert bens_phone.get("/").headers["location"] == "/members"  # still logged in, asks who's this
+
+
+def test_the_last_member_cannot_be_deleted(client: TestClient, db: Session, home: Home) -> None:
+    page = client.get(f"/members/{home.member.id}/edit").text
+    assert "the only member of the household" in page and "Yes, delete" not in page
+    refused = client.post(f"/members/{home.member.id}/delete")
+    assert refused.status_code == 422 and "at least one member" in refused.text
+    assert db.get(Member, home.member.id) is not None
+
+
+def test_a_member_behind_a_pin_is_deleted_only_by_themself(client: TestClient, db: Session, home: Home) -> None:
+    ben = factories.make_member(db, home.household, "Ben", pin="1111")
+    assert client.post(f"/members/{ben.id}/delete").status_code == 403
+    assert households.member_count(db, home.household.id or 0) == 2
+
+
+def test_a_pin_set_since_the_request_looked_stops_a_deletion(db: Session, home: Home) -> None:
+    ben = factories.make_member(db, home.household, "Ben")
+    seen = Member(id=ben.id, household_id=ben.household_id, name=ben.name, emoji=ben.emoji)
+    ben.pin_hash = security.hash_secret("2468")
+    db.add(ben)
+    db.commit()
+    with pytest.raises(households.PinChanged):
+        households.delete_member(db, home.household, seen)
+    db.rollback()
+    assert db.get(Member, ben.id) is not None
+
+
+def test_a_member_with_nothing_yet_is_deleted_with_nothing_to_list(client: TestClient, db: Session, home: Home) -> None:
+    ben = factories.make_member(db, home.household, "Ben")
+    page = client.get(f"/members/{ben.id}/edit").text
+    assert "They have no habits, enhancers, flips, reflections, pleasure checks or API tokens yet." in page
+    assert "<li>0" not in page

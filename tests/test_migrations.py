@@ -111,6 +111,7 @@ ROWS_AT_0004 = (
     "INSERT INTO household (id, name, login, password_hash, created_at) "
     "VALUES (1, 'A', 'a', 'x', '2026-11-20 10:00:00')",
     "INSERT INTO member (id, household_id, name, emoji, created_at) VALUES (1, 1, 'Ana', 'x', '2026-11-20 10:00:00')",
+    "INSERT INTO member (id, household_id, name, emoji, created_at) VALUES (2, 1, 'Ben', 'x', '2026-11-20 10:00:00')",
     "INSERT INTO habit (id, member_id, name, emoji, why, minimum, mode, chance, created_at) "
     "VALUES (1, 1, 'Run', 'x', '', '', 'each', 0.6, '2026-11-20 10:00:00')",
     "INSERT INTO habit (id, member_id, name, emoji, why, minimum, mode, chance, created_at) "
@@ -142,11 +143,12 @@ def test_upgrading_a_lived_in_database_keeps_every_row(tmp_path: Path) -> None:
     migrate(settings)
     with sqlite3.connect(tmp_path / "coinflip.db") as conn:
         assert conn.execute("SELECT timezone FROM household").fetchall() == [("Europe/Berlin",)]
-        assert conn.execute("SELECT name FROM member").fetchall() == [("Ana",)]
+        # Members from before colours get the palette in turn (0007), so they are told apart from the start.
+        assert conn.execute("SELECT name, colour FROM member").fetchall() == [("Ana", "teal"), ("Ben", "green")]
         assert conn.execute("SELECT every_hours, archived_at FROM habit").fetchall() == [(None, None)] * 2
-        # An icon that isn't one emoji (0007) became its kind's default; one that is stayed.
+        # An icon that isn't one emoji (0008) became its kind's default; one that is stayed.
         assert conn.execute("SELECT emoji FROM habit ORDER BY id").fetchall() == [("🏃",), ("🏋️‍♀️",)]
-        assert conn.execute("SELECT emoji FROM member").fetchall() == [("🙂",)]
+        assert conn.execute("SELECT emoji FROM member").fetchall() == [("🙂",), ("🙂",)]
         # 23:30 UTC on the 20th is 00:30 on the 21st in Berlin: that session ended at midnight on the 22nd there.
         flip = conn.execute("SELECT next_flip_at, mode, chance FROM flip").fetchall()
         assert flip == [("2026-11-21 23:00:00.000000", "each", 0.6)]

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from app import security
 from app.config import Settings
 from app.models import Household, LoginSession
 from app.security import digest
@@ -37,7 +38,8 @@ def test_devices_are_listed_and_can_be_revoked(
     with TestClient(app, follow_redirects=False, headers={"User-Agent": "Mozilla/5.0 (iPhone) Safari/604.1"}) as phone:
         token = factories.log_in(phone, db, settings, home.household, home.member)
         page = client.get("/settings").text
-        assert "(this device)" in page and page.count("Log out<span") == 2
+        # Each device can be logged out, but this one: the log-out at the end of the page is for it.
+        assert '<span class="tag">this device</span>' in page and page.count("Log out<span") == 1
         phone_login = db.exec(select(LoginSession).where(LoginSession.token_hash == digest(token))).one()
         assert client.post(f"/settings/devices/{phone_login.id}/revoke").status_code == 303
         assert phone.get("/").headers["location"] == "/login"  # logged out on its next request
@@ -99,15 +101,61 @@ def test_the_appearance_says_it_is_saved(client: TestClient, home: Home, theme: 
     assert 'role="status"' not in client.get("/settings").text
 
 
-def test_logging_a_device_out_says_so(
+def test_logging_a_device_out_asks_first_and_says_which(
     app: FastAPI, client: TestClient, db: Session, settings: Settings, home: Home
 ) -> None:
     with TestClient(app, follow_redirects=False) as phone:
         token = factories.log_in(phone, db, settings, home.household, home.member)
     phone_login = db.exec(select(LoginSession).where(LoginSession.token_hash == digest(token))).one()
+    page = client.get("/settings").text
+    confirm = f'<form method="post" action="/settings/devices/{phone_login.id}/revoke">'
+    assert page.index('<details class="danger">') < page.index(confirm)  # behind a disclosure
+    assert "Yes, log out “Browser”" in page
     response = client.post(f"/settings/devices/{phone_login.id}/revoke")
-    assert response.headers["location"] == "/settings?logged_out=true"
-    assert (
-        "The device is logged out: it asks for the household password again."
-        in client.get(response.headers["location"]).text
-    )
+    assert response.headers["location"] == "/settings?logged_out=Browser"
+    said = client.get(response.headers["location"]).text
+    assert "“Browser” is logged out: it asks for the household password again." in said
+    assert client.post(f"/settings/devices/{phone_login.id}/revoke").status_code == 404  # gone already
+
+
+def test_each_device_shows_who_uses_it_and_can_be_renamed(
+    app: FastAPI, client: TestClient, db: Session, settings: Settings, home: Home
+) -> None:
+    ben = factories.make_member(db, home.household, "Ben")
+    with TestClient(app, follow_redirects=False) as phone:
+        token = factories.log_in(phone, db, settings, home.household, ben)
+    phone_login = db.exec(select(LoginSession).where(LoginSession.token_hash == digest(token))).one()
+    page = client.get("/settings").text
+    assert "Ben</small>" not in page and "Ben uses it" in page and "Ana uses it" in page
+    renamed = client.post(f"/settings/devices/{phone_login.id}/name", data={"device_name": "  Ben's phone "})
+    assert renamed.status_code == 303
+    assert "Device renamed: “Ben&#39;s phone”." in client.get(renamed.headers["location"]).text
+    db.refresh(phone_login)
+    assert phone_login.device_name == "Ben's phone"
+
+
+@pytest.mark.parametrize(("name", "message"), [("", "Please fill this in"), ("x" * 61, "60 characters")])
+def test_a_bad_device_name_is_kept_beside_its_message(
+    client: TestClient, db: Session, home: Home, name: str, message: str
+) -> None:
+    login = db.exec(select(LoginSession)).one()
+    refused = client.post(f"/settings/devices/{login.id}/name", data={"device_name": name})
+    assert refused.status_code == 422
+    assert f'id="device-{login.id}-error"' in refused.text and message in refused.text
+    assert f'value="{name}"' in refused.text and '<details class="quiet-details" open>' in refused.text
+    db.refresh(login)
+    assert login.device_name == "Browser"
+
+
+def test_a_device_of_another_household_is_neither_renamed_nor_logged_out(
+    client: TestClient, db: Session, settings: Settings, home: Home
+) -> None:
+    other = factories.make_household(db, "Other")
+    factories.make_member(db, other, "Zed")
+    token = security.start_login(db, other.id or 0, "pytest")
+    db.commit()
+    theirs = db.exec(select(LoginSession).where(LoginSession.token_hash == digest(token))).one()
+    assert client.post(f"/settings/devices/{theirs.id}/name", data={"device_name": "Mine"}).status_code == 404
+    assert client.post(f"/settings/devices/{theirs.id}/revoke").status_code == 404
+    db.refresh(theirs)
+    assert theirs.device_name == "Browser"

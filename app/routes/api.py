@@ -25,6 +25,7 @@ from app.deps import (
 from app.models import (
     IDEMPOTENCY_KEY_MAX,
     NAME_MAX,
+    Colour,
     Enhancer,
     EnhancerBase,
     EnhancerIds,
@@ -76,6 +77,7 @@ class MeOut(BaseModel):
     member_id: int
     member: str
     emoji: str
+    colour: Colour
     household_id: int
     household: str
 
@@ -175,6 +177,7 @@ async def get_me(member: CurrentMember, db: Db) -> MeOut:
         member_id=member.id,
         member=member.name,
         emoji=member.emoji,
+        colour=member.colour,
         household_id=household.id,
         household=household.name,
     )

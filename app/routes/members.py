@@ -1,4 +1,4 @@
-"""The people of a household: "who's this?", adding and renaming members, their PINs."""
+"""The people of a household: "who's this?", adding, editing (name, emoji, colour) and deleting members, their PINs."""
 
 from collections.abc import Mapping
 
@@ -8,15 +8,17 @@ from fastapi.responses import Response
 from app import forms, households, throttle
 from app.db import Database
 from app.deps import CurrentHousehold, CurrentLogin, Db, Form, IdQuery, NextQuery, OwnedMember
-from app.models import Household, LoginSession, Member
+from app.models import Colour, Household, LoginSession, Member
 from app.schemas import MemberEdit, MemberIn
 from app.templating import back_to, local_path, redirect, render
 
 router = APIRouter()
 
+COLOURS = tuple(Colour)
 EMOJIS = ("🙂", "😎", "🦊", "🐻", "🐼", "🦁", "🐯", "🐸", "🐙", "🦄", "🌻", "⭐", "🚀", "🌊", "🔥", "🍀")
 NAME_TAKEN = "Someone in your household has this name already."
 NOT_YOURS = "Pick this member (with their PIN) to change their settings."
+LAST_MEMBER = "A household needs at least one member: add someone else before deleting this one."
 
 
 def pin_changed(member: Member) -> str:
@@ -30,6 +32,7 @@ async def pick_member_page(
     household: CurrentHousehold,
     login: CurrentLogin,
     pin_saved: bool = False,
+    deleted: bool = False,
     saved: IdQuery = None,
     added: IdQuery = None,
     next_path: NextQuery = None,
@@ -39,7 +42,7 @@ async def pick_member_page(
     members = await db.read(households.members_of, household)
     done = next((m for m in members if m.id is not None and m.id in (saved, added)), None)
     return render(
-        request, "members/index.html", household=household, members=members, pin_saved=pin_saved,
+        request, "members/index.html", household=household, members=members, pin_saved=pin_saved, deleted=deleted,
         saved=done if saved else None, added=done if added else None, next_path=local_path(next_path),
     )  # fmt: skip
 
@@ -98,8 +101,13 @@ async def forget_pin(
 
 
 @router.get("/members/new")
-async def new_member(request: Request, household: CurrentHousehold) -> Response:
-    return render(request, "members/form.html", member=None, emojis=EMOJIS, values={}, errors={})
+async def new_member(request: Request, db: Db, household: CurrentHousehold) -> Response:
+    """The form, with a colour nobody in the household has yet (if one is left): members are told apart at once."""
+    taken = {m.colour for m in await db.read(households.members_of, household)}
+    colour = next((c for c in COLOURS if c not in taken), COLOURS[0])
+    return render(
+        request, "members/form.html", member=None, emojis=EMOJIS, colours=COLOURS, values={"colour": colour}, errors={}
+    )
 
 
 @router.post("/members")
@@ -113,22 +121,30 @@ async def create_member(request: Request, db: Db, household: CurrentHousehold, f
             errors = {"name": NAME_TAKEN}
     values = forms.values_of(form)
     return render(
-        request, "members/form.html", status_code=422, member=None, emojis=EMOJIS, values=values, errors=errors
+        request,
+        "members/form.html",
+        status_code=422,
+        member=None,
+        emojis=EMOJIS,
+        colours=COLOURS,
+        values=values,
+        errors=errors,
     )
 
 
 @router.get("/members/{member_id}/edit")
 async def edit_member(
-    request: Request, member: OwnedMember, login: CurrentLogin, pin_cleared: bool = False
+    request: Request, db: Db, member: OwnedMember, login: CurrentLogin, pin_cleared: bool = False
 ) -> Response:
     if households.behind_pin(login, member):
         raise HTTPException(403, NOT_YOURS)
-    values = {"name": member.name, "emoji": member.emoji}
-    return member_form(request, login, member, values, {}, pin_cleared=pin_cleared)
+    values = {"name": member.name, "emoji": member.emoji, "colour": member.colour}
+    return await member_form(request, db, login, member, values, {}, pin_cleared=pin_cleared)
 
 
-def member_form(
+async def member_form(
     request: Request,
+    db: Database,
     login: LoginSession,
     member: Member,
     values: Mapping[str, object],
@@ -136,6 +152,7 @@ def member_form(
     *,
     pin_cleared: bool = False,
 ) -> Response:
+    """The edit form, and below it what deleting the member would take with them."""
     return render(
         request,
         "members/form.html",
@@ -144,8 +161,11 @@ def member_form(
         own_turn=households.own_turn(login, member),
         pin_cleared=pin_cleared,
         emojis=EMOJIS,
+        colours=COLOURS,
         values=values,
         errors=errors,
+        only_member=await db.read(households.member_count, member.household_id) <= 1,
+        belongings=await db.read(households.belongings, member),
     )
 
 
@@ -174,7 +194,26 @@ async def update_member(
             query: dict[str, str | int] = {"pin_saved": "true"} if pin_saved else {"saved": member.id or 0}
             return throttle.remember_device(request, redirect(request, "pick_member_page", query=query))
     values = {k: v for k, v in forms.values_of(form).items() if "pin" not in k}
-    return member_form(request, login, member, values, errors)
+    return await member_form(request, db, login, member, values, errors)
+
+
+@router.post("/members/{member_id}/delete")
+async def delete_member(
+    request: Request, db: Db, member: OwnedMember, household: CurrentHousehold, login: CurrentLogin
+) -> Response:
+    """Delete a member with everything of theirs: asked for on the edit form, so only by whoever may edit them."""
+    if households.behind_pin(login, member):
+        raise HTTPException(403, NOT_YOURS)
+    try:
+        await db.write(households.delete_member, household, member)
+    except households.LastMember:
+        errors = {"delete": LAST_MEMBER}
+    except households.PinChanged:
+        errors = {"delete": pin_changed(member)}
+    else:
+        return redirect(request, "pick_member_page", query={"deleted": "true"})
+    values = {"name": member.name, "emoji": member.emoji, "colour": member.colour}
+    return await member_form(request, db, login, member, values, errors)
 
 
 async def edit_errors(

@@ -1,4 +1,4 @@
-"""Household settings: appearance, password, the devices logged in (each can be revoked), API tokens, data."""
+"""Household settings: appearance, password, the devices logged in (named, renamed, logged out), API tokens, data."""
 
 from collections.abc import Mapping
 
@@ -8,8 +8,8 @@ from fastapi.responses import Response
 from app import archive, forms, households, throttle, tokens
 from app.db import Database
 from app.deps import CurrentHousehold, CurrentLogin, CurrentMember, Db, Form, IdPath, Now, cookie, cookie_name
-from app.models import Household
-from app.schemas import PasswordChange, TimeZoneIn, TokenIn, time_zones
+from app.models import NAME_MAX, Household
+from app.schemas import DeviceIn, PasswordChange, TimeZoneIn, TokenIn, time_zones
 from app.templating import (
     THEME_COOKIE,
     THEMES,
@@ -63,13 +63,18 @@ async def show_settings(
     zone_saved: bool = False,
     revoked: bool = False,
     theme_saved: bool = False,
-    logged_out: bool = False,
+    logged_out: str | None = None,
+    renamed: str | None = None,
 ) -> Response:
+    """After a change, the page says what was done (the device names come from the redirect, cut to a name's
+    length: a link can't make the page say more than that)."""
     message = None
     if theme_saved:
         message = f"Appearance saved on this device: {THEME_NAMES[theme_of(request)]}."
     if logged_out:
-        message = "The device is logged out: it asks for the household password again."
+        message = f"“{logged_out[:NAME_MAX]}” is logged out: it asks for the household password again."
+    if renamed:
+        message = f"Device renamed: “{renamed[:NAME_MAX]}”."
     if changed:
         message = "Password changed. Every other device has been logged out, and every API token revoked."
     if zone_saved:
@@ -123,11 +128,30 @@ async def change_password(
     return await settings_page(request, db, household, errors=errors)
 
 
+@router.post("/settings/devices/{device_id}/name")
+async def rename_device(
+    request: Request, db: Db, device_id: IdPath, household: CurrentHousehold, form: Form
+) -> Response:
+    """A name people know the device by; a bad one is shown again beside its message, with that device's form open."""
+    if await db.read(households.device_of, household, device_id) is None:
+        raise HTTPException(404)  # another household's device is not there, whatever the form says
+    data, errors = forms.parse(DeviceIn, form)
+    if data is None:
+        field = f"device-{device_id}"
+        values = {field: forms.values_of(form).get("device_name", "")}
+        return await settings_page(request, db, household, values=values, errors={field: errors["device_name"]})
+    if not await db.write(households.rename_device, household, device_id, data.device_name):
+        raise HTTPException(404)
+    return redirect(request, "show_settings", query={"renamed": data.device_name})
+
+
 @router.post("/settings/devices/{device_id}/revoke")
 async def revoke_device(request: Request, db: Db, device_id: IdPath, household: CurrentHousehold) -> Response:
-    if not await db.write(households.log_out_device, household, device_id):
+    """Asked for with a confirmation on the page; the page after it names the device logged out."""
+    name = await db.write(households.log_out_device, household, device_id)
+    if name is None:
         raise HTTPException(404)
-    return redirect(request, "show_settings", query={"logged_out": "true"})
+    return redirect(request, "show_settings", query={"logged_out": name})
 
 
 @router.post("/settings/tokens")

@@ -1,7 +1,7 @@
 """icons that aren't one emoji become the default icon
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-24 09:00:00.000000
 
 A habit's or member's icon is one emoji from now on (app.models.one_emoji): "abc" used to be taken and shown as
@@ -15,8 +15,8 @@ import emoji
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007"
-down_revision: str | None = "0006"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
