@@ -102,3 +102,17 @@ for (const form of document.querySelectorAll("form[data-save-on-change]")) {
   for (const button of form.querySelectorAll("button[type=submit]")) button.hidden = true;
   form.addEventListener("change", () => form.requestSubmit());
 }
+
+// A pleasure check: tapping a chip empties the field for a new name, and typing a new name unpicks the chip, so
+// what is shown is what is logged. (Without JavaScript the server lets a typed name win over a chip.)
+document.addEventListener("input", (event) => {
+  const field = event.target;
+  if (!(field instanceof HTMLInputElement) || !field.closest(".pleasure-names")) return;
+  if (field.type === "radio") {
+    const other = field.form.elements.namedItem("other_name");
+    other.value = "";
+    count(other);
+  } else if (field.value.trim()) {
+    for (const chip of field.form.querySelectorAll(".pleasure-names input[type=radio]")) chip.checked = false;
+  }
+});

@@ -64,7 +64,8 @@ def shot(page: Page, name: str) -> None:
 
 
 def pick(page: Page, name: str, value: str) -> None:
-    page.locator(f'label.pill:has(input[name="{name}"][value="{value}"])').click()
+    """A value of the reflection form (the pleasure check on Today has an "enjoyment" too)."""
+    page.locator(f'form.reflection label.pill:has(input[name="{name}"][value="{value}"])').click()
 
 
 def set_up_household(page: Page, live_url: str) -> None:

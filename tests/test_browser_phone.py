@@ -136,7 +136,9 @@ def sign_up_with_long_names(page: Page, live_url: str) -> None:
     card.get_by_role("button", name="Save reflection").click()
     expect(card).to_contain_text("Reflection saved")
     page.goto(f"{live_url}/pleasures")
-    page.get_by_label("What did you just enjoy?").fill(PLEASURE)
+    page.get_by_label("Something else").fill(PLEASURE)
+    for field, value in (("enjoyment", "6"), ("craving", "8")):
+        page.locator(f'label.pill:has(input[name="{field}"][value="{value}"])').click()
     page.get_by_role("button", name="Log it").click()
     expect(page.locator("main")).to_contain_text("Logged")
     page.goto(f"{live_url}/settings")
@@ -210,7 +212,7 @@ def two_people(browser: Browser, live_url: str, db: Session) -> Iterator[Page]:
     page.get_by_role("button", name="Flip for Morning run").click()
     page.locator("textarea[name=note]").fill("Ana's private words.")
     for field, value in (("effort", "8"), ("enjoyment", "7"), ("followed", "yes")):
-        page.locator(f'label.pill:has(input[name="{field}"][value="{value}"])').click()
+        page.locator(f'form.reflection label.pill:has(input[name="{field}"][value="{value}"])').click()
     page.get_by_role("button", name="Save reflection").click()
     expect(page.get_by_role("status")).to_contain_text("Reflection saved")
     yield page
