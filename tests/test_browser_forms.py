@@ -8,7 +8,7 @@ from playwright.sync_api import Browser, expect
 
 from app import cli
 from app.config import Settings
-from tests.test_browser import PHONE, browser, new_page, pick, set_up_household, shot  # noqa: F401 (a fixture)
+from tests.test_browser import PHONE, browser, new_page, open_reflection, pick, set_up_household, shot  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -111,6 +111,7 @@ def test_history_filters_by_habit_and_back_goes_back(
     cli.run(["demo", "--household", "Rivera", "--member", "Ana", "--days", "4", "--seed", "3"], settings)
     page.goto(live_url)
     page.get_by_role("button", name="Flip for Morning run", exact=True).click()
+    open_reflection(page)
     for field, value in (("effort", "8"), ("enjoyment", "7"), ("followed", "yes")):
         pick(page, field, value)
     page.locator("textarea[name=note]").fill("The hill again, and I leaned in. " * 60)  # 1,980 characters
