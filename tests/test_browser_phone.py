@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from app.models import Enhancer, Habit, Household, Member, Reflection
+from app.models import TEXT_MAX, Enhancer, Habit, Household, Member, Reflection
 from tests import factories
 from tests.test_browser import CHROMIUM, FLAGS, PHONE, SHOTS, new_page, open_reflection, set_up_household
 
@@ -307,11 +307,11 @@ def test_a_deep_link_comes_back_after_logging_in(browser: Browser, live_url: str
     assert errors == [], errors
 
 
-# A "why" and a low-day version as long as people write them, in words.
+# A "why" and a low-day version as long as people write them, in words (the "why" as long as the app takes).
 LONG_WHY = (
     "Because the last kilometre is where I learn that I can keep going when it hurts, and that feeling stays "
-    "with me all day at work, with the kids, and on the days when nothing else goes right. "
-) * 2
+    "with me all day at work, with the kids, and on the days when nothing else goes right. " * 2
+)[:TEXT_MAX].rsplit(" ", 1)[0]
 LONG_MINIMUM = "Put the shoes on, walk to the end of the street and back, and stretch for five minutes at the door."
 # On Today before a workout: with three habits, one flipped and waiting for its reflection, one reflected at length
 # and one still to flip; with five, one flipped and four still to flip.
