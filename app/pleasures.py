@@ -15,13 +15,16 @@ from app.stats import Mean, mean_of
 SUGGESTED = ("Coffee", "Social media", "Sweets", "Phone", "TV series")
 SHORT_GAP = timedelta(hours=24)  # pleasure checks closer together than this count as a short gap
 # Asked on every Today page, so in plain SQL (app.db.Sql).
-NAMES_OF_MEMBER = "SELECT DISTINCT name FROM pleasurecheck WHERE member_id = :member_id"
+# The latest logged first: the form's first chips are what the member logs now.
+NAMES_OF_MEMBER = """
+SELECT name FROM pleasurecheck WHERE member_id = :member_id GROUP BY name ORDER BY max(logged_at) DESC, name
+"""
 
 
 def names_of(sql: Sql, member: Member) -> list[str]:
-    """The member's own pleasures first, then the suggestions they haven't used."""
+    """The member's own pleasures first, the latest logged first, then the suggestions they haven't used."""
     own = [name for (name,) in sql.all(NAMES_OF_MEMBER, member_id=member.id)]
-    return sorted(own) + [s for s in SUGGESTED if s not in own]
+    return own + [s for s in SUGGESTED if s not in own]
 
 
 def record(db: Session, member: Member, data: PleasureIn, now: datetime) -> PleasureCheck:

@@ -133,3 +133,17 @@ document.addEventListener("toggle", (event) => {
     checkSeal(event.target);
   }
 }, true);
+
+// A pleasure check: tapping a chip empties the field for a new name, and typing a new name unpicks the chip, so
+// what is shown is what is logged. (Without JavaScript the server lets a typed name win over a chip.)
+document.addEventListener("input", (event) => {
+  const field = event.target;
+  if (!(field instanceof HTMLInputElement) || !field.closest(".pleasure-names")) return;
+  if (field.type === "radio") {
+    const other = field.form.elements.namedItem("other_name");
+    other.value = "";
+    count(other);
+  } else if (field.value.trim()) {
+    for (const chip of field.form.querySelectorAll(".pleasure-names input[type=radio]")) chip.checked = false;
+  }
+});

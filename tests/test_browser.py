@@ -64,7 +64,8 @@ def shot(page: Page, name: str) -> None:
 
 
 def pick(page: Page, name: str, value: str) -> None:
-    page.locator(f'label.pill:has(input[name="{name}"][value="{value}"])').click()
+    """A value of the reflection form (the pleasure check on Today has an "enjoyment" too)."""
+    page.locator(f'form.reflection label.pill:has(input[name="{name}"][value="{value}"])').click()
 
 
 def set_up_household(page: Page, live_url: str) -> None:
@@ -86,7 +87,14 @@ def set_up_household(page: Page, live_url: str) -> None:
     expect(page.get_by_role("heading", name="Morning run")).to_be_visible()
 
 
+def open_reflection(where: Page | Locator) -> None:
+    """On Today a flip's reflection form waits behind a disclosure, so as not to push the next habit down."""
+    where.locator("details.reflect:not([open]) > summary").first.click()
+
+
 def reflect(page: Page) -> None:
+    """Reflect on Today's first open flip."""
+    open_reflection(page)
     pick(page, "effort", "8")
     pick(page, "enjoyment", "7")
     pick(page, "followed", "yes")
@@ -193,7 +201,7 @@ def test_skip_asks_once_and_can_be_undone_with_the_same_verdict(browser: Browser
     expect(page.locator(".next-flip")).to_contain_text("from midnight tonight")
     shot(page, "skipped")
     page.get_by_role("button", name="Undo skip of Morning run").click()
-    expect(page.get_by_role("heading", name="After your session")).to_be_visible()
+    expect(page.get_by_text("After your session: reflect")).to_be_visible()  # open again: it can be reflected on
     page.reload()
     expect(page.locator(".verdict")).to_have_text(words)  # the same flip, the same verdict: nothing drawn
     expect(page.get_by_role("button", name="Flip for Morning run")).to_have_count(0)
@@ -213,6 +221,7 @@ def test_a_save_from_an_older_tab_keeps_the_typed_words(browser: Browser, live_u
     page, problems = new_page(browser)
     set_up_household(page, live_url)
     page.get_by_role("button", name="Flip for Morning run").click()
+    open_reflection(page)
     expect(page.get_by_role("heading", name="After your session")).to_be_visible()
     other = page.context.new_page()  # a second tab, logged in the same
     other.goto(live_url)
@@ -237,6 +246,7 @@ def test_a_form_error_keeps_the_typed_text(browser: Browser, live_url: str) -> N
     page, problems = new_page(browser)
     set_up_household(page, live_url)
     page.get_by_role("button", name="Flip for Morning run").click()
+    open_reflection(page)
     page.locator("textarea[name=note]").fill("Half a reflection I don't want to lose.")
     page.get_by_role("button", name="Save reflection").click()
     expect(page.locator("#effort-error")).to_have_text("Please fill this in.")
@@ -344,6 +354,7 @@ def test_every_state_of_a_session_fits_a_phone(
     page.get_by_role("button", name="Yes, skip today for Gym (sample)").click()
     expect(card("Gym (sample)")).to_contain_text("Skipped.")
     run = card("Morning run")
+    open_reflection(run)
     for field, value in (("effort", "8"), ("enjoyment", "7"), ("followed", "yes")):
         run.locator(f'label.pill:has(input[name="{field}"][value="{value}"])').click()
     run.get_by_role("button", name="Save reflection").click()

@@ -8,7 +8,7 @@ from playwright.sync_api import Browser, expect
 
 from app import cli
 from app.config import Settings
-from tests.test_browser import PHONE, browser, new_page, pick, set_up_household, shot  # noqa: F401 (a fixture)
+from tests.test_browser import PHONE, browser, new_page, open_reflection, pick, set_up_household, shot  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -111,6 +111,7 @@ def test_history_filters_by_habit_and_back_goes_back(
     cli.run(["demo", "--household", "Rivera", "--member", "Ana", "--days", "4", "--seed", "3"], settings)
     page.goto(live_url)
     page.get_by_role("button", name="Flip for Morning run", exact=True).click()
+    open_reflection(page)
     for field, value in (("effort", "8"), ("enjoyment", "7"), ("followed", "yes")):
         pick(page, field, value)
     page.locator("textarea[name=note]").fill("The hill again, and I leaned in. " * 60)  # 1,980 characters
@@ -153,3 +154,39 @@ def test_history_filters_without_javascript(browser: Browser, live_url: str, set
     expect(page).to_have_url(re.compile(r"/history\?habit=\d+$"))
     expect(page.locator(".past h2").first).to_contain_text("Gym (sample)")
     assert "Morning run" not in (page.locator("#history").text_content() or "")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_pleasure_is_logged_from_today_in_a_few_taps(browser: Browser, live_url: str, scheme: str) -> None:  # noqa: F811
+    """Below the habits, one tap opens it; a chip, a value on each scale, one button. A name typed unpicks the
+    chip and a chip tapped empties the typed name, so what is shown is what is logged."""
+    page, problems = new_page(browser, scheme=scheme)
+    set_up_household(page, live_url)
+    check = page.locator("details.pleasure-check")
+    expect(check.locator("form")).to_be_hidden()
+    check.get_by_role("heading", name="Pleasure check").click()
+    form = check.locator("form")
+    coffee = form.get_by_role("radio", name="Coffee")
+    coffee.check()
+    other = form.get_by_label("Something else")
+    other.fill("Cold shower")
+    expect(coffee).not_to_be_checked()
+    coffee.check()
+    expect(other).to_have_value("")
+    for scale, value in (("enjoyment", "8"), ("craving", "3")):
+        group = form.get_by_role(
+            "group", name=re.compile(f"^How much did you {'enjoy' if scale == 'enjoyment' else 'crave'}")
+        )
+        chip = group.get_by_role("radio", name=value, exact=True)  # the chip is its radio button, as big as it
+        chip.click()
+        expect(chip).to_be_checked()
+    form.get_by_role("button", name="Log it").click()
+    expect(page.get_by_role("status")).to_contain_text("Logged Coffee")
+    assert page.url == f"{live_url}/"  # logged in place: Today stays where it was
+    expect(check).to_have_attribute("open", "")
+    form.get_by_role("radio", name="Sweets").check()  # for the picture, picked (a screenshot leaves style="" on
+    form.get_by_role("radio", name="7", exact=True).first.check()  # elements: no htmx swap may follow it)
+    shot(page, f"{scheme}-pleasure-check")
+    page.goto(f"{live_url}/pleasures")
+    expect(page.locator(".list")).to_contain_text("enjoyed 8.0 · craved 3.0")
+    assert problems == [], problems

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from app.models import Colour, Habit, Household, PleasureCheck
+from app.models import TEXT_MAX, Colour, Enhancer, Habit, Household, Member, PleasureCheck, Reflection
 from tests import factories
-from tests.test_browser import CHROMIUM, FLAGS, SHOTS, new_page, set_up_household
+from tests.test_browser import CHROMIUM, FLAGS, PHONE, SHOTS, new_page, open_reflection, set_up_household
 
 pytestmark = pytest.mark.browser
 
@@ -131,13 +131,16 @@ def sign_up_with_long_names(page: Page, live_url: str) -> None:
         page.get_by_role("button", name=f"Flip for {name}").click()
         expect(page.locator(f"#habit-{1 if name == HABIT else 2} .verdict")).to_be_visible()
     card = page.locator("#habit-1")
+    open_reflection(card)
     for field, value in (("effort", "8"), ("enjoyment", "7"), ("followed", "yes")):
         card.locator(f'label.pill:has(input[name="{field}"][value="{value}"])').click()
     card.locator("textarea[name=note]").fill(NOTE)
     card.get_by_role("button", name="Save reflection").click()
     expect(card).to_contain_text("Reflection saved")
     page.goto(f"{live_url}/pleasures")
-    page.get_by_label("What did you just enjoy?").fill(PLEASURE)
+    page.get_by_label("Something else").fill(PLEASURE)
+    for field, value in (("enjoyment", "6"), ("craving", "8")):
+        page.locator(f'label.pill:has(input[name="{field}"][value="{value}"])').click()
     page.get_by_role("button", name="Log it").click()
     expect(page.locator("main")).to_contain_text("Logged")
     page.goto(f"{live_url}/settings")
@@ -209,9 +212,10 @@ def two_people(browser: Browser, live_url: str, db: Session) -> Iterator[Page]:
     set_up_household(page, live_url)
     factories.make_member(db, household_of(db), "Ben")
     page.get_by_role("button", name="Flip for Morning run").click()
+    open_reflection(page)
     page.locator("textarea[name=note]").fill("Ana's private words.")
     for field, value in (("effort", "8"), ("enjoyment", "7"), ("followed", "yes")):
-        page.locator(f'label.pill:has(input[name="{field}"][value="{value}"])').click()
+        page.locator(f'form.reflection label.pill:has(input[name="{field}"][value="{value}"])').click()
     page.get_by_role("button", name="Save reflection").click()
     expect(page.get_by_role("status")).to_contain_text("Reflection saved")
     yield page
@@ -404,4 +408,63 @@ def test_charts_read_on_a_small_phone(browser: Browser, live_url: str, db: Sessi
     assert small == [], small
     off = [(path, t["words"]) for path, t in texts if t["left"] < 0 or t["right"] > 320]
     assert off == [], off
+
+
+# A "why" and a low-day version as long as people write them, in words (the "why" as long as the app takes).
+LONG_WHY = (
+    "Because the last kilometre is where I learn that I can keep going when it hurts, and that feeling stays "
+    "with me all day at work, with the kids, and on the days when nothing else goes right. " * 2
+)[:TEXT_MAX].rsplit(" ", 1)[0]
+LONG_MINIMUM = "Put the shoes on, walk to the end of the street and back, and stretch for five minutes at the door."
+# On Today before a workout: with three habits, one flipped and waiting for its reflection, one reflected at length
+# and one still to flip; with five, one flipped and four still to flip.
+FIRST_SCREENS = 2
+
+
+def fill_today(db: Session, habits: int) -> None:
+    member = db.exec(select(Member).where(Member.name == "Ana")).one()
+    music = db.exec(select(Enhancer).where(Enhancer.name == "Music")).one()
+    run = db.exec(select(Habit).where(Habit.name == "Morning run")).one()
+    run.why, run.minimum = LONG_WHY, LONG_MINIMUM
+    db.add(run)
+    db.commit()
+    every = [run] + [
+        factories.make_habit(db, member, name, [music]) for name in ("Gym", "Piano", "Stretching", "Swim")[: habits - 1]
+    ]
+    for habit in every[1:]:
+        habit.why, habit.minimum = LONG_WHY, LONG_MINIMUM
+        db.add(habit)
+    db.commit()
+    factories.make_flip(db, run, "heads", {"Music": (2, True)})
+    if habits == 3:
+        reflected = factories.make_flip(db, every[1], "tails", {"Music": (2, False)}, reflection=(8, 7, "yes"))
+        note = db.exec(select(Reflection).where(Reflection.flip_id == reflected.id)).one()
+        note.note = NOTE
+        db.add(note)
+        db.commit()
+
+
+@pytest.mark.parametrize("habits", [3, 5])
+def test_every_habits_flip_is_in_the_first_two_screens(
+    browser: Browser, live_url: str, db: Session, habits: int
+) -> None:
+    """Today at 390×844, the page opened seconds before a workout: each habit's Flip button, or the heading of
+    its verdict, ends within the first two screens (less the tab bar over the bottom of each)."""
+    page, errors = new_page(browser)
+    set_up_household(page, live_url)
+    fill_today(db, habits)
+    page.goto(live_url)
+    ends: list[dict[str, Any]] = page.evaluate("""() => [...document.querySelectorAll("article.habit")].map((card) => {
+      const target = card.querySelector(".flip-button, .coin-word");
+      return {habit: card.querySelector("h2").textContent, bottom: target.getBoundingClientRect().bottom + scrollY};
+    })""")
+    tabs = page.locator("nav.tabs").bounding_box()
+    assert tabs is not None
+    limit = FIRST_SCREENS * PHONE["height"] - tabs["height"]
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
+        SHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=SHOTS / f"today-{habits}-habits-{scheme}.png", full_page=True)
+    assert len(ends) == habits
+    assert [end for end in ends if end["bottom"] > limit] == [], f"below {limit} px: {ends}"
     assert errors == [], errors

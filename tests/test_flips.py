@@ -66,10 +66,11 @@ def test_today_without_habits_shows_how_to_start(client: TestClient, home: Home)
 def test_flip_with_htmx_swaps_the_card_in_place(client: TestClient, db: Session, habit: Habit) -> None:
     response = client.post(f"/habits/{habit.id}/flips", headers=HX)
     assert response.status_code == 200
-    assert response.text.lstrip().startswith(f'<article class="card habit" id="habit-{habit.id}">')
+    assert response.text.lstrip().startswith(f'<article class="card habit compact" id="habit-{habit.id}">')
     assert "<html" not in response.text
     assert FRESH.search(response.text)  # the coin animates only right after the draw
-    assert "After your session" in response.text
+    # On Today the reflection form waits behind a closed disclosure: it would push the next habit's Flip down.
+    assert '<details class="reflect">' in response.text and "After your session" in response.text
     assert "<strong>Low day?</strong> Walk 5 minutes" in response.text  # the minimum stays in sight
     [flip] = flips_in(db)
     assert flip.prompt in PROMPTS
@@ -526,3 +527,30 @@ def test_history_shortens_a_long_note_and_keeps_it_whole_behind_one_tap(
     short = "Four lines.\nAre fine.\nIn history.\nAs they are."
     flip_and_reflect(client, db, factories.make_flippable_habit(db, home.member, "Swim"), short)
     assert "<blockquote>Four lines.\nAre fine.\nIn history.\nAs they are.</blockquote>" in client.get("/history").text
+
+
+def test_today_shows_a_long_note_as_its_beginning_and_the_flips_page_in_full(
+    client: TestClient, db: Session, habit: Habit
+) -> None:
+    note = "Long hill, kept going. " * 86  # 1,978 characters: near the limit of 2,000
+    flip = factories.make_flip(db, habit, "heads", reflection=(8, 9, "yes"))
+    reflection = db.exec(select(Reflection).where(Reflection.flip_id == flip.id)).one()
+    reflection.note = note
+    db.add(reflection)
+    db.commit()
+    today = client.get("/").text
+    assert '<blockquote class="excerpt">' in today and "Read the whole note" in today
+    assert today.index('<blockquote class="excerpt">') < today.index(f"<blockquote>{note.strip()}")
+    own = client.get(f"/flips/{flip.id}").text
+    assert 'class="excerpt"' not in own and f"<blockquote>{note.strip()}" in own
+
+
+def test_the_reflection_form_is_open_on_the_flips_own_page_and_closed_on_today(
+    client: TestClient, db: Session, habit: Habit
+) -> None:
+    flip = factories.make_flip(db, habit, "tails")
+    today = client.get("/").text
+    assert re.search(r'<details class="reflect">\s*<summary>After your session: reflect', today)
+    own = client.get(f"/flips/{flip.id}").text
+    assert '<form class="reflection"' in own and '<details class="reflect"' not in own
+    assert 'class="card habit compact"' in today and 'class="card habit"' in own

@@ -10,15 +10,76 @@ from sqlmodel import Session, select
 
 from app import tokens
 from app.models import PleasureCheck
+from tests import factories
 from tests.conftest import Home
 
 HX = {"HX-Request": "true"}
 
 
-def test_today_offers_a_one_tap_pleasure_check(client: TestClient, home: Home) -> None:
+def chips(page: str) -> list[str]:
+    return re.findall(r'<input type="radio" name="name" value="([^"]*)"', page)
+
+
+def test_today_offers_the_pleasure_check_below_the_habits_and_closed(
+    client: TestClient, db: Session, home: Home
+) -> None:
+    factories.make_flippable_habit(db, home.member)
     page = client.get("/").text
-    assert 'id="pleasure-form"' in page and 'type="range"' in page
-    assert '<option value="Coffee">' in page and '<option value="Social media">' in page
+    assert page.index('class="flip-button"') < page.index('<details class="card pleasure-check">')
+    assert 'id="pleasure-form"' in page and 'type="range"' not in page
+    assert chips(page) == ["Coffee", "Social media", "Sweets", "Phone", "TV series"]  # common ones, to start with
+    for scale in ("enjoyment", "craving"):  # 1–10 as ten chips to tap, each with its number in sight
+        assert re.findall(rf'name="{scale}" value="(\d+)" ?>\s*<span>(\d+)</span>', page) == [
+            (str(n), str(n)) for n in range(1, 11)
+        ]
+
+
+def test_the_latest_pleasures_come_first(client: TestClient, db: Session, home: Home) -> None:
+    start = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+    for hours, name in ((0, "Tea"), (1, "Coffee"), (2, "Chocolate"), (3, "Tea")):
+        db.add(
+            PleasureCheck(
+                member_id=home.member.id, name=name, enjoyment=5, craving=5, logged_at=start + timedelta(hours=hours)
+            )
+        )
+    db.commit()
+    for path in ("/", "/pleasures"):
+        assert chips(client.get(path).text) == [
+            "Tea",
+            "Chocolate",
+            "Coffee",
+            "Social media",
+            "Sweets",
+            "Phone",
+            "TV series",
+        ]
+
+
+def test_a_chip_is_checked_again_after_a_bad_value(client: TestClient, home: Home) -> None:
+    response = client.post("/pleasures", data={"name": "Sweets", "enjoyment": "7"}, headers=HX)
+    assert response.status_code == 422 and 'id="craving-error"' in response.text
+    assert re.search(r'name="name" value="Sweets" checked', response.text)
+    assert re.search(r'name="enjoyment" value="7" checked', response.text)
+
+
+@pytest.mark.parametrize("headers", [HX, {}])
+def test_a_typed_name_wins_over_a_picked_chip(
+    client: TestClient, db: Session, home: Home, headers: dict[str, str]
+) -> None:
+    """Without JavaScript a chip stays picked while a new name is typed: the typed one is meant."""
+    data = {"name": "Coffee", "other_name": " Cold shower ", "enjoyment": "8", "craving": "2"}
+    assert client.post("/pleasures", data=data, headers=headers).status_code in {200, 303}
+    assert db.exec(select(PleasureCheck.name)).all() == ["Cold shower"]
+    client.post("/pleasures", data={"name": "Coffee", "other_name": "  ", "enjoyment": "8", "craving": "2"})
+    assert db.exec(select(PleasureCheck.name).order_by(PleasureCheck.id)).all() == ["Cold shower", "Coffee"]
+
+
+def test_a_typed_name_too_long_is_kept_with_a_message(client: TestClient, db: Session, home: Home) -> None:
+    typed = "x" * 61
+    response = client.post("/pleasures", data={"other_name": typed, "enjoyment": "8", "craving": "2"}, headers=HX)
+    assert response.status_code == 422 and 'id="name-error"' in response.text
+    assert f'name="other_name" list="pleasure-names" data-limit="60" value="{typed}"' in response.text
+    assert db.exec(select(PleasureCheck)).all() == []
 
 
 def test_logging_with_htmx_swaps_the_form(client: TestClient, db: Session, home: Home) -> None:

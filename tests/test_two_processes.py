@@ -42,8 +42,8 @@ def test_a_login_and_an_open_flip_are_the_same_on_both(two_servers: tuple[str, s
         assert first.status_code == 303
         second = browser.post(f"{two}/habits/1/flips", data={"csrf_token": token})
         assert second.headers["location"] == first.headers["location"]  # the open flip, not a new draw
-        verdict_one = re.search(r'<p class="coin-word">(\w+)</p>', browser.get(f"{one}/").text)
-        verdict_two = re.search(r'<p class="coin-word">(\w+)</p>', browser.get(f"{two}/").text)
+        verdict_one = re.search(r'<h3 class="coin-word">(\w+)</h3>', browser.get(f"{one}/").text)
+        verdict_two = re.search(r'<h3 class="coin-word">(\w+)</h3>', browser.get(f"{two}/").text)
         assert verdict_one and verdict_two and verdict_one.group(1) == verdict_two.group(1)
         login = browser.cookies["coinflip_login"]
         assert browser.post(f"{two}/logout", data={"csrf_token": token}).status_code == 303

@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
+from starlette.datastructures import FormData
 
 from app import forms, pleasures
 from app.deps import CurrentMember, Db, Form, HouseholdZone, Now
@@ -11,9 +12,18 @@ from app.templating import redirect, render, wants_partial
 router = APIRouter()
 
 
+def named(form: FormData) -> FormData:
+    """The form with one name: one typed under "Something else" wins over a chip (without JavaScript a chip
+    stays picked while one types)."""
+    typed = form.get("other_name")
+    if not isinstance(typed, str) or not typed.strip():
+        return form
+    return FormData([(key, value) for key, value in form.multi_items() if key != "name"] + [("name", typed)])
+
+
 @router.post("/pleasures")
 async def log_pleasure(request: Request, db: Db, member: CurrentMember, form: Form, now: Now) -> Response:
-    data, errors = forms.parse(PleasureIn, form)
+    data, errors = forms.parse(PleasureIn, named(form))
     if data is None:
         log = await db.read(pleasures.pleasure_log, member)
         return render(request, "pleasures/index.html", partial="pleasures/_form.html", status_code=422,
