@@ -112,9 +112,9 @@ def test_logging_a_device_out_asks_first_and_says_which(
     assert page.index('<details class="danger">') < page.index(confirm)  # behind a disclosure
     assert "Yes, log out “Browser”" in page
     response = client.post(f"/settings/devices/{phone_login.id}/revoke")
-    assert response.headers["location"] == "/settings?logged_out=Browser"
+    assert response.headers["location"] == "/settings?logged_out=true"
     said = client.get(response.headers["location"]).text
-    assert "“Browser” is logged out: it asks for the household password again." in said
+    assert "The device is logged out: it asks for the household password again." in said
     assert client.post(f"/settings/devices/{phone_login.id}/revoke").status_code == 404  # gone already
 
 
@@ -132,6 +132,25 @@ def test_each_device_shows_who_uses_it_and_can_be_renamed(
     assert "Device renamed: “Ben&#39;s phone”." in client.get(renamed.headers["location"]).text
     db.refresh(phone_login)
     assert phone_login.device_name == "Ben's phone"
+
+
+def test_what_settings_says_after_a_change_comes_from_the_database_not_the_link(
+    client: TestClient, db: Session, home: Home
+) -> None:
+    """Anyone can write a link: it can say a device was renamed (by id: the name shown is the device's own, and
+    only the household's own devices), never put words of its own on the page."""
+    for link in ("/settings?renamed=Your%20account%20is%20locked", "/settings?logged_out=Call%20this%20number"):
+        said = client.get(link).text
+        assert "locked" not in said and "Call this number" not in said
+    login = db.exec(select(LoginSession).where(LoginSession.household_id == home.household.id)).first()
+    assert login is not None
+    assert f"Device renamed: “{login.device_name}”." in client.get(f"/settings?renamed={login.id}").text
+    other = factories.make_household(db, "Okafor")
+    elsewhere = factories.make_member(db, other, "Obi")
+    foreign = LoginSession(household_id=other.id or 0, member_id=elsewhere.id, token_hash="f" * 64, device_name="Obi's")
+    db.add(foreign)
+    db.commit()
+    assert "Obi&#39;s" not in client.get(f"/settings?renamed={foreign.id}").text
 
 
 @pytest.mark.parametrize(("name", "message"), [("", "Please fill this in"), ("x" * 61, "60 characters")])

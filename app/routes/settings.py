@@ -7,8 +7,8 @@ from fastapi.responses import Response
 
 from app import archive, forms, households, throttle, tokens
 from app.db import Database
-from app.deps import CurrentHousehold, CurrentLogin, CurrentMember, Db, Form, IdPath, Now, cookie, cookie_name
-from app.models import NAME_MAX, Household
+from app.deps import CurrentHousehold, CurrentLogin, CurrentMember, Db, Form, IdPath, IdQuery, Now, cookie, cookie_name
+from app.models import Household
 from app.schemas import DeviceIn, PasswordChange, TimeZoneIn, TokenIn, time_zones
 from app.templating import (
     THEME_COOKIE,
@@ -63,18 +63,20 @@ async def show_settings(
     zone_saved: bool = False,
     revoked: bool = False,
     theme_saved: bool = False,
-    logged_out: str | None = None,
-    renamed: str | None = None,
+    logged_out: bool = False,
+    renamed: IdQuery = None,
 ) -> Response:
-    """After a change, the page says what was done (the device names come from the redirect, cut to a name's
-    length: a link can't make the page say more than that)."""
+    """After a change, the page says what was done. What it names comes from the database, never from the link
+    (which anyone could write): a renamed device by its id; a device logged out is gone, so it goes unnamed here
+    (its confirmation button named it)."""
     message = None
     if theme_saved:
         message = f"Appearance saved on this device: {THEME_NAMES[theme_of(request)]}."
     if logged_out:
-        message = f"“{logged_out[:NAME_MAX]}” is logged out: it asks for the household password again."
-    if renamed:
-        message = f"Device renamed: “{renamed[:NAME_MAX]}”."
+        message = "The device is logged out: it asks for the household password again."
+    device = await db.read(households.device_of, household, renamed) if renamed else None
+    if device is not None:
+        message = f"Device renamed: “{device.device_name}”."
     if changed:
         message = "Password changed. Every other device has been logged out, and every API token revoked."
     if zone_saved:
@@ -142,16 +144,15 @@ async def rename_device(
         return await settings_page(request, db, household, values=values, errors={field: errors["device_name"]})
     if not await db.write(households.rename_device, household, device_id, data.device_name):
         raise HTTPException(404)
-    return redirect(request, "show_settings", query={"renamed": data.device_name})
+    return redirect(request, "show_settings", query={"renamed": device_id})
 
 
 @router.post("/settings/devices/{device_id}/revoke")
 async def revoke_device(request: Request, db: Db, device_id: IdPath, household: CurrentHousehold) -> Response:
-    """Asked for with a confirmation on the page; the page after it names the device logged out."""
-    name = await db.write(households.log_out_device, household, device_id)
-    if name is None:
+    """Asked for with a confirmation on the page, which names the device."""
+    if await db.write(households.log_out_device, household, device_id) is None:
         raise HTTPException(404)
-    return redirect(request, "show_settings", query={"logged_out": name})
+    return redirect(request, "show_settings", query={"logged_out": "true"})
 
 
 @router.post("/settings/tokens")
