@@ -251,10 +251,10 @@ def as_loaded(model: type[Row], **fields: Any) -> Row:
 
 
 def in_plain(bind: Engine, work: Callable[..., R], args: Any, kwargs: Any, *, commit: bool) -> R:
-    """PostgreSQL: plain work in a transaction of its own on a pooled connection: committed if asked and it
-    returned, else rolled back."""
+    """Plain work in a transaction of its own on a pooled connection (PostgreSQL's way; on SQLite, bench.profile's
+    writes on the loop): committed if asked and it returned, else rolled back."""
     with bind.connect() as conn, conn.begin() as transaction:
-        result = work(Sql(driver(conn), True), *args, **kwargs)
+        result = work(Sql(driver(conn), conn.dialect.name == "postgresql"), *args, **kwargs)
         if not commit:
             transaction.rollback()
         return result

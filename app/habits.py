@@ -157,7 +157,8 @@ def save_habit(db: Session, member: Member, habit: Habit | None, data: HabitIn |
 def archive_habit(db: Session, habit: Habit, now: datetime) -> None:
     """Off Today, history kept. Not while its flip waits for a reflection: that session isn't finished."""
     habit = locked(db, habit)
-    if close_if_over(Sql.of(db), latest_flip(Sql.of(db), habit), now) is not None:
+    sql = Sql.of(db)
+    if close_if_over(sql, latest_flip(sql, habit), now) is not None:
         raise HabitBusy(f"{habit.name} has a flip waiting for its reflection. Reflect on it or skip it first.")
     habit.archived_at = habit.archived_at or now
     db.add(habit)

@@ -283,16 +283,14 @@ def rename_device(db: Session, household: Household, login_id: int, name: str) -
     return True
 
 
-def log_out_device(db: Session, household: Household, login_id: int) -> str | None:
-    """End one of the household's logins (any member may: a lost phone is everyone's concern): the name of the
-    device logged out, or None if it was not (any more)."""
+def log_out_device(db: Session, household: Household, login_id: int) -> bool:
+    """End one of the household's logins (any member may: a lost phone is everyone's concern); whether it did."""
     found = device_of(db, household, login_id)
     if found is None:
-        return None
-    name = found.device_name  # read before the row is gone
+        return False
     security.end_login(db, found)
     db.commit()
-    return name
+    return True
 
 
 def revoke_token(db: Session, household: Household, token_id: int) -> bool:

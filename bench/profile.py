@@ -61,8 +61,7 @@ def inline_writes() -> None:
         return db.in_session(db.engine_view(self.engine, True), work, args, kwargs, commit=True)
 
     async def write_plain(self: db.Database, work: Any, /, *args: Any, **kwargs: Any) -> Any:
-        with db.engine_view(self.engine, True).begin() as conn:
-            return work(db.Sql(db.driver(conn), not self.is_sqlite), *args, **kwargs)
+        return db.in_plain(db.engine_view(self.engine, True), work, args, kwargs, commit=True)
 
     db.Database.write = write  # type: ignore[method-assign]
     db.Database.write_plain = write_plain  # type: ignore[method-assign]

@@ -150,7 +150,7 @@ async def rename_device(
 @router.post("/settings/devices/{device_id}/revoke")
 async def revoke_device(request: Request, db: Db, device_id: IdPath, household: CurrentHousehold) -> Response:
     """Asked for with a confirmation on the page, which names the device."""
-    if await db.write(households.log_out_device, household, device_id) is None:
+    if not await db.write(households.log_out_device, household, device_id):
         raise HTTPException(404)
     return redirect(request, "show_settings", query={"logged_out": "true"})
 
