@@ -57,7 +57,7 @@ def generate(path: Path, households: int) -> int:
         for _ in range(MEMBERS):
             member_id += 1
             conn.execute(
-                "INSERT INTO member (id, household_id, name, emoji, created_at) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO member (id, household_id, name, emoji, colour, created_at) VALUES (?, ?, ?, ?, 'blue', ?)",
                 (member_id, h, f"Member {member_id}", "🙂", stamp),
             )
             enhancers = []
