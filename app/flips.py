@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from app import coin, copy
-from app.db import Gone, Sql, as_loaded, loaded, locked, with_columns
-from app.models import Enhancer, Flip, FlipEnhancer, Habit, Household, Member, Reflection
+from app.db import Gone, Sql, as_loaded, columns, loaded, locked, with_columns
+from app.models import Coin, Enhancer, Flip, FlipEnhancer, Habit, Household, Member, Reflection, Seal, SealEnhancer
 from app.schemas import ReflectionIn
 
 # What an edit of a reflection says it saw: versions (any of them), "*" (whatever is there), or None (none).
@@ -51,6 +51,39 @@ class KeyReused(FlipRefused):
 class SessionOver(FlipRefused):
     def __init__(self) -> None:
         super().__init__("That session is over, so its skip can no longer be undone.")
+
+
+class SealNotCurrent(FlipRefused):
+    """An offline reveal of a seal that is not the habit's current one, nor revealed already: redrawn since (the
+    habit's enhancers or coin changed), or made up."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This sealed flip is no longer this habit's next one (its enhancers or coin changed since this phone "
+            "loaded it), so it can't be revealed. Reload and flip again."
+        )
+
+
+class RevealDiffers(FlipRefused):
+    """An offline reveal naming a verdict other than the one sealed: the seal decides, never the phone."""
+
+    def __init__(self) -> None:
+        super().__init__("That is not the verdict this seal holds, so it was refused. The sealed verdict stands.")
+
+
+@dataclass(frozen=True)
+class Reveal:
+    """A sealed flip revealed on a phone with no signal, sent once the phone is back online."""
+
+    commitment: str
+    coin: Coin
+    enhancers: tuple[tuple[str, bool], ...]  # (name, allowed), as the phone showed them
+    revealed_at: datetime
+
+    def names(self, coin_side: Coin, verdict: Sequence[FlipEnhancer] | Sequence[SealEnhancer]) -> bool:
+        """Is this the verdict stored? The order of the enhancers doesn't matter, their names' case neither."""
+        said = sorted((name.casefold(), ok) for name, ok in self.enhancers)
+        return coin_side == self.coin and said == sorted((e.name.casefold(), e.allowed) for e in verdict)
 
 
 class ReflectionConflict(Exception):
@@ -104,6 +137,29 @@ class FlipView:
         return now < self.flip.next_flip_at
 
 
+@dataclass
+class SealView:
+    """A habit's sealed next verdict: the card shows its commitment; the verdict stays out of sight until the tap."""
+
+    seal: Seal
+    verdict: list[SealEnhancer]
+
+    @property
+    def commitment_text(self) -> str:
+        return coin.commitment_text(self.seal.coin, ((e.name, e.allowed) for e in self.verdict), self.seal.nonce)
+
+    def for_phone(self) -> dict[str, object]:
+        """What a phone needs to reveal it offline (static/app.js), kept out of the page's visible content."""
+        return {
+            "commitment": self.seal.commitment,
+            "sealed_at": self.seal.sealed_at.isoformat(),
+            "coin": self.seal.coin.value,
+            "enhancers": [{"name": e.name, "allowed": e.allowed, "capped": e.capped} for e in self.verdict],
+            "prompt": self.seal.prompt,
+            "text": self.commitment_text,
+        }
+
+
 # Plain SQL (app.db.Sql): a tap on Flip, a reflection and Today ask these.
 FLIP = with_columns("SELECT {f.*} FROM flip f WHERE f.id = :id", f=Flip)
 VERDICTS = with_columns("SELECT {e.*} FROM flipenhancer e WHERE e.flip_id IN :ids ORDER BY e.id", e=FlipEnhancer)
@@ -123,9 +179,26 @@ ENHANCERS_OF_HABIT = with_columns(
 # or the draw for the change (which moves the ends of the sessions under way), never both at once.
 ZONE_FOR_DRAW = "SELECT timezone FROM household WHERE id = :household_id"
 INSERT_FLIP = """INSERT INTO flip (habit_id, member_id, flipped_at, next_flip_at, coin, prompt, skipped, nonce,
-    commitment, mode, chance, every_hours, idempotency_key, closed_at)
-    VALUES (:habit_id, :member_id, :flipped_at, :next_flip_at, :coin, :prompt, FALSE, :nonce, :commitment, :mode,
-    :chance, :every_hours, :idempotency_key, NULL) RETURNING id"""
+    commitment, sealed_at, mode, chance, every_hours, idempotency_key, closed_at)
+    VALUES (:habit_id, :member_id, :flipped_at, :next_flip_at, :coin, :prompt, FALSE, :nonce, :commitment,
+    :sealed_at, :mode, :chance, :every_hours, :idempotency_key, NULL) RETURNING id"""
+FLIP_OF_SEAL = with_columns(
+    "SELECT {f.*} FROM flip f WHERE f.habit_id = :habit_id AND f.commitment = :commitment", f=Flip
+)
+# A seal and its verdict in one query: the seal's columns, then the verdict row's.
+SEAL_ROWS = """SELECT {s.*}, {e.*} FROM seal s JOIN sealenhancer e ON e.seal_id = s.id"""
+SEAL_OF_HABIT = with_columns(SEAL_ROWS + " WHERE s.habit_id = :habit_id ORDER BY e.id", s=Seal, e=SealEnhancer)
+SEALS_OF_MEMBER = with_columns(
+    SEAL_ROWS + " JOIN habit h ON h.id = s.habit_id WHERE h.member_id = :member_id AND h.archived_at IS NULL"
+    " ORDER BY e.id",
+    s=Seal,
+    e=SealEnhancer,
+)
+INSERT_SEAL = """INSERT INTO seal (habit_id, coin, prompt, nonce, commitment, sealed_at)
+    VALUES (:habit_id, :coin, :prompt, :nonce, :commitment, :sealed_at) RETURNING id"""
+INSERT_SEAL_VERDICT = """INSERT INTO sealenhancer (seal_id, enhancer_id, name, spike, allowed, capped)
+    VALUES (:seal_id, :enhancer_id, :name, :spike, :allowed, :capped) RETURNING id"""
+DROP_SEAL = "DELETE FROM seal WHERE habit_id = :habit_id"
 INSERT_VERDICT = """INSERT INTO flipenhancer (flip_id, enhancer_id, name, spike, allowed, capped)
     VALUES (:flip_id, :enhancer_id, :name, :spike, :allowed, :capped) RETURNING id"""
 GIVE_KEY = "UPDATE flip SET idempotency_key = :key WHERE id = :id"
@@ -181,27 +254,36 @@ def flip_by_key(sql: Sql, member: Member, key: str) -> Flip | None:
 
 
 def flip_habit(
-    sql: Sql, habit: Habit, member: Member, rng: random.Random, now: datetime, key: str | None = None
+    sql: Sql,
+    habit: Habit,
+    member: Member,
+    rng: random.Random,
+    now: datetime,
+    key: str | None = None,
+    reveal: Reveal | None = None,
 ) -> tuple[FlipView, bool]:
-    """The flip for this tap: the one already made for this key, the session's open one, or a new draw.
+    """The flip for this tap: the one already made for this key (or this seal), the session's open one, or the
+    habit's sealed verdict revealed (drawn now if it has none yet).
 
     Returns the flip and whether it is new. The verdict is final: nothing here ever draws twice in a session.
-    Taps on the same habit take turns (the habit's lock), so the check and the draw are one step; the
-    database's own constraints (one open flip per habit, one flip per key) stand behind that.
+    Taps on the same habit take turns (the habit's lock), so the check and the reveal are one step; the
+    database's own constraints (one open flip per habit, one flip per key, one seal per habit) stand behind that.
+    `reveal`: the phone revealed the seal offline; accepted only for the habit's current seal, and only as the
+    verdict that seal holds (see reveal_at).
     """
     with sql.savepoint("draw"):
         try:
-            return flip_in_turn(sql, habit, member, rng, now, key)
+            return flip_in_turn(sql, habit, member, rng, now, key, reveal)
         except sql.IntegrityError:
             # Another request got there first after all: the same key for another habit at the same moment
             # (only the habit is locked), whether drawing or giving an open flip its key. Answer as if the two
             # had come one after the other.
             sql.run("ROLLBACK TO SAVEPOINT draw")
-            return flip_in_turn(sql, habit, member, rng, now, key)
+            return flip_in_turn(sql, habit, member, rng, now, key, reveal)
 
 
 def flip_in_turn(
-    sql: Sql, habit: Habit, member: Member, rng: random.Random, now: datetime, key: str | None
+    sql: Sql, habit: Habit, member: Member, rng: random.Random, now: datetime, key: str | None, reveal: Reveal | None
 ) -> tuple[FlipView, bool]:
     found = sql.one(sql.locking(HABIT), id=habit.id)
     if found is None:
@@ -213,8 +295,19 @@ def flip_in_turn(
             raise KeyReused()
         if earlier is not None:
             return view_of(sql, earlier), False
+    if reveal is not None:
+        revealed = sql.one(FLIP_OF_SEAL, habit_id=habit.id, commitment=reveal.commitment)
+        if revealed is not None:  # a replay, or the same seal revealed from another phone: that same flip
+            view = view_of(sql, loaded(Flip, revealed))
+            if not reveal.names(view.flip.coin, view.verdict):
+                raise RevealDiffers()
+            return view, False
     latest = latest_flip(sql, habit)
-    if latest is not None and now < latest.next_flip_at:
+    seal = current_seal(sql, habit)
+    at = now
+    if reveal is not None:
+        at = reveal_at(reveal, seal, latest, now)
+    elif latest is not None and now < latest.next_flip_at:
         if latest.closed_at is not None:
             raise SessionClosed(latest)
         if key is not None and latest.idempotency_key is None:
@@ -224,40 +317,111 @@ def flip_in_turn(
         raise HabitArchived()
     close_if_over(sql, latest, now)
     zone = ZoneInfo(sql.one(sql.locking(ZONE_FOR_DRAW, share=True), household_id=member.household_id)[0])
-    return record_flip(sql, habit, member, rng, now, zone, key), True
+    view = record_flip(sql, habit, member, rng, at, zone, key, seal)
+    seal_habit(sql, habit, rng, now)  # in place of the one revealed: the next session's, sealed before its tap
+    return view, True
+
+
+def reveal_at(reveal: Reveal, seal: SealView | None, latest: Flip | None, now: datetime) -> datetime:
+    """When an offline reveal counts as made: the phone's time, kept within what is possible. Not after now (a
+    phone's clock running fast), not before the seal existed nor before the previous session ended (one running
+    slow): a phone's clock never costs its owner the flip. Refused unless it names the current seal and its
+    verdict, and while another flip's session is still under way."""
+    if seal is None or seal.seal.commitment != reveal.commitment:
+        raise SealNotCurrent()
+    if not reveal.names(seal.seal.coin, seal.verdict):
+        raise RevealDiffers()
+    if latest is not None and now < latest.next_flip_at:
+        raise SealNotCurrent()
+    earliest = max(seal.seal.sealed_at, latest.next_flip_at if latest is not None else seal.seal.sealed_at)
+    return min(max(reveal.revealed_at, earliest), now)
+
+
+def current_seal(sql: Sql, habit: Habit) -> SealView | None:
+    return seals_of(sql.all(SEAL_OF_HABIT, habit_id=habit.id)).get(habit.id or 0)
+
+
+def seals_of(rows: Sequence[Sequence[object]]) -> dict[int, SealView]:
+    """Seals and their verdicts from SEAL_ROWS, by habit."""
+    width = len(columns(Seal).names)
+    seals: dict[int, SealView] = {}
+    for row in rows:
+        seal = loaded(Seal, row[:width])
+        view = seals.setdefault(seal.habit_id, SealView(seal, []))
+        view.verdict.append(loaded(SealEnhancer, row[width:]))
+    return seals
+
+
+def seal_habit(sql: Sql, habit: Habit, rng: random.Random, now: datetime) -> SealView | None:
+    """Draw the habit's next verdict and seal it, in place of any seal it had; None without enhancers."""
+    sql.run(DROP_SEAL, habit_id=habit.id)
+    enhancers = enhancers_of_habit(sql, habit)
+    if not enhancers:
+        return None
+    verdict = draw(habit, enhancers, rng)
+    secret = coin.nonce(rng)
+    text = coin.commitment_text(verdict.coin, ((c.name, ok) for c, ok in verdict.allowed), secret)
+    fields = {"habit_id": habit.id, "coin": verdict.coin, "prompt": rng.choice(copy.PROMPTS), "nonce": secret,
+              "commitment": coin.commitment(text), "sealed_at": now}  # fmt: skip
+    seal_id = sql.one(INSERT_SEAL, **{**fields, "coin": verdict.coin.value})[0]
+    rows = []
+    for c, ok in verdict.allowed:
+        row = {"seal_id": seal_id, "enhancer_id": c.id, "name": c.name, "spike": c.spike, "allowed": ok,
+               "capped": c in verdict.capped}  # fmt: skip
+        rows.append(as_loaded(SealEnhancer, id=sql.one(INSERT_SEAL_VERDICT, **row)[0], **row))
+    return SealView(as_loaded(Seal, id=seal_id, **fields), rows)
+
+
+def seal_habits(sql: Sql, habit_ids: Sequence[int], rng: random.Random, now: datetime) -> None:
+    """Seal each of these habits that has enhancers and no seal yet (Today found them so: new, changed, or from
+    before seals). Each in its habit's turn, so two pages asking at once seal a habit once."""
+    for habit_id in habit_ids:
+        found = sql.one(sql.locking(HABIT), id=habit_id)
+        if found is not None and not sql.all(SEAL_OF_HABIT, habit_id=habit_id):
+            seal_habit(sql, loaded(Habit, found), rng, now)
+
+
+def draw(habit: Habit, enhancers: list[Enhancer], rng: random.Random) -> coin.Verdict:
+    candidates = [coin.Candidate(e.id or 0, e.name, e.spike) for e in enhancers]
+    return coin.draw(coin.Policy(habit.mode, habit.chance, habit.max_stack), candidates, rng)
 
 
 def record_flip(
-    sql: Sql, habit: Habit, member: Member, rng: random.Random, now: datetime, zone: ZoneInfo, key: str | None
+    sql: Sql,
+    habit: Habit,
+    member: Member,
+    rng: random.Random,
+    now: datetime,
+    zone: ZoneInfo,
+    key: str | None,
+    seal: SealView | None = None,
 ) -> FlipView:
-    """Draw the verdict, seal it (a commitment to it and a secret nonce) and store it at once."""
-    enhancers = enhancers_of_habit(sql, habit)
-    if not enhancers:
-        raise NothingToFlip()
-    candidates = [coin.Candidate(e.id or 0, e.name, e.spike) for e in enhancers]
-    verdict = coin.draw(coin.Policy(habit.mode, habit.chance, habit.max_stack), candidates, rng)
-    secret = coin.nonce(rng)
-    text = coin.commitment_text(verdict.coin, ((c.name, ok) for c, ok in verdict.allowed), secret)
+    """Store the session's verdict at once: the seal's, or (a habit with no seal yet) one drawn and sealed now."""
+    if seal is None:
+        seal = seal_habit(sql, habit, rng, now)
+        if seal is None:
+            raise NothingToFlip()
     fields = {
         "habit_id": habit.id,
         "member_id": member.id,
         "flipped_at": now,
         "next_flip_at": session_end(now, habit.every_hours, zone),
-        "coin": verdict.coin,
-        "prompt": rng.choice(copy.PROMPTS),
-        "nonce": secret,
-        "commitment": coin.commitment(text),
+        "coin": seal.seal.coin,
+        "prompt": seal.seal.prompt,
+        "nonce": seal.seal.nonce,
+        "commitment": seal.seal.commitment,
+        "sealed_at": seal.seal.sealed_at,
         "mode": habit.mode,
         "chance": habit.chance,
         "every_hours": habit.every_hours,
         "idempotency_key": key,
     }
-    flip_id = sql.one(INSERT_FLIP, **{**fields, "coin": verdict.coin.value, "mode": habit.mode.value})[0]
+    flip_id = sql.one(INSERT_FLIP, **{**fields, "coin": seal.seal.coin.value, "mode": habit.mode.value})[0]
     flip = as_loaded(Flip, id=flip_id, **fields, skipped=False, closed_at=None)
     rows = []
-    for c, ok in verdict.allowed:
-        row = {"flip_id": flip_id, "enhancer_id": c.id, "name": c.name, "spike": c.spike, "allowed": ok,
-               "capped": c in verdict.capped}  # fmt: skip
+    for e in seal.verdict:
+        row = {"flip_id": flip_id, "enhancer_id": e.enhancer_id, "name": e.name, "spike": e.spike,
+               "allowed": e.allowed, "capped": e.capped}  # fmt: skip
         rows.append(as_loaded(FlipEnhancer, id=sql.one(INSERT_VERDICT, **row)[0], **row))
     return FlipView(flip, habit, rows, None)
 
@@ -399,6 +563,12 @@ class Card:
     view: FlipView | None
     waiting: Flip | None
     linked: int
+    seal: SealView | None = None  # the verdict the Flip button reveals, sealed in advance
+
+    @property
+    def unsealed(self) -> bool:
+        """Would this card offer Flip with no seal to show? (Today then seals it, see seal_habits.)"""
+        return self.view is None and self.linked > 0 and self.seal is None and self.habit.archived_at is None
 
 
 def cards_of_member(sql: Sql, member: Member, habits: Sequence[Habit], now: datetime) -> list[Card]:
@@ -406,11 +576,14 @@ def cards_of_member(sql: Sql, member: Member, habits: Sequence[Habit], now: date
     current = [f for f in newest.values() if now < f.next_flip_at]
     views = {v.flip.habit_id: v for v in views_of(sql, current, habits)}
     links: dict[int, int] = {habit_id: count for habit_id, count in sql.all(LINKS_OF_MEMBER, member_id=member.id)}
+    seals = seals_of(sql.all(SEALS_OF_MEMBER, member_id=member.id))
     cards = []
     for habit in habits:
         flip = newest.get(habit.id or 0)
         waiting = flip if flip is not None and flip.closed_at is None and now >= flip.next_flip_at else None
-        cards.append(Card(habit, views.get(habit.id or 0), waiting, links.get(habit.id or 0, 0)))
+        view = views.get(habit.id or 0)
+        seal = seals.get(habit.id or 0) if view is None else None
+        cards.append(Card(habit, view, waiting, links.get(habit.id or 0, 0), seal))
     return cards
 
 

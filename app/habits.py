@@ -8,7 +8,7 @@ from sqlmodel import Session, col, select
 
 from app import coin, copy
 from app.db import Sql, loaded, lock, locked, with_columns
-from app.flips import close_if_over, latest_flip, waiting_in_session
+from app.flips import DROP_SEAL, close_if_over, latest_flip, waiting_in_session
 from app.models import Enhancer, Flip, Habit, HabitEnhancer, Member
 from app.schemas import EnhancerIn, EnhancerPatch, HabitIn, HabitPatch
 
@@ -29,6 +29,9 @@ class HabitBusy(Exception):
         super().__init__(message)
         self.until = until
 
+
+DROP_SEALS_NAMING = """DELETE FROM seal
+    WHERE habit_id IN (SELECT habit_id FROM habitenhancer WHERE enhancer_id = :enhancer_id)"""
 
 # Asked on every Today page, so in plain SQL (app.db.Sql).
 HABITS_OF_MEMBER = with_columns(
@@ -90,8 +93,11 @@ def update_enhancer(db: Session, enhancer: Enhancer, data: EnhancerIn | Enhancer
 
 
 def delete_enhancer(db: Session, enhancer: Enhancer) -> None:
-    """Unlinked from its habits; past verdicts keep its name (the database's ON DELETE does both)."""
-    db.delete(locked(db, enhancer))
+    """Unlinked from its habits; past verdicts keep its name (the database's ON DELETE does both). The seals of
+    its habits name it: they go, and Today seals those habits anew."""
+    enhancer = locked(db, enhancer)
+    Sql.of(db).run(DROP_SEALS_NAMING, enhancer_id=enhancer.id)
+    db.delete(enhancer)
     db.commit()
 
 
@@ -131,6 +137,7 @@ def save_habit(db: Session, member: Member, habit: Habit | None, data: HabitIn |
     progress keeps its own end.
     """
     lock(db, Member, member.id)
+    before = None if habit is None else (habit.mode, habit.chance, habit.max_stack, enhancer_ids_of(db, habit))
     if habit is None:
         assert member.id is not None and data.name is not None
         habit = Habit(member_id=member.id, name=data.name)
@@ -150,6 +157,12 @@ def save_habit(db: Session, member: Member, habit: Habit | None, data: HabitIn |
     db.flush()
     if data.enhancer_ids is not None:
         link_enhancers(db, member, habit, data.enhancer_ids)
+        db.flush()
+    if before is not None and before != (habit.mode, habit.chance, habit.max_stack, enhancer_ids_of(db, habit)):
+        # Its sealed verdict names other enhancers, or was drawn under another chance: Today seals it anew. (So
+        # someone who peeks at a seal in the page's source can re-roll it by changing the habit: see
+        # app/flips.py's Reveal. The coin is a tool one uses on oneself; a redraw takes deliberate steps.)
+        Sql.of(db).run(DROP_SEAL, habit_id=habit.id)
     db.commit()
     return habit
 

@@ -54,7 +54,7 @@ EnhancerIds = Annotated[list[int], Field(max_length=50)]
 EveryHours = Annotated[int, Field(ge=1, le=24)]
 # Optional inside the type: a nullable column takes its length from the type's own limit, not from `X | None`.
 IdempotencyKey = Annotated[str | None, Field(max_length=IDEMPOTENCY_KEY_MAX)]
-Seal = Annotated[str | None, Field(max_length=SEAL_MAX)]  # None: a flip from before seals existed
+SealHex = Annotated[str | None, Field(max_length=SEAL_MAX)]  # None: a flip from before seals existed
 Version = Annotated[int, Field(ge=1)]
 
 
@@ -257,8 +257,11 @@ class FlipShown(Fields):
     prompt: Text
     skipped: bool = False
     # Fairness anyone can check: sha256 of the verdict and a secret nonce, both shown with the verdict.
-    nonce: Seal = None
-    commitment: Seal = None
+    nonce: SealHex = None
+    commitment: SealHex = None
+    # When the verdict was drawn and sealed: before the tap for a sealed flip, at the tap for a flip drawn then
+    # (None: a flip from before seals existed). The tap that revealed it is `flipped_at`.
+    sealed_at: datetime | None = None
 
 
 class FlipBase(FlipShown):
@@ -307,6 +310,29 @@ class FlipEnhancerBase(Fields):
 class FlipEnhancer(FlipEnhancerBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     flip_id: int = Field(sa_column=owner("flip"))
+    enhancer_id: int | None = Field(sa_column=owner("enhancer", nullable=True, on_delete="SET NULL"))
+
+
+class Seal(SQLModel, table=True):
+    """A habit's next verdict, drawn in advance: its commitment is on the card before the tap, and the tap (online,
+    or offline on the phone) reveals it as the next session's flip. One per habit with enhancers."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    habit_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("habit.id", ondelete="CASCADE"), nullable=False, unique=True)
+    )
+    coin: Coin
+    prompt: Text  # drawn with the verdict, so a reflection written offline answers the prompt the flip keeps
+    nonce: str = Field(max_length=SEAL_MAX)
+    commitment: str = Field(max_length=SEAL_MAX)
+    sealed_at: datetime
+
+
+class SealEnhancer(FlipEnhancerBase, table=True):
+    """One enhancer's part of a sealed verdict, as it will be copied into the flip."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    seal_id: int = Field(sa_column=owner("seal"))
     enhancer_id: int | None = Field(sa_column=owner("enhancer", nullable=True, on_delete="SET NULL"))
 
 

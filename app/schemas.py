@@ -5,7 +5,7 @@ import functools
 from collections.abc import Callable
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, AwareDatetime, Field, ValidationInfo, field_validator
 from sqlmodel import SQLModel
 
 from app.models import (
@@ -13,6 +13,7 @@ from app.models import (
     CHANCE_MIN,
     NAME_MAX,
     Chance,
+    Coin,
     DeviceBase,
     Emoji,
     EnhancerBase,
@@ -202,3 +203,22 @@ class LoginIn(Input):
 
 class PleasureIn(PleasureCheckBase, Input):
     """A pleasure check, from the form or the API."""
+
+
+class RevealedEnhancer(SQLModel):
+    name: Name
+    allowed: bool
+
+
+class RevealIn(SQLModel):
+    """A sealed flip that a phone revealed with no signal, sent once it is back online: the seal's commitment
+    (shown on the card before the tap), the verdict the phone showed, and when. Taken only for the habit's
+    current seal, and only as the verdict that seal holds."""
+
+    commitment: Annotated[str, Field(pattern="^[0-9a-f]{64}$", description="The seal's SHA-256, as on the card")]
+    coin: Coin = Field(description="The coin the phone revealed")
+    enhancers: Annotated[list[RevealedEnhancer], Field(max_length=50, description="The verdict the phone revealed")]
+    revealed_at: AwareDatetime = Field(
+        description="When it was revealed, by the phone's clock: kept between the seal's time (or the end of the "
+        "previous session) and now, so a clock running fast or slow never costs the flip"
+    )

@@ -82,8 +82,15 @@ def common_context(request: Request) -> dict[str, Any]:
             return "midnight tonight" if local.time() == time(0) else f"{local:%H:%M} tomorrow"
         return when(moment)
 
+    def at_time(moment: datetime) -> str:
+        """ "at 07:02" today, "on Mon 23 Nov, 07:02" another day: the seal line's times."""
+        local = moment.astimezone(zone)
+        return f"at {local:%H:%M}" if local.date() == now.astimezone(zone).date() else f"on {local:%a %-d %b, %H:%M}"
+
     return {
         "url": functools.partial(url_path, request),
+        "at_time": at_time,
+        "time_zone": zone.key,
         "static": static,
         "when": when,
         "from_time": from_time,

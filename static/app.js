@@ -147,3 +147,23 @@ document.addEventListener("input", (event) => {
     for (const chip of field.form.querySelectorAll(".pleasure-names input[type=radio]")) chip.checked = false;
   }
 });
+
+
+// No signal at the gym: the service worker (/sw.js) keeps the shell and Today for offline use, and static/offline.js
+// reveals a sealed flip with no signal and sends it later. That script comes once the page is up, where there is a
+// seal to reveal or check, or no signal: Today's first load stays light.
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register(`${document.body.dataset.root}sw.js`, { scope: document.body.dataset.root }).catch(() => {});
+}
+function waiting() {
+  try {
+    return (localStorage.getItem("coinflip-outbox") || "[]") !== "[]";
+  } catch (error) {
+    return false;
+  }
+}
+if (document.querySelector("[data-sealed-flip], [data-seal-line]") || !navigator.onLine || waiting()) {
+  const script = document.createElement("script");
+  script.src = document.body.dataset.offlineJs;
+  document.body.append(script);
+}

@@ -376,7 +376,7 @@ def test_answers_keep_their_keys_in_order(api: TestClient, run: Habit) -> None:
     ]  # fmt: skip
     assert list(reflected) == [
         "id", "habit_id", "member_id", "flipped_at", "next_flip_at", "coin", "prompt", "skipped", "nonce",
-        "commitment", "enhancers", "reflection",
+        "commitment", "sealed_at", "enhancers", "reflection", "revealed_at",
     ]  # fmt: skip
     assert list(reflected["reflection"]) == ["effort", "enjoyment", "followed", "note", "version"]
     assert list(pleasure) == ["id", "name", "enjoyment", "craving", "logged_at"]

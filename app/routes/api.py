@@ -1,11 +1,11 @@
 """The JSON API under /api/v1, for members' own scripts: bearer token or the browser's login."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Query, Response
+from fastapi import APIRouter, Body, Header, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlmodel import Session, SQLModel
 
 from app import archive, flips, habits, insights, pleasures, tokens
@@ -40,7 +40,7 @@ from app.models import (
     ReflectionBase,
     Version,
 )
-from app.schemas import EnhancerIn, EnhancerPatch, HabitIn, HabitPatch, NameParam, PleasureIn, ReflectionIn
+from app.schemas import EnhancerIn, EnhancerPatch, HabitIn, HabitPatch, NameParam, PleasureIn, ReflectionIn, RevealIn
 
 
 class ErrorOut(BaseModel):
@@ -122,6 +122,11 @@ class FlipKeys(Identified):
 class FlipOut(FlipShown, FlipKeys):
     enhancers: list[VerdictOut]
     reflection: ReflectionOut | None
+    revealed_at: datetime = Field(
+        description="When the tap revealed the sealed verdict (online, or offline by the phone's clock): the "
+        "session starts then, as `flipped_at`. Compare `sealed_at`: a seal older than its reveal proves the coin "
+        "fell before the tap."
+    )
 
 
 def enhancer_out(enhancer: Enhancer) -> EnhancerOut:
@@ -145,8 +150,9 @@ def reflection_out(reflection: Reflection | None) -> ReflectionOut | None:
 
 def flip_out(view: flips.FlipView) -> FlipOut:
     verdict = [VerdictOut(id=e.enhancer_id, name=e.name, allowed=e.allowed) for e in view.verdict]
-    fields = view.flip.model_dump(include=set(FlipOut.model_fields) - {"enhancers", "reflection"})
-    return FlipOut(**fields, enhancers=verdict, reflection=reflection_out(view.reflection))
+    fields = view.flip.model_dump(include=set(FlipOut.model_fields) - {"enhancers", "reflection", "revealed_at"})
+    reflection = reflection_out(view.reflection)
+    return FlipOut(**fields, enhancers=verdict, reflection=reflection, revealed_at=view.flip.flipped_at)
 
 
 def etag(reflection: Reflection | None) -> dict[str, str]:
@@ -308,7 +314,11 @@ async def restore_habit_api(habit: OwnedHabit, db: Db) -> HabitOut:
             "description": "This session's flip is closed (`next_flip_at` says when the next one is possible), "
             "or the habit is archived or has no enhancers (then without `next_flip_at`)",
         },
-        422: {"model": ErrorOut, "description": "The Idempotency-Key was used for another habit's flip"},
+        422: {
+            "model": ErrorOut,
+            "description": "The Idempotency-Key was used for another habit's flip, or an offline reveal names a "
+            "verdict other than the one its seal holds (the sealed verdict stands)",
+        },
     },
 )
 async def flip_habit_api(
@@ -319,16 +329,26 @@ async def flip_habit_api(
     now: Now,
     response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=IDEMPOTENCY_KEY_MAX)] = None,
+    reveal: Annotated[RevealIn | None, Body()] = None,
 ) -> FlipOut | JSONResponse:
-    """Draw the session's verdict. A retried key or the session's open flip answers 200 with that same flip."""
+    """Reveal the habit's sealed verdict (its commitment was shown before the tap) as this session's flip; the
+    next session's is sealed at once. A retried key or the session's open flip answers 200 with that same flip.
+
+    With a body, the seal was revealed offline on a phone: taken only for the habit's current seal (else 409),
+    and only as the verdict it holds (else 422). Sent again, or from a second phone, it answers 200 with the
+    flip that seal became."""
     try:
         # A blank key is no key: stored, it would refuse every other habit's flip.
         key = (idempotency_key or "").strip() or None
-        view, fresh = await db.write_plain(flips.flip_habit, habit, member, rng, now, key)
+        offline = None if reveal is None else flips.Reveal(
+            reveal.commitment, reveal.coin, tuple((e.name, e.allowed) for e in reveal.enhancers),
+            reveal.revealed_at.astimezone(UTC),
+        )  # fmt: skip
+        view, fresh = await db.write_plain(flips.flip_habit, habit, member, rng, now, key, offline)
     except flips.SessionClosed as exc:
         body = SessionClosedOut(detail=str(exc), next_flip_at=exc.flip.next_flip_at)
         return JSONResponse(body.model_dump(mode="json"), status_code=409)
-    except flips.KeyReused as exc:
+    except (flips.KeyReused, flips.RevealDiffers) as exc:
         raise HTTPException(422, detail=str(exc)) from exc
     except flips.FlipRefused as exc:
         raise HTTPException(409, detail=str(exc)) from exc

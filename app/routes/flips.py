@@ -30,8 +30,12 @@ def card(
 
 
 @router.get("/")
-async def show_today(request: Request, db: Db, member: CurrentMember, now: Now) -> Response:
+async def show_today(request: Request, db: Db, member: CurrentMember, rng: Rng, now: Now) -> Response:
     today = await db.read_plain(today_of_member, member, now)
+    unsealed = [card.habit.id or 0 for card in today.cards if card.unsealed]
+    if unsealed:  # a habit new, changed, or from before seals: its next verdict is sealed before it is shown
+        await db.write_plain(flips.seal_habits, unsealed, rng, now)
+        today = await db.read_plain(today_of_member, member, now)
     return render(request, "flips/index.html", **vars(today), values={}, errors={})
 
 

@@ -1,9 +1,18 @@
-"""The web app manifest, so Coinflip can live on a phone's home screen, under its sub-path if it has one."""
+"""The web app manifest and the service worker, so Coinflip lives on a phone's home screen and opens with no
+signal, under its sub-path if it has one."""
+
+import functools
+import hashlib
+import json
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+
+from app.templating import HTMX, STATIC_DIR, app_root, static_version
 
 router = APIRouter()
+# What the app needs to open offline, besides Today itself (kept as last seen) and static/offline.html.
+SHELL = ("app.css", "app.js", "offline.js", HTMX, "icon.svg", "icon-192.png")
 
 THEME = "#2f5fd0"
 BACKGROUND = "#f6f4ef"
@@ -29,3 +38,23 @@ async def show_manifest(request: Request) -> JSONResponse:
         "icons": icons,
     }
     return JSONResponse(manifest, media_type="application/manifest+json")
+
+
+@functools.cache
+def worker_source() -> str:
+    return (STATIC_DIR / "sw.js").read_text()
+
+
+@router.get("/sw.js", include_in_schema=False)
+async def show_service_worker(request: Request) -> Response:
+    """static/sw.js with the sub-path and the shell's versioned files written in: a release that changes any of
+    them changes the worker too, so an installed app takes the new shell."""
+    root = app_root(request)
+    shell = [f"{root}/static/{path}?v={static_version(path)}" for path in SHELL]
+    version = hashlib.sha256("".join([worker_source(), *shell]).encode()).hexdigest()[:10]
+    body = worker_source().replace('"__ROOT__"', json.dumps(root)).replace('["__SHELL__"]', json.dumps(shell))
+    return Response(
+        body.replace("__VERSION__", version),
+        media_type="text/javascript",
+        headers={"Service-Worker-Allowed": f"{root}/"},
+    )

@@ -1,0 +1,1 @@
+// Web Push handlers (reminders) go here; the service worker (/sw.js) imports this file first.

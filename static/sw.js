@@ -1,0 +1,78 @@
+importScripts("static/sw-push.js");
+// Coinflip's service worker, served at /sw.js with the sub-path, the shell's versioned files and a version written
+// in (app/routes/manifest.py). The shell is kept for offline use; Today too, as last seen online, and only for
+// whoever was picked then: any page shown to someone else (another person, or nobody after logging out) drops it,
+// so a shared phone never opens one person's Today for another.
+const ROOT = "__ROOT__";
+const SHELL = ["__SHELL__"];
+const CACHE = "coinflip-__VERSION__";
+const TODAY = `${ROOT}/`;
+const OFFLINE = `${ROOT}/static/offline.html`;
+const HTML = { headers: { "Content-Type": "text/html; charset=utf-8" } };
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll([...SHELL, OFFLINE])).then(() => self.skipWaiting()));
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil((async () => {
+    for (const name of await caches.keys()) if (name.startsWith("coinflip-") && name !== CACHE) await caches.delete(name);
+    await self.clients.claim();
+  })());
+});
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  const url = new URL(request.url);
+  if (request.method !== "GET" || url.origin !== location.origin) return;
+  if (request.mode === "navigate") event.respondWith(navigate(event));
+  else if (url.pathname.startsWith(`${ROOT}/static/`)) event.respondWith(fromShell(request));
+});
+
+const whoOf = (page) => (page.match(/data-who="([^"]*)"/) || [])[1] ?? "";
+
+async function navigate(event) {
+  const cache = await caches.open(CACHE);
+  try {
+    const response = await fetch(event.request);
+    event.waitUntil(remember(cache, response.clone()));
+    return response;
+  } catch (error) {
+    const today = new URL(event.request.url).pathname === TODAY && (await cache.match(TODAY));
+    if (today) return new Response((await today.text()).replace("<body ", "<body data-offline "), HTML);
+    const offline = await cache.match(OFFLINE);
+    return new Response(offline ? (await offline.text()).replaceAll("__ROOT__", ROOT) : "No signal.", HTML);
+  }
+}
+
+// Pages are sent with `Vary: *` (never reused by the HTTP cache), which the Cache API refuses: Today is kept as
+// its text, under its own name.
+async function remember(cache, response) {
+  if (!response.ok || !(response.headers.get("Content-Type") || "").startsWith("text/html")) return;
+  const page = await response.text();
+  const who = whoOf(page);
+  const url = new URL(response.url);
+  if (url.pathname === TODAY && !url.search && /^\d+\.\d+$/.test(who)) {
+    await cache.put(TODAY, new Response(page, HTML));
+    return;
+  }
+  const kept = await cache.match(TODAY);
+  if (kept && whoOf(await kept.text()) !== who) await cache.delete(TODAY);
+}
+
+async function fromShell(request) {
+  const cache = await caches.open(CACHE);
+  const kept = await cache.match(request);
+  if (kept) return kept;
+  try {
+    return await fetch(request);
+  } catch (error) {
+    return (await cache.match(request, { ignoreSearch: true })) || Response.error();
+  }
+}
+
+// Background Sync: a flip revealed offline waits in the page's storage; the pages open send it.
+self.addEventListener("sync", (event) => {
+  if (event.tag !== "coinflip-outbox") return;
+  event.waitUntil(self.clients.matchAll().then((pages) => pages.forEach((page) => page.postMessage("send-outbox"))));
+});
