@@ -1,0 +1,146 @@
+"""No signal at the gym, in the system Chromium at 390×844: the installed app opens Today offline, Flip reveals the
+sealed verdict on the phone, a reflection is written offline, and both reach the server once the phone is back
+online; the seal's commitment is on the card before the tap, and a reveal of another verdict is refused."""
+
+import random
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from sqlmodel import Session, col, select
+
+from app import security
+from app.deps import get_rng
+from app.models import Flip, Habit, Mode, Reflection, Seal, SealEnhancer
+from tests import factories
+from tests.test_browser import CHROMIUM, FLAGS, PHONE, SHOTS
+
+pytestmark = pytest.mark.browser
+
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright  # noqa: E402
+
+# Today is kept by the service worker once it has been seen through it (as the installed app does every day).
+TODAY_KEPT = """async () => {
+  for (const name of await caches.keys()) if (await (await caches.open(name)).match("/")) return true;
+  return false;
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+def phone(browser: Browser, live_url: str, db: Session, habit: Habit) -> tuple[BrowserContext, Page, list[str]]:
+    """A phone logged in to the household with the habit's member picked (as after the login and the PIN)."""
+    context = browser.new_context(viewport=PHONE, reduced_motion="reduce", timezone_id="UTC")
+    token = security.start_login(db, 1, "Playwright", habit.member_id)
+    db.commit()
+    context.add_cookies([{"name": security.LOGIN_COOKIE, "value": token, "url": live_url}])
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    return context, page, problems
+
+
+def shots(page: Page, name: str) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
+        page.screenshot(path=str(SHOTS / f"{name}-{scheme}.png"))
+    page.emulate_media(color_scheme="light")
+
+
+def pick(page: Page, name: str, value: str) -> None:
+    page.locator(f'form.reflection label.pill:has(input[name="{name}"][value="{value}"])').click()
+
+
+def test_a_flip_revealed_and_reflected_on_with_no_signal_reaches_the_server(
+    browser: Browser, app: FastAPI, live_url: str, db: Session
+) -> None:
+    rng = random.Random(16)  # one coin for the run: each seal a new draw, as in production
+    app.dependency_overrides[get_rng] = lambda: rng
+    household = factories.make_household(db)
+    member = factories.make_member(db, household)
+    enhancers = [factories.make_enhancer(db, member, name) for name in ("Music", "Coffee")]
+    habit = factories.make_habit(db, member, "Morning run", enhancers, mode=Mode.each)
+    context, page, problems = phone(browser, live_url, db, habit)
+    card = page.locator(f"#habit-{habit.id}")
+
+    page.goto(live_url)  # installs the service worker, which takes this page in at once
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    db.expire_all()
+    seal = db.exec(select(Seal).where(Seal.habit_id == habit.id)).one()
+    sealed = [(e.name, e.allowed) for e in db.exec(select(SealEnhancer).where(SealEnhancer.seal_id == seal.id))]
+    coin_word = seal.coin.value.capitalize()
+    kept = (seal.commitment, seal.coin, seal.sealed_at)  # the session may load the next seal into this object
+    page.reload()  # seen through the worker: kept for offline use
+    page.wait_for_function(TODAY_KEPT)
+    expect(card.locator(".seal-note")).to_contain_text(f"as {seal.commitment[:8]}…: Flip reveals it")
+    expect(card).not_to_contain_text(coin_word)  # before the tap the verdict is nowhere on screen
+    expect(page.locator("main")).not_to_contain_text("Comes along")
+    shots(page, "offline-1-sealed-card")
+
+    context.set_offline(True)
+    page.reload()
+    expect(page.get_by_role("status").filter(has_text="No signal")).to_have_text(
+        "No signal: your flip still works and will be sent when you're back online."
+    )
+    shots(page, "offline-2-no-signal")
+    page.get_by_role("button", name="Flip for Morning run").click()
+    verdict = card.locator(".verdict")
+    expect(verdict.locator(".coin-word")).to_have_text(coin_word)
+    for name, allowed in sealed:
+        expect(verdict.locator(f".enhancers.{'yes' if allowed else 'no'}")).to_contain_text(name)
+    expect(verdict.locator(".seal-line")).to_contain_text(f"as {seal.commitment[:4]}…; revealed at ")
+    expect(verdict.locator(".seal-line")).to_contain_text("; the seal matches")
+    pick(page, "effort", "8")
+    pick(page, "enjoyment", "7")
+    pick(page, "followed", "yes")
+    page.locator("form.reflection textarea[name=note]").fill("The last flight of stairs: I leaned in.")
+    page.get_by_role("button", name="Save reflection").click()
+    expect(card).to_contain_text("Reflection saved on this phone")
+    shots(page, "offline-3-revealed")
+    page.reload()  # still offline: the revealed verdict stays, never a second Flip
+    expect(card.locator(".coin-word")).to_have_text(coin_word)
+    expect(page.get_by_role("button", name="Flip for Morning run")).to_have_count(0)
+
+    context.set_offline(False)  # back online: sent, and the server's own card comes back with the same verdict
+    expect(card.locator(".reflection-done")).to_contain_text("Effort 8/10")
+    expect(card.locator(".coin-word")).to_have_text(coin_word)
+    expect(card.locator(".seal-line")).to_contain_text("; the seal matches")
+    shots(page, "offline-4-sent")
+    db.expire_all()
+    [flip] = db.exec(select(Flip).where(Flip.habit_id == habit.id)).all()
+    assert (flip.commitment, flip.coin, flip.sealed_at) == kept
+    reflection = db.get(Reflection, flip.id)
+    assert reflection is not None and reflection.note == "The last flight of stairs: I leaned in."
+
+    other, second, _ = phone(browser, live_url, db, habit)  # the member's other phone sees the same
+    second.goto(live_url)
+    expect(second.locator(f"#habit-{habit.id} .coin-word")).to_have_text(coin_word)
+    expect(second.locator(f"#habit-{habit.id}")).to_contain_text("The last flight of stairs: I leaned in.")
+    other.close()
+
+    # A reveal of the next seal with another verdict is refused; the seal stays the habit's next one.
+    db.expire_all()
+    following = db.exec(select(Seal).where(Seal.habit_id == habit.id)).one()
+    assert following.commitment != kept[0]
+    names = db.exec(select(SealEnhancer).where(SealEnhancer.seal_id == following.id).order_by(col(SealEnhancer.id)))
+    tampered = {"commitment": following.commitment, "coin": "heads" if following.coin.value != "heads" else "tails",
+                "enhancers": [{"name": e.name, "allowed": not e.allowed} for e in names],
+                "revealed_at": "2026-11-24T07:15:00Z"}  # fmt: skip
+    status = page.evaluate(
+        """async ([url, body]) => (await fetch(url, {method: "POST", body: JSON.stringify(body), headers: {
+             "Content-Type": "application/json",
+             "X-CSRF-Token": JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRF-Token"]}})).status""",
+        [f"/api/v1/habits/{habit.id}/flips", tampered],
+    )
+    assert status == 422
+    db.expire_all()
+    assert db.exec(select(Seal).where(Seal.habit_id == habit.id)).one().commitment == following.commitment
+    context.close()
+    assert problems == [], problems
