@@ -139,7 +139,12 @@ class FlipView:
 
 @dataclass
 class SealView:
-    """A habit's sealed next verdict: the card shows its commitment; the verdict stays out of sight until the tap."""
+    """A habit's sealed next verdict: the card shows its commitment; the verdict stays out of sight until the tap.
+
+    Out of sight, not out of reach: a phone needs it to reveal with no signal, so it rides in the page's source. A
+    seal names enhancers and was drawn under a chance, so changing either draws it anew (app.habits.save_habit):
+    someone who reads the source could re-roll that way. That is a deliberate act against oneself, on a tool one
+    uses on oneself; nothing else, a reload or a second phone or a replay, ever changes a seal or its verdict."""
 
     seal: Seal
     verdict: list[SealEnhancer]
@@ -149,12 +154,12 @@ class SealView:
         return coin.commitment_text(self.seal.coin, ((e.name, e.allowed) for e in self.verdict), self.seal.nonce)
 
     def for_phone(self) -> dict[str, object]:
-        """What a phone needs to reveal it offline (static/app.js), kept out of the page's visible content."""
+        """What a phone needs to reveal it offline (static/offline.js), kept out of the page's visible content."""
         return {
             "commitment": self.seal.commitment,
             "sealed_at": self.seal.sealed_at.isoformat(),
             "coin": self.seal.coin.value,
-            "enhancers": [{"name": e.name, "allowed": e.allowed, "capped": e.capped} for e in self.verdict],
+            "enhancers": [{"name": e.name, "allowed": e.allowed} for e in self.verdict],
             "prompt": self.seal.prompt,
             "text": self.commitment_text,
         }

@@ -159,9 +159,8 @@ def save_habit(db: Session, member: Member, habit: Habit | None, data: HabitIn |
         link_enhancers(db, member, habit, data.enhancer_ids)
         db.flush()
     if before is not None and before != (habit.mode, habit.chance, habit.max_stack, enhancer_ids_of(db, habit)):
-        # Its sealed verdict names other enhancers, or was drawn under another chance: Today seals it anew. (So
-        # someone who peeks at a seal in the page's source can re-roll it by changing the habit: see
-        # app/flips.py's Reveal. The coin is a tool one uses on oneself; a redraw takes deliberate steps.)
+        # Its sealed verdict names other enhancers, or was drawn under another chance: Today seals it anew (the
+        # trade-off: see app.flips.SealView).
         Sql.of(db).run(DROP_SEAL, habit_id=habit.id)
     db.commit()
     return habit

@@ -259,9 +259,11 @@ class FlipShown(Fields):
     # Fairness anyone can check: sha256 of the verdict and a secret nonce, both shown with the verdict.
     nonce: SealHex = None
     commitment: SealHex = None
-    # When the verdict was drawn and sealed: before the tap for a sealed flip, at the tap for a flip drawn then
-    # (None: a flip from before seals existed). The tap that revealed it is `flipped_at`.
-    sealed_at: datetime | None = None
+    sealed_at: datetime | None = Field(
+        default=None,
+        description="When the verdict was drawn and sealed: before the tap for a sealed flip (its commitment was "
+        "shown on the card then), at the tap for one drawn then; None for a flip from before seals existed.",
+    )
 
 
 class FlipBase(FlipShown):

@@ -105,9 +105,8 @@ function revealHere(form) {
   const card = form.closest("article");
   const sealed = sealOf(card);
   const revealedAt = new Date().toISOString();
-  const enhancers = sealed.enhancers.map(({ name, allowed }) => ({ name, allowed }));
   const entry = { who, habit: card.id, url: form.dataset.reveal, commitment: sealed.commitment, coin: sealed.coin,
-    enhancers, revealed_at: revealedAt, reflection: null };
+    enhancers: sealed.enhancers, revealed_at: revealedAt, reflection: null };
   keep([...outbox().filter((e) => e.commitment !== sealed.commitment), entry]);
   showRevealed(card, sealed, revealedAt, null);
   navigator.serviceWorker?.ready.then((worker) => worker.sync?.register("coinflip-outbox")).catch(() => {});
@@ -189,6 +188,9 @@ document.addEventListener("htmx:sendError", (event) => {
   if (form?.matches?.("form[data-reveal]") && document.contains(form)) revealHere(form);
 });
 document.addEventListener("htmx:load", (event) => finishSealLines(event.detail.elt));
+document.addEventListener("htmx:afterRequest", (event) => {
+  if (event.detail.successful && event.detail.requestConfig?.verb !== "get") navigator.serviceWorker?.controller?.postMessage("keep-today");
+});
 addEventListener("offline", sayOffline);
 addEventListener("online", () => {
   document.body.removeAttribute("data-offline");

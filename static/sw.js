@@ -71,6 +71,13 @@ async function fromShell(request) {
   }
 }
 
+// A flip or a reflection made on Today (htmx swaps it in place, no navigation): Today is kept anew as it is now.
+self.addEventListener("message", (event) => {
+  if (event.data === "keep-today") {
+    event.waitUntil(caches.open(CACHE).then(async (cache) => remember(cache, await fetch(TODAY))).catch(() => {}));
+  }
+});
+
 // Background Sync: a flip revealed offline waits in the page's storage; the pages open send it.
 self.addEventListener("sync", (event) => {
   if (event.tag !== "coinflip-outbox") return;

@@ -24,6 +24,10 @@ TODAY_KEPT = """async () => {
   for (const name of await caches.keys()) if (await (await caches.open(name)).match("/")) return true;
   return false;
 }"""
+TODAY_DROPPED = """async () => {
+  for (const name of await caches.keys()) if (await (await caches.open(name)).match("/")) return false;
+  return true;
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +83,8 @@ def test_a_flip_revealed_and_reflected_on_with_no_signal_reaches_the_server(
     kept = (seal.commitment, seal.coin, seal.sealed_at)  # the session may load the next seal into this object
     page.reload()  # seen through the worker: kept for offline use
     page.wait_for_function(TODAY_KEPT)
-    expect(card.locator(".seal-note")).to_contain_text(f"as {seal.commitment[:8]}…: Flip reveals it")
+    sealed_at = f"{seal.sealed_at:%H:%M}"
+    expect(card.locator(".seal-note")).to_contain_text(f"Drawn and sealed at {sealed_at} · {seal.commitment[:8]}…")
     expect(card).not_to_contain_text(coin_word)  # before the tap the verdict is nowhere on screen
     expect(page.locator("main")).not_to_contain_text("Comes along")
     shots(page, "offline-1-sealed-card")
@@ -123,6 +128,15 @@ def test_a_flip_revealed_and_reflected_on_with_no_signal_reaches_the_server(
     second.goto(live_url)
     expect(second.locator(f"#habit-{habit.id} .coin-word")).to_have_text(coin_word)
     expect(second.locator(f"#habit-{habit.id}")).to_contain_text("The last flight of stairs: I leaned in.")
+    seal_line = second.locator(f"#habit-{habit.id} .seal-line")
+    expect(seal_line).to_contain_text("; the seal matches")
+    second.evaluate("""() => {  // a verdict altered after sealing: the line says so
+      const verdict = document.querySelector(".verdict");
+      verdict.querySelector("[data-sealed]").textContent = "tails|Music=no|Coffee=no|0";
+      delete verdict.querySelector("[data-seal-line]").dataset.checked;
+      finishSealLines(document);
+    }""")
+    expect(seal_line).to_contain_text("; the seal does NOT match: this verdict was changed after it was sealed")
     other.close()
 
     # A reveal of the next seal with another verdict is refused; the seal stays the habit's next one.
@@ -142,5 +156,16 @@ def test_a_flip_revealed_and_reflected_on_with_no_signal_reaches_the_server(
     assert status == 422
     db.expire_all()
     assert db.exec(select(Seal).where(Seal.habit_id == habit.id)).one().commitment == following.commitment
+
+    # Logged out, this phone no longer opens anyone's Today offline: the next person sees the offline page.
+    page.goto(f"{live_url}/members")
+    page.locator("details.log-out > summary").click()
+    page.get_by_role("button", name="Yes, log this device out").click()
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()
+    page.wait_for_function(TODAY_DROPPED)
+    context.set_offline(True)
+    page.goto(live_url)
+    expect(page.get_by_role("heading", name="No signal")).to_be_visible()
+    expect(page.locator("body")).not_to_contain_text("Morning run")
     context.close()
     assert problems == [], problems

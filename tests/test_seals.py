@@ -68,13 +68,13 @@ def visible_text(page: str) -> str:
 
 
 def test_today_shows_the_seal_before_the_tap_and_keeps_the_verdict_out_of_sight(
-    client: TestClient, db: Session, habit: Habit
+    client: TestClient, db: Session, habit: Habit, clock: Clock
 ) -> None:
     page = client.get("/").text
     seal, verdict = seal_of(db, habit)
     text = "|".join([seal.coin.value, *(f"{e.name}={'yes' if e.allowed else 'no'}" for e in verdict), seal.nonce])
     assert hashlib.sha256(text.encode()).hexdigest() == seal.commitment  # a commitment to that verdict
-    assert seal.commitment[:8] in visible_text(page) and "Flip reveals it" in visible_text(page)
+    assert f"Drawn and sealed at 09:00 · {seal.commitment[:8]}…" in " ".join(visible_text(page).split())
     shown = visible_text(page).casefold()
     assert not any(word in shown for word in ("heads", "tails", "mixed", "comes along", "not this time", seal.nonce))
     assert client.get("/").text.count(seal.commitment) == page.count(seal.commitment)  # not drawn again per view
@@ -221,7 +221,7 @@ def test_a_flip_revealed_offline_yesterday_counts_for_yesterday(
     )
     assert reflected.status_code == 200
     page = client.get("/").text  # today's session is free: a new seal and its Flip button
-    assert "Flip reveals it" in page and seal_of(db, habit)[0].commitment in page
+    assert seal_of(db, habit)[0].commitment[:8] in visible_text(page) and "Drawn and sealed" in page
     assert client.post(f"/api/v1/habits/{habit.id}/flips").status_code == 201
 
 

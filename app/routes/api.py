@@ -329,7 +329,10 @@ async def flip_habit_api(
     now: Now,
     response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=IDEMPOTENCY_KEY_MAX)] = None,
-    reveal: Annotated[RevealIn | None, Body()] = None,
+    reveal: Annotated[
+        RevealIn | None,
+        Body(description="Only for a seal revealed offline on a phone; an online tap sends no body"),
+    ] = None,
 ) -> FlipOut | JSONResponse:
     """Reveal the habit's sealed verdict (its commitment was shown before the tap) as this session's flip; the
     next session's is sealed at once. A retried key or the session's open flip answers 200 with that same flip.
