@@ -64,7 +64,7 @@ async function finishSealLine(line, seal, sealed) {
 
 function finishSealLines(where) {
   for (const line of where.querySelectorAll("[data-seal-line]")) {
-    const verdict = line.closest(".verdict");
+    const verdict = line.closest("article");
     finishSealLine(line, verdict.querySelector("[data-seal]")?.textContent.trim(), verdict.querySelector("[data-sealed]")?.textContent);
   }
 }

@@ -75,7 +75,7 @@ def test_a_flip_revealed_and_reflected_on_with_no_signal_reaches_the_server(
     card = page.locator(f"#habit-{habit.id}")
 
     page.goto(live_url)  # installs the service worker, which takes this page in at once
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     db.expire_all()
     seal = db.exec(select(Seal).where(Seal.habit_id == habit.id)).one()
     sealed = [(e.name, e.allowed) for e in db.exec(select(SealEnhancer).where(SealEnhancer.seal_id == seal.id))]
@@ -131,9 +131,9 @@ def test_a_flip_revealed_and_reflected_on_with_no_signal_reaches_the_server(
     seal_line = second.locator(f"#habit-{habit.id} .seal-line")
     expect(seal_line).to_contain_text("; the seal matches")
     second.evaluate("""() => {  // a verdict altered after sealing: the line says so
-      const verdict = document.querySelector(".verdict");
-      verdict.querySelector("[data-sealed]").textContent = "tails|Music=no|Coffee=no|0";
-      delete verdict.querySelector("[data-seal-line]").dataset.checked;
+      const card = document.querySelector("article.habit");
+      card.querySelector("[data-sealed]").textContent = "tails|Music=no|Coffee=no|0";
+      delete card.querySelector("[data-seal-line]").dataset.checked;
       finishSealLines(document);
     }""")
     expect(seal_line).to_contain_text("; the seal does NOT match: this verdict was changed after it was sealed")
