@@ -28,8 +28,9 @@ def test_today_offers_the_pleasure_check_below_the_habits_and_closed(
     assert page.index('class="flip-button"') < page.index('<details class="card pleasure-check">')
     assert 'id="pleasure-form"' in page and 'type="range"' not in page
     assert chips(page) == ["Coffee", "Social media", "Sweets", "Phone", "TV series"]  # common ones, to start with
+    check = page[page.index('<details class="card pleasure-check">') :]  # (Today has an offline reflection too)
     for scale in ("enjoyment", "craving"):  # 1–10 as ten chips to tap, each with its number in sight
-        assert re.findall(rf'name="{scale}" value="(\d+)" ?>\s*<span>(\d+)</span>', page) == [
+        assert re.findall(rf'name="{scale}" value="(\d+)" ?>\s*<span>(\d+)</span>', check) == [
             (str(n), str(n)) for n in range(1, 11)
         ]
 
