@@ -134,6 +134,9 @@ async function sendOutbox() {
   sending = true;
   try {
     for (const entry of outbox().filter((e) => e.who === who)) {
+      // A reflection being written here is sent with its flip once saved, never swapped away half typed.
+      const typing = document.querySelector(`#${entry.habit} form[data-offline-reflection]`);
+      if (typing && [...new FormData(typing).values()].some((value) => value)) continue;
       if (!(await send(entry))) break;
       keep(outbox().filter((e) => e.commitment !== entry.commitment));
     }

@@ -14,7 +14,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, SQLModel, col, select
 
 from app import tokens
+from app.config import Settings
 from app.deps import get_rng
+from app.main import create_app
 from app.models import Flip, FlipEnhancer, Habit, Mode, Seal, SealEnhancer
 from tests import factories
 from tests.conftest import Clock, Home
@@ -268,3 +270,12 @@ def test_the_service_worker_is_served_from_the_root_with_the_shell_written_in(cl
     assert re.search(r'"/static/app\.js\?v=[0-9a-f]{10}"', worker.text) and '"__SHELL__"' not in worker.text
     assert client.get("/static/sw-push.js").status_code == 200
     assert client.get("/static/offline.html").status_code == 200
+
+
+def test_under_a_sub_path_the_service_worker_keeps_to_it(settings: Settings) -> None:
+    config = settings.model_copy(update={"public_url": "https://home.example/coinflip/"})
+    with TestClient(create_app(config), base_url="https://home.example") as browser:
+        worker = browser.get("/coinflip/sw.js")
+    assert worker.headers["service-worker-allowed"] == "/coinflip/"
+    assert 'const ROOT = "/coinflip";' in worker.text
+    assert re.search(r'"/coinflip/static/offline\.js\?v=[0-9a-f]{10}"', worker.text)
