@@ -155,14 +155,7 @@ document.addEventListener("input", (event) => {
 if ("serviceWorker" in navigator) {
   navigator.serviceWorker.register(`${document.body.dataset.root}sw.js`, { scope: document.body.dataset.root }).catch(() => {});
 }
-function waiting() {
-  try {
-    return (localStorage.getItem("coinflip-outbox") || "[]") !== "[]";
-  } catch (error) {
-    return false;
-  }
-}
-if (document.querySelector("[data-sealed-flip], [data-seal-line]") || !navigator.onLine || waiting()) {
+if (document.querySelector("[data-sealed-flip], [data-seal-line]") || !navigator.onLine) {
   const script = document.createElement("script");
   script.src = document.body.dataset.offlineJs;
   document.body.append(script);

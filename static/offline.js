@@ -5,17 +5,30 @@
 // lines ("Sealed at 07:02 as 3f2a…; revealed at 07:15") are finished here too: "; the seal matches".
 const root = document.body.dataset.root || "/";
 const who = document.body.dataset.who ?? "";
-const OUTBOX = "coinflip-outbox";
+// The outbox lives in the Cache API, which the service worker reads too: it sends by itself (Background Sync) once
+// the phone has signal again, even with the app closed. (localStorage where there is no Cache API: plain http.)
+const OUTBOX = `${root}outbox`;
 const COIN = { heads: ["H", "Heads"], tails: ["T", "Tails"], mixed: ["½", "Mixed"] };
 
-function outbox() {
+async function outbox() {
   try {
-    return JSON.parse(localStorage.getItem(OUTBOX) || "[]");
+    if (!globalThis.caches) return JSON.parse(localStorage.getItem("coinflip-outbox") || "[]");
+    const kept = await (await caches.open("outbox")).match(OUTBOX);
+    return kept ? await kept.json() : [];
   } catch (error) {
     return [];
   }
 }
-const keep = (entries) => localStorage.setItem(OUTBOX, JSON.stringify(entries));
+
+async function keep(entries) {
+  if (!globalThis.caches) return localStorage.setItem("coinflip-outbox", JSON.stringify(entries));
+  await (await caches.open("outbox")).put(OUTBOX, new Response(JSON.stringify(entries)));
+}
+
+const revealed = new Map(); // by commitment: what this page revealed, should the outbox have sent it meanwhile
+const typing = (where) => [...where.querySelectorAll("form[data-offline-reflection]")].some((form) =>
+  [...new FormData(form).values()].some((value) => value));
+const csrf = () => JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRF-Token"];
 const sealOf = (card) => JSON.parse(card.querySelector("[data-sealed-flip]").textContent);
 
 function element(tag, className = "", text = "") {
@@ -71,7 +84,7 @@ function finishSealLines(where) {
 
 function showRevealed(card, sealed, revealedAt, reflection) {
   const [letter, word] = COIN[sealed.coin];
-  const verdict = element("section", `verdict verdict-${sealed.coin} fresh`);
+  const verdict = element("section", `verdict verdict-${sealed.coin} fresh offline-revealed`);
   verdict.setAttribute("aria-live", "polite");
   const disc = element("div", `coin coin-${sealed.coin}`);
   disc.setAttribute("aria-hidden", "true");
@@ -101,18 +114,19 @@ function showRevealed(card, sealed, revealedAt, reflection) {
   }
 }
 
-function revealHere(form) {
+async function revealHere(form) {
   const card = form.closest("article");
   const sealed = sealOf(card);
   const revealedAt = new Date().toISOString();
-  const entry = { who, habit: card.id, url: form.dataset.reveal, commitment: sealed.commitment, coin: sealed.coin,
-    enhancers: sealed.enhancers, revealed_at: revealedAt, reflection: null };
-  keep([...outbox().filter((e) => e.commitment !== sealed.commitment), entry]);
+  const entry = { who, csrf: csrf(), habit: card.id, url: form.dataset.reveal, commitment: sealed.commitment,
+    coin: sealed.coin, enhancers: sealed.enhancers, revealed_at: revealedAt, reflection: null };
   showRevealed(card, sealed, revealedAt, null);
+  revealed.set(entry.commitment, entry);
+  await keep([...(await outbox()).filter((e) => e.commitment !== sealed.commitment), entry]);
   navigator.serviceWorker?.ready.then((worker) => worker.sync?.register("coinflip-outbox")).catch(() => {});
 }
 
-function keepReflection(form) {
+async function keepReflection(form) {
   const data = new FormData(form);
   const reflection = { effort: Number(data.get("effort")), enjoyment: Number(data.get("enjoyment")),
     followed: data.get("followed"), note: data.get("note") || "" };
@@ -122,8 +136,10 @@ function keepReflection(form) {
     return;
   }
   const commitment = sealOf(form.closest("article")).commitment;
-  keep(outbox().map((e) => (e.commitment === commitment ? { ...e, reflection } : e)));
   form.replaceWith(element("p", "notice", "Reflection saved on this phone; it is sent with the flip."));
+  // Its flip may have been sent meanwhile: sent again with the reflection, it is the same flip.
+  const others = (await outbox()).filter((e) => e.commitment !== commitment);
+  await keep([...others, { ...revealed.get(commitment), reflection }]);
   sendOutbox();
 }
 
@@ -133,12 +149,12 @@ async function sendOutbox() {
   if (sending || !navigator.onLine) return;
   sending = true;
   try {
-    for (const entry of outbox().filter((e) => e.who === who)) {
+    for (const entry of (await outbox()).filter((e) => e.who === who)) {
       // A reflection being written here is sent with its flip once saved, never swapped away half typed.
-      const typing = document.querySelector(`#${entry.habit} form[data-offline-reflection]`);
-      if (typing && [...new FormData(typing).values()].some((value) => value)) continue;
+      const card = document.getElementById(entry.habit);
+      if (card && typing(card)) continue;
       if (!(await send(entry))) break;
-      keep(outbox().filter((e) => e.commitment !== entry.commitment));
+      await keep((await outbox()).filter((e) => e.commitment !== entry.commitment));
     }
   } finally {
     sending = false;
@@ -147,8 +163,7 @@ async function sendOutbox() {
 
 // Sends one revealed flip and its reflection; false: try again later (no signal yet, or the server is away).
 async function send(entry) {
-  const headers = { "Content-Type": "application/json",
-    "X-CSRF-Token": JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRF-Token"] };
+  const headers = { "Content-Type": "application/json", "X-CSRF-Token": csrf() };
   const { commitment, coin, enhancers, revealed_at } = entry;
   const said = [];
   let flip;
@@ -201,12 +216,23 @@ addEventListener("online", () => {
   sendOutbox();
 });
 
-for (const entry of outbox().filter((e) => e.who === who)) {
-  const card = document.getElementById(entry.habit);
-  const form = card?.querySelector("form[data-reveal]");
-  if (form && sealOf(card).commitment === entry.commitment) showRevealed(card, sealOf(card), entry.revealed_at, entry.reflection);
+// Sent by the service worker meanwhile: Today as the server has it now.
+function sentMeanwhile(event) {
+  if (event.data !== "outbox-sent" || !document.querySelector(".offline-revealed") || typing(document)) return;
+  htmx.ajax("GET", root, { target: "#main", select: "#main", swap: "outerHTML" });
 }
+
+(async () => {
+  for (const entry of (await outbox()).filter((e) => e.who === who)) {
+    const card = document.getElementById(entry.habit);
+    const form = card?.querySelector("form[data-reveal]");
+    if (form && sealOf(card).commitment === entry.commitment) {
+      revealed.set(entry.commitment, entry);
+      showRevealed(card, sealOf(card), entry.revealed_at, entry.reflection);
+    }
+  }
+  sendOutbox();
+})();
 sayOffline();
 finishSealLines(document);
-sendOutbox();
-navigator.serviceWorker?.addEventListener("message", (event) => event.data === "send-outbox" && sendOutbox());
+navigator.serviceWorker?.addEventListener("message", sentMeanwhile);

@@ -78,8 +78,38 @@ self.addEventListener("message", (event) => {
   }
 });
 
-// Background Sync: a flip revealed offline waits in the page's storage; the pages open send it.
+// Background Sync: flips revealed offline (and their reflections) wait in the "outbox" cache (static/offline.js);
+// once the phone has signal again they are sent from here, the app open or not, for whoever Today was kept for.
+// A page that is open sends them too: a reveal or a reflection sent twice is the same flip, the same reflection.
 self.addEventListener("sync", (event) => {
-  if (event.tag !== "coinflip-outbox") return;
-  event.waitUntil(self.clients.matchAll().then((pages) => pages.forEach((page) => page.postMessage("send-outbox"))));
+  if (event.tag === "coinflip-outbox") event.waitUntil(sendOutbox());
 });
+
+async function sendOutbox() {
+  const box = await caches.open("outbox");
+  const kept = await box.match(`${ROOT}/outbox`);
+  const today = await (await caches.open(CACHE)).match(TODAY);
+  if (!kept || !today) return;
+  const who = whoOf(await today.text());
+  let sent = false;
+  for (const entry of (await kept.json()).filter((e) => e.who === who)) {
+    const headers = { "Content-Type": "application/json", "X-CSRF-Token": entry.csrf };
+    const { commitment, coin, enhancers, revealed_at } = entry;
+    const body = JSON.stringify({ commitment, coin, enhancers, revealed_at });
+    const response = await fetch(entry.url, { method: "POST", headers, body });
+    if (response.status >= 500 || response.status === 401 || response.status === 403) throw new Error("later");
+    const flip = await response.json();
+    if (response.ok && entry.reflection) {
+      const url = `${ROOT}/api/v1/flips/${flip.id}/reflection`;
+      const saved = await fetch(url, { method: "PUT", headers, body: JSON.stringify(entry.reflection) });
+      if (saved.status >= 500) throw new Error("later");
+      if (!saved.ok) continue; // saved meanwhile from another phone: the page shows this one, never over that one
+    }
+    const left = (await (await box.match(`${ROOT}/outbox`)).json()).filter((e) => e.commitment !== commitment);
+    await box.put(`${ROOT}/outbox`, new Response(JSON.stringify(left)));
+    sent = true;
+  }
+  if (!sent) return;
+  await remember(await caches.open(CACHE), await fetch(TODAY));
+  for (const page of await self.clients.matchAll()) page.postMessage("outbox-sent");
+}

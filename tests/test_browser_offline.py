@@ -169,3 +169,56 @@ def test_a_flip_revealed_and_reflected_on_with_no_signal_reaches_the_server(
     expect(page.locator("body")).not_to_contain_text("Morning run")
     context.close()
     assert problems == [], problems
+
+
+def test_background_sync_sends_the_flip_with_the_app_closed(
+    browser: Browser, app: FastAPI, live_url: str, db: Session
+) -> None:
+    """Revealed and reflected on offline, then the app is closed: once the phone has signal again, the service
+    worker's Background Sync sends both, with no page of the app open."""
+    rng = random.Random(17)
+    app.dependency_overrides[get_rng] = lambda: rng
+    member = factories.make_member(db, factories.make_household(db))
+    habit = factories.make_habit(db, member, "Morning run", [factories.make_enhancer(db, member, "Music")])
+    context, page, problems = phone(browser, live_url, db, habit)
+    page.goto(live_url)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    page.reload()
+    page.wait_for_function(TODAY_KEPT)
+    context.set_offline(True)
+    page.get_by_role("button", name="Flip for Morning run").click()
+    coin_word = page.locator(".coin-word").text_content()
+    pick(page, "effort", "6")
+    pick(page, "enjoyment", "9")
+    pick(page, "followed", "partly")
+    page.get_by_role("button", name="Save reflection").click()
+    expect(page.locator(f"#habit-{habit.id}")).to_contain_text("Reflection saved on this phone")
+    page.close()  # the app is closed
+
+    context.set_offline(False)
+    blank = context.new_page()  # not the app: only a way to ask Chromium for the sync event
+    cdp = context.new_cdp_session(blank)
+    registrations: list[dict[str, str]] = []
+    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda event: registrations.extend(event["registrations"]))
+    cdp.send("ServiceWorker.enable")
+    for _ in range(200):  # the registrations come as events, after enable's answer: wait for them
+        if registrations:
+            break
+        blank.evaluate("0")
+    [registration] = [r for r in registrations if r["scopeURL"] == f"{live_url}/" and not r.get("isDeleted")]
+    cdp.send("ServiceWorker.dispatchSyncEvent", {"origin": live_url, "registrationId": registration["registrationId"],
+                                                 "tag": "coinflip-outbox", "lastChance": False})  # fmt: skip
+    other, second, _ = phone(browser, live_url, db, habit)
+    second.goto(f"{live_url}/history")
+    second.wait_for_function(
+        "async () => (await (await fetch('/api/v1/flips')).json()).some((flip) => flip.reflection?.effort === 6)"
+    )
+    second.reload()
+    expect(second.locator(".past")).to_contain_text((coin_word or "?").lower())
+    expect(second.locator(".past")).to_contain_text("Effort 6/10")
+    db.expire_all()
+    [flip] = db.exec(select(Flip).where(Flip.habit_id == habit.id)).all()
+    assert flip.coin.value.capitalize() == coin_word
+    other.close()
+    context.close()
+    assert problems == [], problems
