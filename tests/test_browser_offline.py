@@ -58,6 +58,14 @@ def shots(page: Page, name: str) -> None:
     page.emulate_media(color_scheme="light")
 
 
+def wait_until(page: Page, condition: str) -> None:
+    """Ask the page until `condition` (an async function) holds: for what the service worker does out of sight."""
+    for _ in range(5000):
+        if page.evaluate(condition):
+            return
+    raise AssertionError(f"never true: {condition}")
+
+
 def pick(page: Page, name: str, value: str) -> None:
     page.locator(f'form.reflection label.pill:has(input[name="{name}"][value="{value}"])').click()
 
@@ -82,7 +90,7 @@ def test_a_flip_revealed_and_reflected_on_with_no_signal_reaches_the_server(
     coin_word = seal.coin.value.capitalize()
     kept = (seal.commitment, seal.coin, seal.sealed_at)  # the session may load the next seal into this object
     page.reload()  # seen through the worker: kept for offline use
-    page.wait_for_function(TODAY_KEPT)
+    wait_until(page, TODAY_KEPT)
     sealed_at = f"{seal.sealed_at:%H:%M}"
     expect(card.locator(".seal-note")).to_contain_text(f"Drawn and sealed at {sealed_at} · {seal.commitment[:8]}…")
     expect(card).not_to_contain_text(coin_word)  # before the tap the verdict is nowhere on screen
@@ -162,7 +170,7 @@ def test_a_flip_revealed_and_reflected_on_with_no_signal_reaches_the_server(
     page.locator("details.log-out > summary").click()
     page.get_by_role("button", name="Yes, log this device out").click()
     expect(page.get_by_role("button", name="Log in")).to_be_visible()
-    page.wait_for_function(TODAY_DROPPED)
+    wait_until(page, TODAY_DROPPED)
     context.set_offline(True)
     page.goto(live_url)
     expect(page.get_by_role("heading", name="No signal")).to_be_visible()
@@ -184,7 +192,7 @@ def test_background_sync_sends_the_flip_with_the_app_closed(
     page.goto(live_url)
     page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     page.reload()
-    page.wait_for_function(TODAY_KEPT)
+    wait_until(page, TODAY_KEPT)
     context.set_offline(True)
     page.get_by_role("button", name="Flip for Morning run").click()
     coin_word = page.locator(".coin-word").text_content()
@@ -210,9 +218,8 @@ def test_background_sync_sends_the_flip_with_the_app_closed(
                                                  "tag": "coinflip-outbox", "lastChance": False})  # fmt: skip
     other, second, _ = phone(browser, live_url, db, habit)
     second.goto(f"{live_url}/history")
-    second.wait_for_function(
-        "async () => (await (await fetch('/api/v1/flips')).json()).some((flip) => flip.reflection?.effort === 6)"
-    )
+    reflected = "async () => (await (await fetch('/api/v1/flips')).json()).some((f) => f.reflection?.effort === 6)"
+    wait_until(second, reflected)
     second.reload()
     expect(second.locator(".past")).to_contain_text((coin_word or "?").lower())
     expect(second.locator(".past")).to_contain_text("Effort 6/10")
