@@ -37,6 +37,19 @@ SECRET = "test-secret-key-not-for-production"
 TEST_SETTINGS: dict[str, Any] = {"secret_key": SECRET, "backup_keep": 0}
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """On PostgreSQL, a browser test runs only if marked `on_postgres_too`: the pages are the same on both
+    databases, and the rules they rely on (one verdict, reflection versions, isolation) are tested against both
+    through the API. Skipped, not deselected, so the summary says which and why; CI's 20 minutes can't hold
+    every browser test twice. COINFLIP_BROWSER_ON_POSTGRES=1 runs them all."""
+    if not POSTGRES_URL or os.environ.get("COINFLIP_BROWSER_ON_POSTGRES") == "1":
+        return
+    once = pytest.mark.skip(reason="browser test: run on SQLite only (COINFLIP_BROWSER_ON_POSTGRES=1 runs it here)")
+    for item in items:
+        if item.get_closest_marker("browser") and not item.get_closest_marker("on_postgres_too"):
+            item.add_marker(once)
+
+
 @pytest.fixture(scope="session")
 def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
     """Migrate once per run: a SQLite file copied for each test, or the PostgreSQL database itself."""
