@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 from app import coin, copy
 from app.db import Sql, loaded, lock, locked, with_columns
 from app.flips import close_if_over, latest_flip, waiting_in_session
+from app.i18n import gettext
 from app.models import Enhancer, Flip, Habit, HabitEnhancer, Member
 from app.schemas import EnhancerIn, EnhancerPatch, HabitIn, HabitPatch
 
@@ -66,7 +67,7 @@ def check_enhancer_name(db: Session, member_id: int, enhancer_id: int | None, na
     lock(db, Member, member_id)
     for other in db.exec(select(Enhancer).where(Enhancer.member_id == member_id)):
         if other.id != enhancer_id and other.name.casefold() == name.casefold():
-            raise DuplicateName(f"You have an enhancer called {other.name} already.")
+            raise DuplicateName(gettext("You have an enhancer called %(name)s already.", name=other.name))
 
 
 def add_enhancer(db: Session, member: Member, data: EnhancerIn) -> Enhancer:
@@ -104,7 +105,7 @@ def link_enhancers(db: Session, member: Member, habit: Habit, enhancer_ids: list
     wanted = set(enhancer_ids)
     own = {e.id for e in enhancers_of_member(db, member)}
     if not wanted <= own:
-        raise UnknownEnhancer("Pick enhancers from your own list.")
+        raise UnknownEnhancer(gettext("Pick enhancers from your own list."))
     assert habit.id is not None
     for link in db.exec(select(HabitEnhancer).where(HabitEnhancer.habit_id == habit.id)):
         db.delete(link)
@@ -117,8 +118,14 @@ def check_name(db: Session, member: Member, habit: Habit, name: str) -> None:
     """Names differ beyond case, archived habits' too. Called under the member's lock (save_habit)."""
     for other in every_habit(db, member):
         if other.id != habit.id and other.name.casefold() == name.casefold():
-            where = " in the archive: restore it from the Habits page" if other.archived_at else ""
-            raise DuplicateName(f"You have a habit called {other.name} already{where}.")
+            if other.archived_at:
+                raise DuplicateName(
+                    gettext(
+                        "You have a habit called %(name)s already in the archive: restore it from the Habits page.",
+                        name=other.name,
+                    )
+                )
+            raise DuplicateName(gettext("You have a habit called %(name)s already.", name=other.name))
 
 
 def save_habit(db: Session, member: Member, habit: Habit | None, data: HabitIn | HabitPatch) -> Habit:

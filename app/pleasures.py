@@ -8,11 +8,13 @@ from sqlalchemy import ColumnElement, Date, Float, cast, func
 from sqlmodel import Session, col, select
 
 from app.db import Sql, dialect_of
+from app.i18n import N_, gettext, ngettext
 from app.models import NAME_MAX, Member, PleasureCheck, utcnow
 from app.schemas import PleasureIn
 from app.stats import Mean, mean_of
 
-SUGGESTED = ("Coffee", "Social media", "Sweets", "Phone", "TV series")
+# Translators: everyday pleasures offered in one tap on a pleasure check; logged under the name in your language.
+SUGGESTED = (N_("Coffee"), N_("Social media"), N_("Sweets"), N_("Phone"), N_("TV series"))
 SHORT_GAP = timedelta(hours=24)  # pleasure checks closer together than this count as a short gap
 # Asked on every Today page, so in plain SQL (app.db.Sql).
 # The latest logged first: the form's first chips are what the member logs now.
@@ -181,10 +183,14 @@ def pleasure_insights(db: Session, member: Member, name: str, zone: ZoneInfo) ->
 
 
 def since(moment: datetime, now: datetime | None = None) -> str:
-    """Time since, in words: "3 hours", "2 days"."""
+    """Time since, in words: "3 hours", "2 days", in the page's language."""
     seconds = ((now or utcnow()) - moment).total_seconds()
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= size:
             count = int(seconds // size)
-            return f"{count} {unit}{'s' if count != 1 else ''}"
-    return "moments"
+            if unit == "day":
+                return ngettext("%(num)s day", "%(num)s days", count)
+            if unit == "hour":
+                return ngettext("%(num)s hour", "%(num)s hours", count)
+            return ngettext("%(num)s minute", "%(num)s minutes", count)
+    return gettext("moments")

@@ -14,6 +14,7 @@ from sqlalchemy import delete, update
 from sqlmodel import Session, col
 
 from app.db import Sql, columns, loaded, with_columns
+from app.i18n import gettext, ngettext
 from app.models import LoginSession, Member, utcnow
 
 LOGIN_COOKIE = "coinflip_login"
@@ -57,9 +58,13 @@ def verify_secret(secret: str, secret_hash: str | None) -> bool:
 def password_problem(password: str) -> str | None:
     """Why a new password won't do, or None. No composition rules: length, and not a well-known one."""
     if len(password) < PASSWORD_MIN:
-        return f"Please use at least {PASSWORD_MIN} characters."
+        return ngettext(
+            "Please use at least %(num)s character.", "Please use at least %(num)s characters.", PASSWORD_MIN
+        )
     if password.casefold() in COMMON_PASSWORDS:
-        return "That password is one of the most common ones. Please pick another; a short sentence works well."
+        return gettext(
+            "That password is one of the most common ones. Please pick another; a short sentence works well."
+        )
     return None
 
 
