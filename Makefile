@@ -45,7 +45,7 @@ LANGUAGES := de es fr
 messages: $(BIN)/.installed-runtime
 	$(BIN)/pybabel extract --mapping-file=babel.cfg --keywords=lazy_gettext --add-comments=Translators: \
 		--sort-by-file --width=120 --project=Coinflip --copyright-holder="" --msgid-bugs-address="" \
-		--output-file=$(CATALOGS)/messages.pot app templates
+		--output-file=$(CATALOGS)/messages.pot .
 	@for lang in $(LANGUAGES); do \
 		if [ -f $(CATALOGS)/$$lang/LC_MESSAGES/messages.po ]; then \
 			$(BIN)/pybabel update --input-file=$(CATALOGS)/messages.pot --output-dir=$(CATALOGS) --locale=$$lang \

@@ -58,7 +58,7 @@ def enhancers_of_member(db: Session, member: Member) -> list[Enhancer]:
 def suggested_enhancers(enhancers: list[Enhancer]) -> list[tuple[str, str, int]]:
     """The usual boosters (name, kind, spike) the member doesn't have yet: one tap adds one."""
     names = {e.name.casefold() for e in enhancers}
-    return [s for s in copy.SUGGESTED_ENHANCERS if s[0].casefold() not in names]
+    return [s for s in copy.SUGGESTED_ENHANCERS if gettext(s[0]).casefold() not in names]
 
 
 def check_enhancer_name(db: Session, member_id: int, enhancer_id: int | None, name: str) -> None:
@@ -166,7 +166,9 @@ def archive_habit(db: Session, habit: Habit, now: datetime) -> None:
     habit = locked(db, habit)
     sql = Sql.of(db)
     if close_if_over(sql, latest_flip(sql, habit), now) is not None:
-        raise HabitBusy(f"{habit.name} has a flip waiting for its reflection. Reflect on it or skip it first.")
+        raise HabitBusy(
+            gettext("%(name)s has a flip waiting for its reflection. Reflect on it or skip it first.", name=habit.name)
+        )
     habit.archived_at = habit.archived_at or now
     db.add(habit)
     db.commit()
@@ -231,10 +233,15 @@ def delete_habit(db: Session, habit: Habit, now: datetime) -> None:
     habit = locked(db, habit)
     latest = latest_flip(Sql.of(db), habit)
     if latest is not None and habit.archived_at is None:
-        raise HabitBusy(f"{habit.name} has a history. Archive it first; it can be deleted from the archive.")
+        raise HabitBusy(
+            gettext("%(name)s has a history. Archive it first; it can be deleted from the archive.", name=habit.name)
+        )
     if latest is not None and now < latest.next_flip_at:
         raise HabitBusy(
-            f"{habit.name}'s last session is still in progress. It can be deleted for good once it is over.",
+            gettext(
+                "%(name)s's last session is still in progress. It can be deleted for good once it is over.",
+                name=habit.name,
+            ),
             until=latest.next_flip_at,
         )
     db.delete(habit)

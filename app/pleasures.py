@@ -24,9 +24,10 @@ SELECT name FROM pleasurecheck WHERE member_id = :member_id GROUP BY name ORDER 
 
 
 def names_of(sql: Sql, member: Member) -> list[str]:
-    """The member's own pleasures first, the latest logged first, then the suggestions they haven't used."""
+    """The member's own pleasures first, the latest logged first, then the suggestions they haven't used (in the
+    page's language)."""
     own = [name for (name,) in sql.all(NAMES_OF_MEMBER, member_id=member.id)]
-    return own + [s for s in SUGGESTED if s not in own]
+    return own + [s for s in map(gettext, SUGGESTED) if s not in own]
 
 
 def record(db: Session, member: Member, data: PleasureIn, now: datetime) -> PleasureCheck:
@@ -183,14 +184,14 @@ def pleasure_insights(db: Session, member: Member, name: str, zone: ZoneInfo) ->
 
 
 def since(moment: datetime, now: datetime | None = None) -> str:
-    """Time since, in words: "3 hours", "2 days", in the page's language."""
+    """How long ago, in words and in the page's language: "3 hours ago", "vor 2 Tagen"."""
     seconds = ((now or utcnow()) - moment).total_seconds()
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= size:
             count = int(seconds // size)
             if unit == "day":
-                return ngettext("%(num)s day", "%(num)s days", count)
+                return ngettext("%(num)s day ago", "%(num)s days ago", count)
             if unit == "hour":
-                return ngettext("%(num)s hour", "%(num)s hours", count)
-            return ngettext("%(num)s minute", "%(num)s minutes", count)
-    return gettext("moments")
+                return ngettext("%(num)s hour ago", "%(num)s hours ago", count)
+            return ngettext("%(num)s minute ago", "%(num)s minutes ago", count)
+    return gettext("moments ago")

@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from app import i18n, security
+from app import copy, i18n, security
 from app.deps import cookie_name, csrf_binding, get_settings
 from app.headers import route_path
 from app.models import NAME_MAX, NOTE_MAX, TEXT_MAX, Member, utcnow
@@ -119,18 +119,52 @@ templates.env.install_gettext_callables(  # type: ignore[attr-defined]
     i18n.jinja_gettext, i18n.jinja_ngettext, newstyle=True, pgettext=i18n.jinja_pgettext,
     npgettext=i18n.jinja_npgettext,
 )  # fmt: skip
+templates.env.filters.update(
+    decimal=i18n.decimal, number=i18n.number, percent=i18n.percent, short_date=i18n.short_date,
+    long_date=i18n.long_date, duration=i18n.duration,
+)  # fmt: skip
 # The form macros (csrf, error, text_field, …) are globals, made once: a `{% from … import %}` in an included
 # template (a card, a form) would build the macros anew on every include.
 _macros = templates.env.get_template("_macros.html").module
 templates.env.globals.update({name: getattr(_macros, name) for name in dir(_macros) if not name.startswith("_")})
 # The lengths the server takes (app/models.py), shown beside the fields as they are typed.
 templates.env.globals["limits"] = {"name": NAME_MAX, "text": TEXT_MAX, "note": NOTE_MAX}
-templates.env.filters.update(
-    decimal=i18n.decimal, number=i18n.number, percent=i18n.percent, short_date=i18n.short_date,
-    long_date=i18n.long_date, duration=i18n.duration,
-)  # fmt: skip
 templates.env.globals["languages"] = i18n.LANGUAGES
 templates.env.globals["counted"] = copy.counted
+# The words for the API's enum values (which never translate), translated as each page is drawn.
+templates.env.globals["coin_words"] = {
+    "heads": i18n.lazy_gettext("heads"),
+    "tails": i18n.lazy_gettext("tails"),
+    "mixed": i18n.lazy_gettext("mixed"),
+}
+templates.env.globals["followed_words"] = {
+    "yes": i18n.lazy_gettext("Yes"),
+    "partly": i18n.lazy_gettext("Partly"),
+    "no": i18n.lazy_gettext("No"),
+}
+templates.env.globals["kind_words"] = {
+    "drink": i18n.lazy_gettext("Drink"),
+    "media": i18n.lazy_gettext("Media"),
+    "social": i18n.lazy_gettext("Social"),
+    "substance": i18n.lazy_gettext("Substance"),
+    "other": i18n.lazy_gettext("Other"),
+}
+# Translators: a member's colour, read out by screen readers on the member's form.
+templates.env.globals["colour_words"] = {
+    "blue": i18n.lazy_gettext("Blue"),
+    "teal": i18n.lazy_gettext("Teal"),
+    "green": i18n.lazy_gettext("Green"),
+    "amber": i18n.lazy_gettext("Amber"),
+    "orange": i18n.lazy_gettext("Orange"),
+    "rose": i18n.lazy_gettext("Rose"),
+    "violet": i18n.lazy_gettext("Violet"),
+    "slate": i18n.lazy_gettext("Slate"),
+}
+templates.env.globals["spike_words"] = {
+    1: i18n.lazy_gettext("Mild"),
+    2: i18n.lazy_gettext("Strong"),
+    3: i18n.lazy_gettext("Very strong"),
+}
 
 EXCERPT_CHARACTERS = 280
 EXCERPT_LINES = 4

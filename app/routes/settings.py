@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from app import archive, forms, households, throttle, tokens
 from app.db import Database
 from app.deps import CurrentHousehold, CurrentLogin, CurrentMember, Db, Form, IdPath, IdQuery, Now, cookie, cookie_name
-from app.i18n import N_, gettext
+from app.i18n import LANGUAGES, N_, gettext
 from app.models import Household
 from app.schemas import DeviceIn, PasswordChange, TimeZoneIn, TokenIn, time_zones
 from app.templating import (
@@ -65,6 +65,7 @@ async def show_settings(
     zone_saved: bool = False,
     revoked: bool = False,
     theme_saved: bool = False,
+    language_saved: bool = False,
     logged_out: bool = False,
     renamed: IdQuery = None,
 ) -> Response:
@@ -74,6 +75,12 @@ async def show_settings(
     message = None
     if theme_saved:
         message = gettext("Appearance saved on this device: %(theme)s.", theme=gettext(THEME_NAMES[theme_of(request)]))
+    if language_saved:
+        message = (
+            gettext("Language saved: %(language)s.", language=LANGUAGES.get(member.language or "", ""))
+            if (member.language)
+            else gettext("Language saved: this browser's own.")
+        )
     if logged_out:
         message = gettext("The device is logged out: it asks for the household password again.")
     device = await db.read(households.device_of, household, renamed) if renamed else None
@@ -115,6 +122,14 @@ async def set_theme(request: Request, form: Form) -> Response:
     response = redirect(request, "show_settings", query={"theme_saved": "true"})
     set_cookie(request, response, THEME_COOKIE, theme if theme in THEMES else "system")
     return response
+
+
+@router.post("/settings/language")
+async def set_language(request: Request, db: Db, member: CurrentMember, form: Form) -> Response:
+    """The member's own language, on every device; "" leaves it to each browser."""
+    language = str(form.get("language", ""))
+    await db.write(households.set_language, member, language if language in LANGUAGES else None)
+    return redirect(request, "show_settings", query={"language_saved": "true"})
 
 
 @router.post("/settings/password")
