@@ -75,9 +75,15 @@ def digest(token: str) -> str:
 def device_name(user_agent: str) -> str:
     browsers = ("Firefox", "Edg", "Chrome", "Safari")
     systems = ("Android", "iPhone", "iPad", "Windows", "Mac OS", "Linux")
-    browser = next((b for b in browsers if b in user_agent), "Browser").replace("Edg", "Edge")
+    # Named in the language of the login, then the household's to rename.
+    browser = next((b for b in browsers if b in user_agent), None) or gettext("Browser")
     system = next((s for s in systems if s in user_agent), "")
-    return f"{browser} on {system}" if system else browser
+    # Translators: a device's name until the household renames it: "Chrome on Android".
+    return (
+        gettext("%(browser)s on %(system)s", browser=browser.replace("Edg", "Edge"), system=system)
+        if system
+        else browser
+    )
 
 
 def start_login(db: Session, household_id: int, user_agent: str, member_id: int | None = None) -> str:

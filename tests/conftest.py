@@ -29,12 +29,18 @@ from app.db import local_date
 from app.deps import get_now, get_rng
 from app.main import create_app
 from app.models import Household, Member
-from tests import factories
+from tests import catalogs, factories
 
 POSTGRES_URL = os.environ.get("COINFLIP_TEST_DATABASE_URL")
 SECRET = "test-secret-key-not-for-production"
 # No daily-backup thread in tests: tests/test_backup.py calls it directly.
 TEST_SETTINGS: dict[str, Any] = {"secret_key": SECRET, "backup_keep": 0}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_catalogs() -> None:
+    """The catalogs compiled (`make translations`), for a run started without make."""
+    catalogs.compile_all()
 
 
 @pytest.fixture(scope="session")
