@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app import i18n
 from app.db import Gone
 from app.deps import LoginRequired, MemberRequired, is_api
 from app.headers import route_path
@@ -95,8 +96,10 @@ def refusal(status: int, detail: str) -> ASGIApp:
         if is_api(request):
             response = JSONResponse({"detail": detail}, status_code=status)
         else:
-            shown = gettext(MESSAGES[status])
-            response = render(request, "error.html", status_code=status, status=status, detail=shown)
+            # Refused before the Languages middleware: the page is in the browser's language all the same.
+            with i18n.speaking(i18n.language_of(scope)):
+                shown = gettext(MESSAGES[status])
+                response = render(request, "error.html", status_code=status, status=status, detail=shown)
         await response(scope, receive, send)
 
     return refuse

@@ -1,6 +1,8 @@
 """Languages: the locales Coinflip speaks, which one a request gets, and words, dates and numbers in it."""
 
 import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -164,9 +166,11 @@ def from_time(moment: datetime, now: datetime, zone: tzinfo) -> str:
     """When something becomes possible, as a person says it: "18:30 today", "midnight tonight"."""
     local, today = moment.astimezone(zone), now.astimezone(zone).date()
     if local.date() == today:
+        # Translators: when the next flip is possible, in "Next flip of Gym from %(time)s": "18:30 today".
         return gettext("%(time)s today", time=clock(local))
     if local.date() == today + timedelta(days=1):
         if local.time() == time(0):
+            # Translators: when the next flip is possible, the start of the next day: "from midnight tonight".
             return gettext("midnight tonight")
         return gettext("%(time)s tomorrow", time=clock(local))
     return when(moment, zone)
@@ -186,6 +190,16 @@ def language_of(scope: Scope) -> str:
     return SOURCE
 
 
+@contextmanager
+def speaking(language: str) -> Iterator[None]:
+    """The language of what is said inside: a page request's, from Languages (or a refusal's, app/errors.py)."""
+    token = _current.set(Choice(language))
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
 class Languages:
     """Pure ASGI middleware: each page request starts in the language its browser asks for. The JSON API stays
     English (its `detail` messages are for scripts and logs)."""
@@ -197,8 +211,5 @@ class Languages:
         if scope["type"] != "http" or scope["path"].removeprefix(scope.get("root_path", "")).startswith("/api/"):
             await self.app(scope, receive, send)
             return
-        token = _current.set(Choice(language_of(scope)))
-        try:
+        with speaking(language_of(scope)):
             await self.app(scope, receive, send)
-        finally:
-            _current.reset(token)

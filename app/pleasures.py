@@ -189,6 +189,7 @@ def since(moment: datetime, now: datetime | None = None) -> str:
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= size:
             count = int(seconds // size)
+            # Translators: how long ago a pleasure was last logged, in "last %(ago)s" and "Last one %(ago)s.".
             if unit == "day":
                 return ngettext("%(num)s day ago", "%(num)s days ago", count)
             if unit == "hour":

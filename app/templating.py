@@ -193,7 +193,8 @@ def render(
 ) -> HTMLResponse:
     template = partial if partial and wants_partial(request) else page
     response = templates.TemplateResponse(request, template, context, status_code=status_code)
-    response.headers["Vary"] = "HX-Request"
+    # The words depend on the browser's languages too (a member's own choice rides on the login cookie).
+    response.headers["Vary"] = "HX-Request, Accept-Language"
     fresh_anon = getattr(request.state, "fresh_anon", None)
     if fresh_anon:
         set_cookie(request, response, security.ANON_COOKIE, fresh_anon)

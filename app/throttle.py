@@ -185,6 +185,7 @@ async def check(
     now: datetime = getattr(request.state, "now", None) or utcnow()
     keys, wait = await db.write(reserve, account, address, device, now, logged_in)
     if wait:
+        # Translators: %(time)s is "15 minutes", "a second" or "2 seconds".
         return Refused(gettext("Too many tries. Please wait %(time)s, then try again.", time=in_words(wait)), 429)
     secret_hash = getattr(row, field) if row is not None else None
     right = await hashing(request, security.verify_secret, secret, secret_hash)
