@@ -57,6 +57,9 @@ READ = """() => {
   document.querySelectorAll('details').forEach((d) => { d.open = true; });
   const zones = document.getElementById('timezone');
   if (zones) zones.hidden = true;
+  // Code is what a terminal takes, and a seal's line is the verdict in the API's words: neither translates.
+  const code = [...document.querySelectorAll('code')].filter((c) => !c.hidden);
+  code.forEach((c) => { c.hidden = true; });
   const texts = [document.body.innerText, document.title];
   for (const el of document.querySelectorAll('[aria-label], [title], [placeholder], [alt]')) {
     for (const name of ['aria-label', 'title', 'placeholder', 'alt']) {
@@ -74,6 +77,7 @@ READ = """() => {
   const width = document.scrollingElement.scrollWidth;
   document.querySelectorAll('details').forEach((d) => { d.open = false; });
   if (zones) zones.hidden = false;
+  code.forEach((c) => { c.hidden = false; });
   return {texts, lang, width, cut};
 }"""
 
