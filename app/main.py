@@ -15,6 +15,7 @@ from app.config import Settings
 from app.db import Database, make_engine
 from app.deps import check_csrf, get_now
 from app.headers import AllowedHosts, BodyLimit, SecurityHeaders, SubPath
+from app.i18n import Languages
 from app.routeindex import RouteIndex
 from app.routes import (
     api,
@@ -67,6 +68,7 @@ def create_app(config: Settings | None = None) -> FastAPI:
     app.state.db = Database(app.state.engine)  # how requests reach the database: app/db.py
     # Compression is safe with the CSRF token in pages: SameSite=Lax keeps cookies off the cross-site
     # requests a BREACH-style attack needs.
+    app.add_middleware(Languages)  # inside SubPath: it reads the path the routes see
     app.add_middleware(GZipMiddleware, minimum_size=500)
     app.add_middleware(BodyLimit, refuse=errors.refusal(413, "Request body too large"))
     app.add_middleware(AllowedHosts, hosts=config.host_names, refuse=errors.refusal(400, "Unknown host"))

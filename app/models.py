@@ -15,6 +15,8 @@ from pydantic import AfterValidator
 from sqlalchemy import Column, ForeignKey, Index, Integer, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from app.i18n import gettext, ngettext
+
 NAME_MAX = 60
 EMOJI_MAX = 16
 TEXT_MAX = 300
@@ -32,7 +34,7 @@ def one_emoji(value: str) -> str:
     import emoji  # here, not at the top: ~30 ms of loading its table, paid by the first emoji checked instead
 
     if not emoji.is_emoji(value):
-        raise ValueError("Please use one emoji, like 🏃 or 🏋️‍♀️ (your phone's emoji keyboard has them).")
+        raise ValueError(gettext("Please use one emoji, like 🏃 or 🏋️‍♀️ (your phone's emoji keyboard has them)."))
     return value
 
 
@@ -66,7 +68,13 @@ def login_name(name: str) -> str:
 def login_fits(name: str) -> str:
     # Case folding can lengthen a name ("ﬃ" becomes "ffi"): the login column must hold the longer form.
     if len(login_name(name)) > NAME_MAX:
-        raise ValueError(f"Please use a shorter name: written for login it is longer than {NAME_MAX} characters.")
+        raise ValueError(
+            ngettext(
+                "Please use a shorter name: written for login it is longer than %(num)s character.",
+                "Please use a shorter name: written for login it is longer than %(num)s characters.",
+                NAME_MAX,
+            )
+        )
     return name
 
 
@@ -80,7 +88,7 @@ def all_time_zones() -> frozenset[str]:
 
 def known_time_zone(value: str) -> str:
     if value not in all_time_zones():
-        raise ValueError("Please pick a time zone from the list, for example Europe/Berlin.")
+        raise ValueError(gettext("Please pick a time zone from the list, for example Europe/Berlin."))
     return value
 
 
@@ -163,6 +171,8 @@ class Member(MemberBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     household_id: int = Field(sa_column=owner("household"))
     pin_hash: str | None = None
+    # The language the member picked ("de"); None follows each browser's Accept-Language (app/i18n.py).
+    language: str | None = Field(default=None, max_length=8)
     created_at: datetime = Field(default_factory=utcnow)
 
 

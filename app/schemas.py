@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 from sqlmodel import SQLModel
 
+from app.i18n import gettext
 from app.models import (
     CHANCE_MAX,
     CHANCE_MIN,
@@ -48,7 +49,7 @@ NameParam = Annotated[str, AfterValidator(drop_nul)]
 def login_may_exist(name: str) -> str:
     # No household has a login this long, so the answer is the one a wrong password gets.
     if len(login_name(name)) > NAME_MAX:
-        raise ValueError("That household name and password don't match.")
+        raise ValueError(gettext("That household name and password don't match."))
     return name
 
 
@@ -170,7 +171,7 @@ class RepeatedPassword(Input):
     @classmethod
     def same_password(cls, value: str, info: ValidationInfo) -> str:
         if "password" in info.data and value != info.data["password"]:
-            raise ValueError("The two passwords are not the same.")
+            raise ValueError(gettext("The two passwords are not the same."))
         return value
 
 

@@ -29,7 +29,7 @@ from app.db import local_date
 from app.deps import get_now, get_rng
 from app.main import create_app
 from app.models import Household, Member
-from tests import factories
+from tests import catalogs, factories
 
 POSTGRES_URL = os.environ.get("COINFLIP_TEST_DATABASE_URL")
 SECRET = "test-secret-key-not-for-production"
@@ -48,6 +48,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("browser") and not item.get_closest_marker("on_postgres_too"):
             item.add_marker(once)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_catalogs() -> None:
+    """The catalogs compiled (`make translations`), for a run started without make."""
+    catalogs.compile_all()
 
 
 @pytest.fixture(scope="session")
