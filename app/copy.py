@@ -61,3 +61,17 @@ def why_line(brought: Sequence[str], left_out: Sequence[str]) -> str:
         f"{joined(brought)} {comes} along, {joined(left_out)} {does_not}: an unpredictable mix keeps each one "
         "rewarding."
     )
+
+
+# A reminder is a cue at the moment the member chose, never a nag: it names the habit and the time, nothing about
+# days gone by.
+def reminder_title(emoji: str, habit: str) -> str:
+    return f"{emoji} {habit}"
+
+
+def reminder_body(habit: str, at: str) -> str:
+    return f"{habit} at {at}: tap to flip."
+
+
+TEST_TITLE = "🪙 Coinflip"
+TEST_BODY = "A test: your reminders will arrive like this."

@@ -353,8 +353,6 @@ class Weekday(StrEnum):
     sun = "sun"
 
 
-
-
 def clock_time(value: str) -> str:
     """A time of day as a phone's time picker sends it: "18:00" (seconds, if a browser adds them, are dropped)."""
     hours, _, minutes = value[:5].partition(":")
@@ -387,9 +385,7 @@ class ReminderSent(SQLModel, table=True):
     """One due moment of a reminder, claimed by the dispatcher that sends it: the primary key lets one claim in,
     whichever worker or replica asks first. A claim not marked sent after its lease may be taken over."""
 
-    reminder_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("reminder.id", ondelete="CASCADE"), primary_key=True)
-    )
+    reminder_id: int = Field(sa_column=Column(Integer, ForeignKey("reminder.id", ondelete="CASCADE"), primary_key=True))
     due_at: datetime = Field(primary_key=True)
     claimed_at: datetime
     sent_at: datetime | None = None

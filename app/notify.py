@@ -1,0 +1,165 @@
+"""Delivery of notifications: Web Push to the installed app (VAPID keys kept in the data folder) and Apprise URLs
+(ntfy, Gotify, Telegram, e-mail, …). Each send answers in plain words what went wrong, or nothing."""
+
+import base64
+import json
+import logging
+import os
+import secrets
+from contextlib import suppress
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from app.config import Settings
+
+log = logging.getLogger("coinflip.notify")
+
+VAPID_FILE = "vapid_private.pem"
+TIMEOUT = 10.0  # seconds a push service or an Apprise target may take to answer
+# A cue is worth little late: a push service drops it if the phone isn't reachable within this many seconds.
+PUSH_TTL = 15 * 60
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+@dataclass(frozen=True)
+class Message:
+    """What a notification says, and the page it opens (a path of the app)."""
+
+    title: str
+    body: str
+    url: str
+
+
+class Gone(Exception):
+    """The push service says this subscription no longer exists (404 or 410): the browser unsubscribed."""
+
+
+def keep_once(path: Path, make: bytes) -> bytes:
+    """The file's contents, written first with `make` if there is none: aside, then linked into place, so two
+    workers starting at once agree on one. Readable by the server's user only."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f"{path.name}.{secrets.token_hex(4)}")
+        draft.write_bytes(make)
+        draft.chmod(0o600)
+        with suppress(FileExistsError):
+            os.link(draft, path)
+        draft.unlink()
+    return path.read_bytes()
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def push_endpoint_problem(endpoint: str) -> str | None:
+    """Push services are on HTTPS; plain HTTP only on this machine itself (a test's push service)."""
+    parts = urlsplit(endpoint)
+    if parts.scheme == "https" and parts.hostname:
+        return None
+    if parts.scheme == "http" and parts.hostname in LOOPBACK:
+        return None
+    return "A push endpoint is an https:// address of a push service."
+
+
+def apprise_problem(url: str) -> str | None:
+    """Why Apprise can't use this URL, or None."""
+    import apprise  # here, not at the top: it loads a hundred plugins, which only sending needs
+
+    if "://" not in url or apprise.Apprise.instantiate(url, suppress_exceptions=True) is None:
+        return "Apprise doesn't recognise this URL. It starts with the service, like ntfys://ntfy.sh/your-topic."
+    return None
+
+
+def shown(url: str) -> str:
+    """An Apprise URL as pages show it: the service and host, never the tokens or passwords after them."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{host}/…" if host else f"{parts.scheme}://…"
+
+
+class Notifier:
+    """Sends messages. The VAPID key is made the first time push needs it, and kept in the data folder."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def vapid_pem(self) -> bytes:
+        key = ec.generate_private_key(ec.SECP256R1())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        return keep_once(self.settings.data_dir / VAPID_FILE, pem)
+
+    @cached_property
+    def public_key(self) -> str:
+        """The VAPID public key as a browser's pushManager.subscribe() takes it (applicationServerKey)."""
+        key = serialization.load_pem_private_key(self.vapid_pem, password=None)
+        assert isinstance(key, ec.EllipticCurvePrivateKey)
+        raw = key.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+        return b64url(raw)
+
+    @property
+    def contact(self) -> str:
+        """Who push services may write to about this server (VAPID's `sub`): the public URL, if it is https."""
+        public = self.settings.public_url or ""
+        return public if public.startswith("https://") else "mailto:coinflip@localhost"
+
+    def push(self, endpoint: str, p256dh: str, auth: str, message: Message) -> str | None:
+        """Send to one browser; raises Gone if it unsubscribed, else answers what went wrong (None: sent)."""
+        from py_vapid import Vapid
+        from pywebpush import WebPushException, webpush
+
+        info = {"endpoint": endpoint, "keys": {"p256dh": p256dh, "auth": auth}}
+        payload = json.dumps({"title": message.title, "body": message.body, "url": message.url})
+        service = urlsplit(endpoint).hostname or "the push service"
+        try:
+            webpush(
+                info, payload, vapid_private_key=Vapid.from_pem(self.vapid_pem), vapid_claims={"sub": self.contact},
+                ttl=PUSH_TTL, timeout=TIMEOUT, headers={"Urgency": "high"},
+            )  # fmt: skip
+        except WebPushException as exc:
+            status = exc.response.status_code if exc.response is not None else None
+            if status in (404, 410):
+                raise Gone() from exc
+            return f"{service} refused the notification" + (f" (HTTP {status})." if status else ".")
+        except (OSError, ValueError) as exc:  # requests' connection errors are OSErrors
+            return f"Couldn't reach {service}: {reason(exc)}."
+        return None
+
+    def apprise(self, url: str, message: Message) -> str | None:
+        """Send through one Apprise URL; answers what went wrong in Apprise's words (None: sent)."""
+        import apprise
+
+        sender = apprise.Apprise()
+        if not sender.add(url):
+            return apprise_problem(url) or "Apprise doesn't recognise this URL."
+        body = message.body
+        if self.settings.public_url:
+            body += f"\n{self.settings.public_url.rstrip('/')}{message.url.removeprefix(self.settings.root_path)}"
+        with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as output:  # type: ignore[no-untyped-call]
+            sent = sender.notify(body=body, title=message.title)
+        if sent:
+            return None
+        said = [line.strip() for line in output.getvalue().splitlines() if line.strip()]
+        return f"Couldn't send through {shown(url)}: " + (" ".join(said[-2:]) if said else "no reason given.")
+
+
+def reason(exc: BaseException) -> str:
+    """The innermost cause of a connection error, as people say it: "connection refused"."""
+    while exc.__context__ is not None and exc.__cause__ is None and not str(exc):
+        exc = exc.__context__
+    text = str(exc)
+    if "refused" in text.lower():
+        return "connection refused"
+    if "timed out" in text.lower():
+        return "no answer in time"
+    if "Name or service not known" in text or "nodename nor servname" in text:
+        return "no such host"
+    return text[:200] or type(exc).__name__
