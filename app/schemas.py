@@ -224,7 +224,9 @@ class ReminderIn(Input):
 class ReminderForm(ReminderIn):
     """The form sends one day as a single value, several as a list; none at all as nothing."""
 
-    days: Annotated[list[Weekday], Field(default_factory=list, max_length=7), AfterValidator(some_days)]
+    days: Annotated[
+        list[Weekday], Field(default_factory=list, max_length=7, validate_default=True), AfterValidator(some_days)
+    ]
 
     @field_validator("days", mode="before")
     @classmethod
