@@ -17,7 +17,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from app.config import Settings
 
-log = logging.getLogger("coinflip.notify")
+# Apprise logs the URLs it sends to, with their tokens and passwords: its lines stay out of the server's log.
+APPRISE_LOG = logging.getLogger("apprise")
+APPRISE_LOG.propagate = False
 
 VAPID_FILE = "vapid_private.pem"
 TIMEOUT = 10.0  # seconds a push service or an Apprise target may take to answer
@@ -143,23 +145,42 @@ class Notifier:
         body = message.body
         if self.settings.public_url:
             body += f"\n{self.settings.public_url.rstrip('/')}{message.url.removeprefix(self.settings.root_path)}"
-        with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as output:  # type: ignore[no-untyped-call]
+        # Apprise's own lines, its debug ones too (they name the cause): kept to say what failed, never passed on to
+        # the server's log, where the URLs in them would show their secrets (see APPRISE_LOG below).
+        with apprise.LogCapture(level=logging.DEBUG, fmt="%(levelname)s %(message)s") as output:  # type: ignore[no-untyped-call]
             sent = sender.notify(body=body, title=message.title)
         if sent:
             return None
-        said = [line.strip() for line in output.getvalue().splitlines() if line.strip()]
-        return f"Couldn't send through {shown(url)}: " + (" ".join(said[-2:]) if said else "no reason given.")
+        return f"Couldn't send through {shown(url)}: {apprise_failure(output.getvalue())}"
+
+
+def apprise_failure(lines: str) -> str:
+    """Apprise's warning of what failed, with the cause its debug lines name: "A Connection error occurred sending
+    JSON notification to 127.0.0.1 (connection refused)." """
+    said = [line.split(" ", 1) for line in lines.splitlines() if " " in line]
+    warnings = [text.strip().rstrip(".") for level, text in said if level in ("WARNING", "ERROR", "CRITICAL")]
+    causes = [plain_cause(text) for level, text in said if level == "DEBUG" and "Exception" in text]
+    sentence = warnings[-1] if warnings else "it failed without saying why"
+    cause = next((c for c in causes if c), None)
+    return f"{sentence} ({cause})." if cause else f"{sentence}."
+
+
+def plain_cause(text: str) -> str | None:
+    lowered = text.lower()
+    for words, plain in CAUSES:
+        if any(word in lowered for word in words):
+            return plain
+    return None
+
+
+CAUSES = (
+    (("refused",), "connection refused"),
+    (("timed out", "timeout"), "no answer in time"),
+    (("name or service not known", "nodename nor servname", "getaddrinfo", "name resolution"), "no such host"),
+    (("certificate", "ssl"), "its HTTPS certificate was not accepted"),
+)
 
 
 def reason(exc: BaseException) -> str:
-    """The innermost cause of a connection error, as people say it: "connection refused"."""
-    while exc.__context__ is not None and exc.__cause__ is None and not str(exc):
-        exc = exc.__context__
-    text = str(exc)
-    if "refused" in text.lower():
-        return "connection refused"
-    if "timed out" in text.lower():
-        return "no answer in time"
-    if "Name or service not known" in text or "nodename nor servname" in text:
-        return "no such host"
-    return text[:200] or type(exc).__name__
+    """The cause of a connection error, as people say it: "connection refused"."""
+    return plain_cause(str(exc)) or type(exc).__name__
