@@ -2,6 +2,7 @@
 window and never when the habit is flipped or archived, once only with two dispatchers; the Reminders page."""
 
 import asyncio
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -263,3 +264,82 @@ def test_a_members_deletion_takes_their_reminders_and_targets(
     db.delete(db.get(Member, home.member.id))
     db.commit()
     assert db.exec(select(Reminder)).all() == []
+
+
+# The API.
+
+JSON = {"Content-Type": "application/json"}
+
+
+def test_the_api_sets_reads_lists_and_turns_off_a_reminder(client: TestClient, run: Habit, clock: Clock) -> None:
+    assert client.get(f"/api/v1/habits/{run.id}/reminder").json() == {"detail": "This habit has no reminder."}
+    assert client.get("/api/v1/reminders").json() == []
+    put = client.put(f"/api/v1/habits/{run.id}/reminder", json={"days": ["wed", "mon", "wed"], "time": "18:00"})
+    expected = {"habit_id": run.id, "days": ["mon", "wed"], "time": "18:00", "next_at": "2026-11-25T18:00:00Z"}
+    assert put.status_code == 200 and put.json() == expected
+    assert client.get(f"/api/v1/habits/{run.id}/reminder").json() == expected
+    assert client.get("/api/v1/reminders").json() == [expected]
+    changed = client.put(f"/api/v1/habits/{run.id}/reminder", json={"days": ["tue"], "time": "07:05"})
+    assert changed.json()["next_at"] == "2026-12-01T07:05:00Z"
+    assert client.delete(f"/api/v1/habits/{run.id}/reminder").status_code == 204
+    assert client.delete(f"/api/v1/habits/{run.id}/reminder").status_code == 204
+    assert client.get("/api/v1/reminders").json() == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"days": [], "time": "18:00"},
+        {"days": ["monday"], "time": "18:00"},
+        {"days": ["mon"] * 8, "time": "18:00"},
+        {"days": ["mon"], "time": "24:00"},
+        {"days": ["mon"], "time": "18:60"},
+        {"days": ["mon"], "time": "6pm"},
+        {"days": ["mon"], "time": 1800},
+        {"days": ["mon"], "time": "\ud800\ud800:00"},
+        {"days": ["mon"], "time": "1" * 100_000},
+        {"days": ["\ud800"], "time": "18:00"},
+        {"days": "mon", "time": "18:00", "extra": 1},
+        {"days": ["mon"]},
+    ],
+)
+def test_a_wrong_reminder_is_a_422(client: TestClient, run: Habit, body: dict[str, object]) -> None:
+    # json.dumps writes a lone surrogate as the escape JSON allows ("\ud800"), as a script might send it.
+    response = client.put(f"/api/v1/habits/{run.id}/reminder", content=json.dumps(body), headers=JSON)
+    assert response.status_code in (413, 422), response.text
+    assert client.get("/api/v1/reminders").json() == []
+
+
+@pytest.mark.parametrize("raw", [b'{"days": ["mon"], "time": NaN}', b'{"days": ["mon"], "time": 1e999}', b"[]"])
+def test_values_json_can_carry_are_a_422(client: TestClient, run: Habit, raw: bytes) -> None:
+    assert client.put(f"/api/v1/habits/{run.id}/reminder", content=raw, headers=JSON).status_code == 422
+
+
+def test_push_subscriptions_are_the_members_own(
+    client: TestClient, db: Session, settings: Settings, home: Home
+) -> None:
+    keys = {"p256dh": "BOr" + "A" * 84, "auth": "c2VjcmV0c2VjcmV0c2VjcmV0"}
+    first = client.post("/api/v1/push/subscriptions", json={"endpoint": "https://push.example/a", "keys": keys})
+    assert first.status_code == 201
+    again = client.post("/api/v1/push/subscriptions", json={"endpoint": "https://push.example/a", "keys": keys})
+    assert again.json()["id"] == first.json()["id"]  # the same browser subscribing again
+    listed = client.get("/api/v1/push/subscriptions").json()
+    assert [s["endpoint"] for s in listed] == ["https://push.example/a"]
+    ben = factories.make_member(db, home.household, "Ben")
+    assert client.get("/api/v1/push/key").json()["public_key"]
+    with TestClient(client.app, follow_redirects=False) as bens_phone:  # type: ignore[arg-type]
+        factories.log_in(bens_phone, db, settings, home.household, ben)
+        assert bens_phone.get("/api/v1/push/subscriptions").json() == []
+        assert bens_phone.delete(f"/api/v1/push/subscriptions/{first.json()['id']}").status_code == 404
+    assert client.delete(f"/api/v1/push/subscriptions/{first.json()['id']}").status_code == 204
+    assert client.get("/api/v1/push/subscriptions").json() == []
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    ["http://push.example/a", "ftp://push.example/a", "https://", "", "https://p.example/" + "a" * 1000, "\ud800"],
+)
+def test_a_push_endpoint_must_be_a_push_services(client: TestClient, home: Home, endpoint: str) -> None:
+    keys = {"p256dh": "key", "auth": "auth"}
+    body = json.dumps({"endpoint": endpoint, "keys": keys})
+    assert client.post("/api/v1/push/subscriptions", content=body, headers=JSON).status_code == 422
