@@ -38,12 +38,12 @@ def notifier_of(request: Request) -> Notifier:
     return notifier
 
 
-def test_message(request: Request, member: Member) -> Message:
+def test_message(request: Request) -> Message:
     return Message(copy.TEST_TITLE, copy.TEST_BODY, f"{app_root(request)}/")
 
 
 def said_days(days: list[Weekday]) -> str:
-    """ "every day", "weekdays", or "Mon, Wed and Fri"."""
+    """Days as a sentence says them: "every day", "weekdays", or "Mon, Wed and Fri"."""
     if len(days) == len(WEEKDAYS):
         return "every day"
     if days == list(Weekday)[:5]:
@@ -149,7 +149,7 @@ async def test_apprise_url(
     target = await db.read_plain(reminders.target_of, member, target_id)
     if target is None:
         raise HTTPException(404)
-    problem = await run_in_threadpool(notifier_of(request).apprise, target.url, test_message(request, member))
+    problem = await run_in_threadpool(notifier_of(request).apprise, target.url, test_message(request))
     return await reminders_page(request, db, member, zone, now, tested=(f"apprise-{target_id}", problem))
 
 
@@ -163,7 +163,7 @@ async def remove_apprise_url(request: Request, db: Db, member: CurrentMember, ta
 @router.post("/reminders/push/test")
 async def test_push(request: Request, db: Db, member: CurrentMember, zone: HouseholdZone, now: Now) -> Response:
     """Sends a test to every device that takes this member's notifications."""
-    outcome = await reminders.send_to(db, notifier_of(request), member.id or 0, test_message(request, member),
+    outcome = await reminders.send_to(db, notifier_of(request), member.id or 0, test_message(request),
                                       apprise=False)  # fmt: skip
     problem = first(outcome) if outcome.sent == 0 else None
     if outcome.sent == 0 and problem is None:
