@@ -197,7 +197,7 @@ for (const box of document.querySelectorAll("[data-push]")) {
         body: JSON.stringify(subscription),
       });
       if (!response.ok) throw new Error((await response.json()).detail || `the server answered ${response.status}`);
-      say("Notifications are on for this device. Send a test to see one.");
+      location.assign(box.dataset.done); // the page again, with this device counted and its test button
     } catch (error) {
       say(`Couldn't turn on notifications here: ${error.message}`);
     } finally {

@@ -59,6 +59,13 @@ def test_a_reminder_is_set_with_days_and_a_time_and_seen_saved(browser: Browser,
     expect(page.get_by_role("button", name="Turn on notifications on this device")).to_be_visible()
     fits(page)
     screenshots(page, "saved")
+    # The service worker the button registers loads, with the push handlers of static/sw-push.js.
+    registered = page.evaluate("""async () => {
+      const registration = await navigator.serviceWorker.register("/sw.js", {scope: "/"});
+      await navigator.serviceWorker.ready;
+      return registration.active.scriptURL;
+    }""")
+    assert registered.endswith("/sw.js")
     # A mistake is said beside its field, the days ticked kept.
     card = page.locator("#reminder-1")
     for day in ("Mon", "Wed", "Fri"):

@@ -237,6 +237,20 @@ def test_a_wrong_reminder_is_shown_beside_its_field_with_what_was_typed(
         assert 'value="25:00"' in response.text
 
 
+def test_the_page_says_when_this_device_takes_notifications(client: TestClient, home: Home) -> None:
+    page = client.get("/reminders?push_on=true").text
+    assert "Notifications are on for this device." in page
+    assert "Notifications are on for this device." not in client.get("/reminders").text
+
+
+def test_the_service_worker_takes_the_push_handlers(client: TestClient) -> None:
+    worker = client.get("/sw.js")
+    assert worker.headers["content-type"].startswith("text/javascript")
+    assert worker.text == 'importScripts("/static/sw-push.js");\n'
+    handlers = client.get("/static/sw-push.js").text
+    assert 'addEventListener("push"' in handlers and 'addEventListener("notificationclick"' in handlers
+
+
 def test_another_members_habit_has_no_reminder_form(client: TestClient, db: Session, home: Home) -> None:
     ben = factories.make_member(db, home.household, "Ben")
     bens = factories.make_habit(db, ben, "Swim")

@@ -63,6 +63,7 @@ async def reminders_page(
     apprise_values: Mapping[str, object] | None = None,
     apprise_errors: dict[str, str] | None = None,
     tested: tuple[str, str | None] | None = None,
+    push_on: bool = False,
 ) -> Response:
     """The page; `habit_errors` (habit id, values, errors) re-shows one habit's form as it was sent, `tested`
     (what was tested, the problem or None) says how a test went, beside its button."""
@@ -90,15 +91,24 @@ async def reminders_page(
         apprise_values=apprise_values or {},
         apprise_errors=apprise_errors or {},
         tested=tested,
+        push_on=push_on,
         public_key=notifier_of(request).public_key,
     )
 
 
 @router.get("/reminders")
 async def show_reminders(
-    request: Request, db: Db, member: CurrentMember, zone: HouseholdZone, now: Now, saved: IdQuery = None
+    request: Request,
+    db: Db,
+    member: CurrentMember,
+    zone: HouseholdZone,
+    now: Now,
+    saved: IdQuery = None,
+    push_on: bool = False,
 ) -> Response:
-    return await reminders_page(request, db, member, zone, now, saved=saved)
+    """After a change, the page says what was done: a reminder saved (?saved=habit id), this device subscribed
+    (?push_on=true, by static/app.js)."""
+    return await reminders_page(request, db, member, zone, now, saved=saved, push_on=push_on)
 
 
 @router.post("/reminders/habits/{habit_id}")
