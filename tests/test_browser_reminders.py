@@ -1,6 +1,7 @@
 """Reminders on a phone at 390×844: days and a time set with the thumb and seen saved, nothing wider than the
 screen; plain HTTP says that push needs HTTPS and points to Apprise. Screenshots in light and dark."""
 
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -79,6 +80,17 @@ def test_a_reminder_is_set_with_days_and_a_time_and_seen_saved(browser: Browser,
     expect(page.get_by_label("Apprise URL")).to_have_value("not a url")
     fits(page)
     screenshots(page, "errors")
+    # An Apprise URL nobody answers at: its test says so beside it, in plain words.
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    page.get_by_label("Apprise URL").fill(f"json://127.0.0.1:{port}/a-long-path-that-holds-a-secret-token-0123456789")
+    page.get_by_role("button", name="Add URL").click()
+    page.get_by_role("button", name="Send a test to json://127.0.0.1/…").click()
+    expect(page.get_by_role("alert")).to_contain_text("(connection refused)")
+    expect(page.locator("main")).not_to_contain_text("secret-token")
+    fits(page)
+    screenshots(page, "apprise-failed")
     assert problems == []
 
 

@@ -211,8 +211,11 @@ def free_port() -> int:
 
 
 def add_apprise_url(client: TestClient, url: str) -> int:
-    assert client.post("/reminders/apprise", data={"url": url}).status_code == 303
-    return int(client.get("/reminders").text.split('id="apprise-')[1].split('"')[0])
+    added = client.post("/reminders/apprise", data={"url": url})
+    assert added.status_code == 303 and added.headers["location"] == "/reminders?added=true#apprise"
+    page = client.get(added.headers["location"])
+    assert page.status_code == 200 and "Added. Send a test to see that it arrives." in page.text
+    return int(page.text.split('<li id="apprise-')[1].split('"')[0])
 
 
 def test_the_apprise_test_arrives_at_a_json_receiver(client: TestClient, receiver: Receiver, home: Home) -> None:

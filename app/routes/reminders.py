@@ -64,6 +64,7 @@ async def reminders_page(
     apprise_errors: dict[str, str] | None = None,
     tested: tuple[str, str | None] | None = None,
     push_on: bool = False,
+    added: bool = False,
 ) -> Response:
     """The page; `habit_errors` (habit id, values, errors) re-shows one habit's form as it was sent, `tested`
     (what was tested, the problem or None) says how a test went, beside its button."""
@@ -92,6 +93,7 @@ async def reminders_page(
         apprise_errors=apprise_errors or {},
         tested=tested,
         push_on=push_on,
+        added=added,
         public_key=notifier_of(request).public_key,
     )
 
@@ -105,10 +107,11 @@ async def show_reminders(
     now: Now,
     saved: IdQuery = None,
     push_on: bool = False,
+    added: bool = False,
 ) -> Response:
     """After a change, the page says what was done: a reminder saved (?saved=habit id), this device subscribed
-    (?push_on=true, by static/app.js)."""
-    return await reminders_page(request, db, member, zone, now, saved=saved, push_on=push_on)
+    (?push_on=true, by static/app.js), an Apprise URL added."""
+    return await reminders_page(request, db, member, zone, now, saved=saved, push_on=push_on, added=added)
 
 
 @router.post("/reminders/habits/{habit_id}")
@@ -148,7 +151,9 @@ async def add_apprise_url(
         values = forms.values_of(form)
         return await reminders_page(request, db, member, zone, now, apprise_values=values, apprise_errors=errors)
     await db.write_plain(reminders.add_target, member, data.url, now)
-    return redirect(request, "show_reminders", query={"saved": "0"})
+    response = redirect(request, "show_reminders", query={"added": "true"})
+    response.headers["location"] += "#apprise"
+    return response
 
 
 @router.post("/reminders/apprise/{target_id}/test")
