@@ -9,7 +9,7 @@ day is quiet."""
 import asyncio
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -188,7 +188,8 @@ def due_now(sql: Sql, now: datetime) -> list[Due]:
     due = []
     for reminder_id, mask, at, updated_at, habit_id, name, emoji, member_id, zone, session_end in sql.all(CANDIDATES):
         moment = last_due(mask, at, ZoneInfo(zone), now)
-        if moment is None or now - moment > GRACE or moment < as_utc(updated_at):  # type: ignore[operator]
+        since = as_utc(updated_at)
+        if moment is None or now - moment > GRACE or (since is not None and moment < since):
             continue
         ends = as_utc(session_end)
         if ends is not None and ends > now:  # flipped already: a cue for a session under way is noise
@@ -240,7 +241,7 @@ class Outcome:
     """What became of one send: how many targets took it, and what the others said."""
 
     sent: int = 0
-    problems: list[str] | None = None
+    problems: list[str] = field(default_factory=list)
 
 
 def deliver(
@@ -248,8 +249,7 @@ def deliver(
 ) -> tuple[Outcome, list[int]]:
     """Send to every device and URL given (blocking: run in a thread). Returns the outcome, and the ids of the
     subscriptions whose browser has gone."""
-    outcome, gone = Outcome(problems=[]), []
-    assert outcome.problems is not None
+    outcome, gone = Outcome(), []
     for subscription in subscriptions:
         try:
             problem = notifier.push(subscription.endpoint, subscription.p256dh, subscription.auth, message)
@@ -289,7 +289,7 @@ async def tick(db: Database, notifier: Notifier, now: datetime) -> list[Due]:
         if not await db.write_plain(claim, due, now):
             continue  # another worker or replica sends it
         outcome = await send_to(db, notifier, due.member_id, message_of(due, notifier.settings.root_path))
-        for problem in outcome.problems or []:
+        for problem in outcome.problems:
             log.warning("Reminder %s for %s: %s", due.reminder_id, due.due_at.isoformat(), problem)
         await db.write_plain(mark_sent, due, now)
         sent.append(due)
