@@ -270,3 +270,10 @@ def test_a_wrong_apprise_url_is_shown_beside_its_field_and_kept(
     assert page.status_code == 422
     assert f'<p class="error" id="url-error">{message}' in page.text
     assert f'value="{url}"' in page.text
+
+
+def test_apprise_urls_stay_out_of_the_export(client: TestClient, home: Home) -> None:
+    """They may hold a password: neither the API's export nor the download has them."""
+    add_apprise_url(client, "tgram://123456789:SECRETbottoken/987654")
+    assert "SECRETbottoken" not in client.get("/api/v1/export").text
+    assert "SECRETbottoken" not in client.get("/settings/export.json").text
