@@ -97,3 +97,17 @@ def why_line(brought: Sequence[str], left_out: Sequence[str]) -> str:
     }
     sentence = sentences[len(brought) == 1, len(left_out) == 1]
     return gettext(sentence, brought=joined(brought), left_out=joined(left_out))
+
+
+# A reminder is a cue at the moment the member chose, never a nag: it names the habit and the time, nothing about
+# days gone by.
+def reminder_title(emoji: str, habit: str) -> str:
+    return f"{emoji} {habit}"
+
+
+def reminder_body(habit: str, at: str) -> str:
+    return f"{habit} at {at}: tap to flip."
+
+
+TEST_TITLE = "🪙 Coinflip"
+TEST_BODY = "A test: your reminders will arrive like this."

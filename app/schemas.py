@@ -13,7 +13,9 @@ from app.models import (
     CHANCE_MAX,
     CHANCE_MIN,
     NAME_MAX,
+    URL_MAX,
     Chance,
+    ClockTime,
     DeviceBase,
     Emoji,
     EnhancerBase,
@@ -31,9 +33,11 @@ from app.models import (
     Spike,
     Text,
     TimeZoneName,
+    Weekday,
     all_time_zones,
     login_name,
 )
+from app.notify import apprise_problem, push_endpoint_problem
 from app.security import password_problem
 
 
@@ -203,3 +207,47 @@ class LoginIn(Input):
 
 class PleasureIn(PleasureCheckBase, Input):
     """A pleasure check, from the form or the API."""
+
+
+def some_days(days: list[Weekday]) -> list[Weekday]:
+    if not days:
+        raise ValueError("Pick at least one day, or turn the reminder off.")
+    return sorted(set(days), key=list(Weekday).index)
+
+
+class ReminderIn(Input):
+    """A habit's reminder: the weekdays, and the local time (the household's time zone)."""
+
+    days: Annotated[list[Weekday], Field(max_length=7), AfterValidator(some_days)]
+    time: ClockTime
+
+
+class ReminderForm(ReminderIn):
+    """The form sends one day as a single value, several as a list; none at all as nothing."""
+
+    days: Annotated[
+        list[Weekday], Field(default_factory=list, max_length=7, validate_default=True), AfterValidator(some_days)
+    ]
+
+    @field_validator("days", mode="before")
+    @classmethod
+    def listed(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+
+class PushKeys(Input):
+    p256dh: str = Field(min_length=1, max_length=200)
+    auth: str = Field(min_length=1, max_length=100)
+
+
+class PushSubscriptionIn(Checked):
+    """What a browser's PushSubscription.toJSON() gives (its expirationTime, if any, is not kept)."""
+
+    model_config = {"extra": "ignore"}
+
+    endpoint: Annotated[str, Field(min_length=1, max_length=URL_MAX), refusing(push_endpoint_problem)]
+    keys: PushKeys
+
+
+class AppriseIn(Input):
+    url: Annotated[str, Field(min_length=1, max_length=URL_MAX), refusing(apprise_problem)]

@@ -160,3 +160,61 @@ document.addEventListener("input", (event) => {
     for (const chip of field.form.querySelectorAll(".pleasure-names input[type=radio]")) chip.checked = false;
   }
 });
+
+// Notifications on this device (the Reminders page): a service worker and a push subscription, sent to the server.
+// Push needs a secure page (HTTPS, or localhost): on plain HTTP the page says so and points to Apprise instead.
+const csrfToken = () => {
+  try {
+    return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRF-Token"] || "";
+  } catch (error) {
+    return "";
+  }
+};
+
+const keyBytes = (base64url) => {
+  const text = atob(base64url.replace(/-/g, "+").replace(/_/g, "/"));
+  return Uint8Array.from(text, (c) => c.charCodeAt(0));
+};
+
+for (const box of document.querySelectorAll("[data-push]")) {
+  const button = box.querySelector("[data-push-subscribe]");
+  const status = box.querySelector("[data-push-status]");
+  const say = (text) => {
+    status.textContent = text;
+    status.hidden = false;
+  };
+  if (!window.isSecureContext) {
+    box.querySelector("[data-push-insecure]").hidden = false;
+    continue;
+  }
+  if (!("serviceWorker" in navigator) || !("PushManager" in window)) {
+    say("This browser can't take notifications from a web app here. On an iPhone, add Coinflip to the home screen, open it from there and try again.");
+    continue;
+  }
+  button.hidden = false;
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      if ((await Notification.requestPermission()) !== "granted") {
+        say("Notifications are blocked for this site. Allow them in the browser's settings for this site, then try again.");
+        return;
+      }
+      const registration = await navigator.serviceWorker.register(box.dataset.worker, { scope: box.dataset.scope });
+      await navigator.serviceWorker.ready;
+      const subscription =
+        (await registration.pushManager.getSubscription()) ||
+        (await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(box.dataset.key) }));
+      const response = await fetch(box.dataset.subscriptions, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfToken() },
+        body: JSON.stringify(subscription),
+      });
+      if (!response.ok) throw new Error((await response.json()).detail || `the server answered ${response.status}`);
+      location.assign(box.dataset.done); // the page again, with this device counted and its test button
+    } catch (error) {
+      say(`Couldn't turn on notifications here: ${error.message}`);
+    } finally {
+      button.disabled = false;
+    }
+  });
+}

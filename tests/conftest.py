@@ -33,8 +33,8 @@ from tests import catalogs, factories
 
 POSTGRES_URL = os.environ.get("COINFLIP_TEST_DATABASE_URL")
 SECRET = "test-secret-key-not-for-production"
-# No daily-backup thread in tests: tests/test_backup.py calls it directly.
-TEST_SETTINGS: dict[str, Any] = {"secret_key": SECRET, "backup_keep": 0}
+# No daily-backup thread nor reminder dispatcher in tests: tests/test_backup.py and test_reminders.py call them.
+TEST_SETTINGS: dict[str, Any] = {"secret_key": SECRET, "backup_keep": 0, "send_reminders": False}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,7 +1,7 @@
 """The web app manifest, so Coinflip can live on a phone's home screen, under its sub-path if it has one."""
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 router = APIRouter()
 
@@ -29,3 +29,11 @@ async def show_manifest(request: Request) -> JSONResponse:
         "icons": icons,
     }
     return JSONResponse(manifest, media_type="application/manifest+json")
+
+
+@router.get("/sw.js", include_in_schema=False)
+async def show_service_worker(request: Request) -> Response:
+    """The service worker, at the root so that its scope is the whole app. Reminders' push handling is in
+    static/sw-push.js."""
+    root = request.scope.get("root_path", "")
+    return Response(f'importScripts("{root}/static/sw-push.js");\n', media_type="text/javascript")

@@ -1,7 +1,7 @@
 """member language
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0009
 Create Date: 2026-11-24 10:30:00.000000
 
 A member may pick the language the pages are in; without one (every member so far), each browser's
@@ -15,7 +15,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
