@@ -11,7 +11,9 @@ COPY templates ./templates
 COPY static ./static
 # Installed in place, so the app finds templates/ and static/ beside app/.
 # pip and setuptools are for building: 26 MB the running image never uses.
+# The translations compiled (`make translations`): the .mo files are build output, not in git.
 RUN /opt/venv/bin/pip install --quiet --no-deps -e . \
+    && /opt/venv/bin/pybabel compile --directory=app/translations --statistics \
     && /opt/venv/bin/python -m compileall -q app /opt/venv/lib \
     && find /opt/venv -name '*.dist-info' -path '*pip-*' -prune -o -name 'tests' -type d -prune -print | xargs rm -rf \
     && /opt/venv/bin/pip uninstall --quiet --yes pip setuptools

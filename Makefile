@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 
-.PHONY: run test lint typecheck migration bench audit clean
+.PHONY: run test lint typecheck migration bench audit clean messages translations
 
 $(BIN)/.installed-runtime: requirements.lock pyproject.toml
 	@echo "Installing the app and what it runs on (requirements.lock) into $(VENV) ..."
@@ -24,17 +24,39 @@ $(BIN)/.installed-dev: $(BIN)/.installed-runtime requirements-dev.lock
 # or PORT the shell happens to export (some do) is not an instruction to open the app to the network.
 LISTEN = $(if $(filter command line,$(origin HOST)),--host $(HOST)) $(if $(filter command line,$(origin PORT)),--port $(PORT))
 
-run: $(BIN)/.installed-runtime
+run: $(BIN)/.installed-runtime translations
 	$(BIN)/coinflip serve $(strip $(LISTEN))
 
 # Lint and types first, then the whole suite on SQLite, then again on PostgreSQL when
 # COINFLIP_TEST_POSTGRES_URL names a server (.ci/run starts one).
-test: $(BIN)/.installed-dev lint typecheck
+test: $(BIN)/.installed-dev lint typecheck translations
 	$(BIN)/pytest
 	@if [ -n "$$COINFLIP_TEST_POSTGRES_URL" ]; then \
 		echo "== the same suite on PostgreSQL =="; \
 		COINFLIP_TEST_DATABASE_URL="$$COINFLIP_TEST_POSTGRES_URL" $(BIN)/pytest; \
 	else echo "PostgreSQL run skipped: COINFLIP_TEST_POSTGRES_URL is not set"; fi
+
+# Languages (README, "Languages"): `make messages` extracts every marked string into messages.pot and brings each
+# language's catalog up to date with it; translators then fill app/translations/<lang>/LC_MESSAGES/messages.po.
+# `make translations` compiles the catalogs into the .mo files the app reads (build output, not committed).
+CATALOGS := app/translations
+LANGUAGES := de es fr
+
+messages: $(BIN)/.installed-runtime
+	$(BIN)/pybabel extract --mapping-file=babel.cfg --keywords=lazy_gettext --add-comments=Translators: \
+		--sort-by-file --width=120 --project=Coinflip --copyright-holder="" --msgid-bugs-address="" \
+		--output-file=$(CATALOGS)/messages.pot .
+	@for lang in $(LANGUAGES); do \
+		if [ -f $(CATALOGS)/$$lang/LC_MESSAGES/messages.po ]; then \
+			$(BIN)/pybabel update --input-file=$(CATALOGS)/messages.pot --output-dir=$(CATALOGS) --locale=$$lang \
+				--width=120 --ignore-obsolete --no-fuzzy-matching; \
+		else \
+			$(BIN)/pybabel init --input-file=$(CATALOGS)/messages.pot --output-dir=$(CATALOGS) --locale=$$lang --width=120; \
+		fi; \
+	done
+
+translations: $(BIN)/.installed-runtime
+	$(BIN)/pybabel compile --directory=$(CATALOGS) --statistics
 
 lint: $(BIN)/.installed-dev
 	$(BIN)/ruff check app tests bench

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = "127.0.0.1"
     # Daily automatic backups of the SQLite database into data_dir/backups; how many to keep (0: none).
     backup_keep: int = Field(default=7, ge=0, le=365)
+    # Whether this process sends the reminders that are due (every worker and replica may: each goes out once).
+    send_reminders: bool = True
 
     @classmethod
     def settings_customise_sources(

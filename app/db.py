@@ -15,6 +15,7 @@ its own in the thread pool; row locks (lock()) make writers of one row take turn
 """
 
 import asyncio
+import contextvars
 import functools
 import queue
 import re
@@ -338,6 +339,8 @@ class Job:
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[Any]
     plain: bool = False  # work(Sql, …) instead of work(Session, …)
+    # The request's context (its language, app/i18n.py): words a write chooses, say a refusal, are in it.
+    context: contextvars.Context = field(default_factory=contextvars.copy_context)
     outcome: tuple[bool, Any] = field(default=(False, None))
 
 
@@ -414,12 +417,12 @@ def in_savepoint(conn: Connection, job: Job) -> tuple[bool, Any]:
         sql = Sql(driver(conn), False)
         try:
             with sql.savepoint("job"):
-                return True, job.work(sql, *job.args, **job.kwargs)
+                return True, job.context.run(job.work, sql, *job.args, **job.kwargs)
         except Exception as exc:
             return False, exc
     try:
         with Session(conn, join_transaction_mode="create_savepoint", expire_on_commit=False) as session:
-            result = job.work(session, *job.args, **job.kwargs)
+            result = job.context.run(job.work, session, *job.args, **job.kwargs)
             session.commit()
             return True, result
     except Exception as exc:

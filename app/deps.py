@@ -11,10 +11,11 @@ from fastapi import Depends, HTTPException, Path, Query, Request
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from app import security, tokens
+from app import i18n, security, tokens
 from app.config import Settings
 from app.db import Database, Sql, loaded, with_columns
 from app.headers import route_path
+from app.i18n import N_
 from app.models import Enhancer, Flip, Habit, Household, LoginSession, Member, utcnow
 
 # Ids fit a 32-bit integer column on every database: a larger one would be a database error, not a 404.
@@ -115,6 +116,8 @@ async def look_up_login(request: Request, db: Database) -> tuple[LoginSession, M
         request.state.login = None
         return None
     login, member, timezone = found
+    if member is not None:
+        i18n.use(member.language)
     if security.needs_touch(login):
         await db.write(security.touch_login, login)
     request.state.login = login
@@ -265,10 +268,12 @@ async def check_csrf(request: Request) -> None:
         return
     settings = get_settings(request)
     if not same_origin(request, settings):
-        raise HTTPException(status_code=403, detail="Cross-site request refused")
+        raise HTTPException(status_code=403, detail=N_("Cross-site request refused"))
     candidate = request.headers.get(security.CSRF_HEADER)
     if candidate is None and request.headers.get("Content-Type", "").startswith(FORM_TYPES):
         value = (await request.form()).get(security.CSRF_FIELD)
         candidate = value if isinstance(value, str) else None
     if not security.csrf_matches(settings.key, csrf_binding(request), candidate):
-        raise HTTPException(status_code=403, detail="This form has expired. Go back, reload the page and try again.")
+        raise HTTPException(
+            status_code=403, detail=N_("This form has expired. Go back, reload the page and try again.")
+        )

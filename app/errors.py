@@ -9,18 +9,20 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app import i18n
 from app.db import Gone
 from app.deps import LoginRequired, MemberRequired, is_api
 from app.headers import route_path
+from app.i18n import N_, gettext
 from app.templating import local_path, render, url_path
 
 MESSAGES = {
-    400: "That request didn't make sense to us.",
-    401: "Please log in first.",
-    403: "That isn't allowed.",
-    404: "There's nothing here. It may have been deleted, or the link is wrong.",
-    405: "That isn't allowed.",
-    413: "That was more than we take in one go.",
+    400: N_("That request didn't make sense to us."),
+    401: N_("Please log in first."),
+    403: N_("That isn't allowed."),
+    404: N_("There's nothing here. It may have been deleted, or the link is wrong."),
+    405: N_("That isn't allowed."),
+    413: N_("That was more than we take in one go."),
 }
 
 
@@ -62,7 +64,9 @@ async def http_error(request: Request, exc: Exception) -> Response:
             return RedirectResponse(twin, status_code=307)
     if is_api(request):
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-    detail = exc.detail if exc.status_code == 403 else MESSAGES.get(exc.status_code, "Something went wrong.")
+    # A 403's detail is one of ours (marked where it is raised, and English for the API): translated here.
+    detail = exc.detail if exc.status_code == 403 else MESSAGES.get(exc.status_code, N_("Something went wrong."))
+    detail = gettext(str(detail))
     return render(request, "error.html", status_code=exc.status_code, status=exc.status_code, detail=detail)
 
 
@@ -92,7 +96,10 @@ def refusal(status: int, detail: str) -> ASGIApp:
         if is_api(request):
             response = JSONResponse({"detail": detail}, status_code=status)
         else:
-            response = render(request, "error.html", status_code=status, status=status, detail=MESSAGES[status])
+            # Refused before the Languages middleware: the page is in the browser's language all the same.
+            with i18n.speaking(i18n.language_of(scope)):
+                shown = gettext(MESSAGES[status])
+                response = render(request, "error.html", status_code=status, status=status, detail=shown)
         await response(scope, receive, send)
 
     return refuse
@@ -115,7 +122,7 @@ async def validation_error(request: Request, exc: Exception) -> Response:
         ]
         return JSONResponse({"detail": detail}, status_code=422)
     # In the browser a malformed id in a URL is simply a page that does not exist.
-    return render(request, "error.html", status_code=404, status=404, detail=MESSAGES[404])
+    return render(request, "error.html", status_code=404, status=404, detail=gettext(MESSAGES[404]))
 
 
 async def gone(request: Request, exc: Exception) -> Response:

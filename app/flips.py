@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from app import coin, copy
 from app.db import Gone, Sql, as_loaded, columns, loaded, locked, with_columns
+from app.i18n import gettext
 from app.models import Coin, Enhancer, Flip, FlipEnhancer, Habit, Household, Member, Reflection, Seal, SealEnhancer
 from app.schemas import ReflectionIn
 
@@ -27,30 +28,34 @@ class SessionClosed(FlipRefused):
     """This session's flip is reflected on or skipped: the next flip waits for the next session."""
 
     def __init__(self, flip: Flip) -> None:
-        super().__init__("This session's flip is done; the next flip is possible when the next session starts.")
+        super().__init__(
+            gettext("This session's flip is done; the next flip is possible when the next session starts.")
+        )
         self.flip = flip
 
 
 class NothingToFlip(FlipRefused):
     def __init__(self) -> None:
-        super().__init__("This habit has no enhancers linked, so there is nothing to flip. Link at least one.")
+        super().__init__(gettext("This habit has no enhancers linked, so there is nothing to flip. Link at least one."))
 
 
 class HabitArchived(FlipRefused):
     def __init__(self) -> None:
-        super().__init__("This habit is archived. Restore it to flip it again.")
+        super().__init__(gettext("This habit is archived. Restore it to flip it again."))
 
 
 class KeyReused(FlipRefused):
     """An Idempotency-Key names one flip request; sent again for another habit, it is a mistake, not a retry."""
 
     def __init__(self) -> None:
-        super().__init__("This Idempotency-Key was already used to flip another habit. Use a new key for each flip.")
+        super().__init__(
+            gettext("This Idempotency-Key was already used to flip another habit. Use a new key for each flip.")
+        )
 
 
 class SessionOver(FlipRefused):
     def __init__(self) -> None:
-        super().__init__("That session is over, so its skip can no longer be undone.")
+        super().__init__(gettext("That session is over, so its skip can no longer be undone."))
 
 
 class SealNotCurrent(FlipRefused):
@@ -92,7 +97,9 @@ class ReflectionConflict(Exception):
 
     def __init__(self, saved: Reflection | None, *, stale: bool) -> None:
         super().__init__(
-            "This reflection was changed since you loaded it." if stale else "This flip already has a reflection."
+            gettext("This reflection was changed since you loaded it.")
+            if stale
+            else gettext("This flip already has a reflection.")
         )
         self.saved = saved
         self.stale = stale

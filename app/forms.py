@@ -5,12 +5,14 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
+from app.i18n import N_, gettext, ngettext, number
+
 M = TypeVar("M", bound=BaseModel)
 
 MESSAGES = {
-    "missing": "Please fill this in.",
-    "int_parsing": "Please enter a whole number.",
-    "float_parsing": "Please enter a number.",
+    "missing": N_("Please fill this in."),
+    "int_parsing": N_("Please enter a whole number."),
+    "float_parsing": N_("Please enter a number."),
 }
 
 
@@ -25,19 +27,31 @@ def values_of(form: FormData) -> dict[str, str | list[str]]:
 
 def message(error_type: str, msg: str, ctx: dict[str, object] | None, given: object = None) -> str:
     if error_type in MESSAGES:
-        return MESSAGES[error_type]
+        return gettext(MESSAGES[error_type])
     if error_type == "string_too_short" and ctx and int(str(ctx["min_length"])) > 1:
-        return f"Please use at least {ctx['min_length']} characters."
+        least = int(str(ctx["min_length"]))
+        return ngettext("Please use at least %(num)s character.", "Please use at least %(num)s characters.", least)
     if error_type == "string_too_short":
-        return MESSAGES["missing"]
+        return gettext(MESSAGES["missing"])
     if error_type == "string_too_long" and ctx:
-        length = f" (this is {len(given.strip()):,})" if isinstance(given, str) else ""
-        return f"Please keep this to {int(str(ctx['max_length'])):,} characters or fewer{length}."
+        most = int(str(ctx["max_length"]))
+        if isinstance(given, str):
+            return ngettext(
+                "Please keep this to %(num)s character or fewer (this is %(length)s).",
+                "Please keep this to %(num)s characters or fewer (this is %(length)s).",
+                most,
+                length=number(len(given.strip())),
+            )
+        return ngettext(
+            "Please keep this to %(num)s character or fewer.", "Please keep this to %(num)s characters or fewer.", most
+        )
     if error_type in {"greater_than_equal", "less_than_equal"} and ctx:
         bound = ctx.get("ge", ctx.get("le"))
         # A bound as a person writes it: 10, not 10.0 (or 10.000000000000002, a percentage made of a probability).
-        shown = f"{bound:g}" if isinstance(bound, float) else bound
-        return f"Please enter a value {'of at least' if error_type == 'greater_than_equal' else 'of at most'} {shown}."
+        shown = number(round(bound, 6)) if isinstance(bound, float) else str(bound)
+        if error_type == "greater_than_equal":
+            return gettext("Please enter a value of at least %(bound)s.", bound=shown)
+        return gettext("Please enter a value of at most %(bound)s.", bound=shown)
     return msg.removeprefix("Value error, ")
 
 

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 from app import coin, copy
 from app.db import Sql, loaded, lock, locked, with_columns
 from app.flips import DROP_SEAL, close_if_over, latest_flip, waiting_in_session
+from app.i18n import gettext
 from app.models import Enhancer, Flip, Habit, HabitEnhancer, Member
 from app.schemas import EnhancerIn, EnhancerPatch, HabitIn, HabitPatch
 
@@ -60,7 +61,7 @@ def enhancers_of_member(db: Session, member: Member) -> list[Enhancer]:
 def suggested_enhancers(enhancers: list[Enhancer]) -> list[tuple[str, str, int]]:
     """The usual boosters (name, kind, spike) the member doesn't have yet: one tap adds one."""
     names = {e.name.casefold() for e in enhancers}
-    return [s for s in copy.SUGGESTED_ENHANCERS if s[0].casefold() not in names]
+    return [s for s in copy.SUGGESTED_ENHANCERS if gettext(s[0]).casefold() not in names]
 
 
 def check_enhancer_name(db: Session, member_id: int, enhancer_id: int | None, name: str) -> None:
@@ -69,7 +70,7 @@ def check_enhancer_name(db: Session, member_id: int, enhancer_id: int | None, na
     lock(db, Member, member_id)
     for other in db.exec(select(Enhancer).where(Enhancer.member_id == member_id)):
         if other.id != enhancer_id and other.name.casefold() == name.casefold():
-            raise DuplicateName(f"You have an enhancer called {other.name} already.")
+            raise DuplicateName(gettext("You have an enhancer called %(name)s already.", name=other.name))
 
 
 def add_enhancer(db: Session, member: Member, data: EnhancerIn) -> Enhancer:
@@ -110,7 +111,7 @@ def link_enhancers(db: Session, member: Member, habit: Habit, enhancer_ids: list
     wanted = set(enhancer_ids)
     own = {e.id for e in enhancers_of_member(db, member)}
     if not wanted <= own:
-        raise UnknownEnhancer("Pick enhancers from your own list.")
+        raise UnknownEnhancer(gettext("Pick enhancers from your own list."))
     assert habit.id is not None
     for link in db.exec(select(HabitEnhancer).where(HabitEnhancer.habit_id == habit.id)):
         db.delete(link)
@@ -123,8 +124,14 @@ def check_name(db: Session, member: Member, habit: Habit, name: str) -> None:
     """Names differ beyond case, archived habits' too. Called under the member's lock (save_habit)."""
     for other in every_habit(db, member):
         if other.id != habit.id and other.name.casefold() == name.casefold():
-            where = " in the archive: restore it from the Habits page" if other.archived_at else ""
-            raise DuplicateName(f"You have a habit called {other.name} already{where}.")
+            if other.archived_at:
+                raise DuplicateName(
+                    gettext(
+                        "You have a habit called %(name)s already in the archive: restore it from the Habits page.",
+                        name=other.name,
+                    )
+                )
+            raise DuplicateName(gettext("You have a habit called %(name)s already.", name=other.name))
 
 
 def save_habit(db: Session, member: Member, habit: Habit | None, data: HabitIn | HabitPatch) -> Habit:
@@ -171,7 +178,9 @@ def archive_habit(db: Session, habit: Habit, now: datetime) -> None:
     habit = locked(db, habit)
     sql = Sql.of(db)
     if close_if_over(sql, latest_flip(sql, habit), now) is not None:
-        raise HabitBusy(f"{habit.name} has a flip waiting for its reflection. Reflect on it or skip it first.")
+        raise HabitBusy(
+            gettext("%(name)s has a flip waiting for its reflection. Reflect on it or skip it first.", name=habit.name)
+        )
     habit.archived_at = habit.archived_at or now
     db.add(habit)
     db.commit()
@@ -236,10 +245,15 @@ def delete_habit(db: Session, habit: Habit, now: datetime) -> None:
     habit = locked(db, habit)
     latest = latest_flip(Sql.of(db), habit)
     if latest is not None and habit.archived_at is None:
-        raise HabitBusy(f"{habit.name} has a history. Archive it first; it can be deleted from the archive.")
+        raise HabitBusy(
+            gettext("%(name)s has a history. Archive it first; it can be deleted from the archive.", name=habit.name)
+        )
     if latest is not None and now < latest.next_flip_at:
         raise HabitBusy(
-            f"{habit.name}'s last session is still in progress. It can be deleted for good once it is over.",
+            gettext(
+                "%(name)s's last session is still in progress. It can be deleted for good once it is over.",
+                name=habit.name,
+            ),
             until=latest.next_flip_at,
         )
     db.delete(habit)

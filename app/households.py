@@ -9,7 +9,7 @@ depends on: another request may have changed it since.
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -299,3 +299,8 @@ def revoke_token(db: Session, household: Household, token_id: int) -> bool:
     revoked = tokens.revoke(db, token_id, members)
     db.commit()
     return revoked
+
+
+def set_language(db: Session, member: Member, language: str | None) -> None:
+    """The language the member's pages are in; None: each browser's own (Accept-Language)."""
+    db.exec(update(Member).where(col(Member.id) == member.id).values(language=language))

@@ -11,6 +11,7 @@ from sqlmodel import Session, col
 
 from app.db import Sql, dialect_of
 from app.habits import every_habit
+from app.i18n import N_
 from app.models import Enhancer, Flip, FlipEnhancer, Followed, Habit, Member, Mode, PleasureCheck, Reflection
 from app.pleasures import PleasureSummary, as_date, summaries
 from app.stats import MIN_SAMPLE, Z95, Mean, binomial_range, longest_run, mean_of, median, run_range
@@ -74,7 +75,8 @@ def with_without(db: Session, habit: Habit) -> list[Comparison]:
         .group_by(group)
     )
     rows = {row[0]: row for row in db.exec(query)}
-    labels = {"with": "With enhancers", "without": "Without enhancers", "not followed": "Coin not followed"}
+    # English here (the API's insights carry them); marked, and translated where a page shows them.
+    labels = {"with": N_("With enhancers"), "without": N_("Without enhancers"), "not followed": N_("Coin not followed")}
     result = []
     for key, label in labels.items():
         row = rows.get(key, (key, 0, 0, 0, 0, 0))
@@ -95,7 +97,7 @@ def per_enhancer(db: Session, habit: Habit) -> list[tuple[str, Comparison, Compa
     )
     by_name: dict[str, dict[bool, Comparison]] = {}
     for name, allowed, n, e, e2, j, j2 in db.exec(query):
-        label = "came along" if allowed else "stayed home"
+        label = N_("came along") if allowed else N_("stayed home")
         by_name.setdefault(name, {})[bool(allowed)] = aggregates(label, n, (e, e2), (j, j2))
     came, stayed = aggregates("came along", 0, (0, 0), (0, 0)), aggregates("stayed home", 0, (0, 0), (0, 0))
     return [(name, groups.get(True, came), groups.get(False, stayed)) for name, groups in by_name.items()]

@@ -2,19 +2,21 @@
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from app import errors
+from app import errors, reminders
 from app.backup import DailyBackups
 from app.config import Settings
 from app.db import Database, make_engine
 from app.deps import check_csrf, get_now
 from app.headers import AllowedHosts, BodyLimit, SecurityHeaders, SubPath
+from app.i18n import Languages
+from app.notify import Notifier
 from app.routeindex import RouteIndex
 from app.routes import (
     api,
@@ -30,12 +32,13 @@ from app.routes import (
     pleasures,
     settings,
 )
+from app.routes import reminders as reminder_pages
 from app.templating import STATIC_DIR
 from app.throttle import HASHES_AT_ONCE
 
 # The OpenAPI document (and /docs) describes what scripts may rely on: the JSON API and the health check.
 # The pages' form posts are the browser's business and may change with any release.
-PAGES = (auth, members, flips, habits, enhancers, insights, pleasures, settings, docs, manifest)
+PAGES = (auth, members, flips, habits, enhancers, insights, pleasures, reminder_pages, settings, docs, manifest)
 INTERFACES = (*api.routers, health.router)
 
 
@@ -47,7 +50,14 @@ def create_app(config: Settings | None = None) -> FastAPI:
         app.state.hash_slots = asyncio.Semaphore(HASHES_AT_ONCE)  # see app.throttle
         backups = DailyBackups(config)
         backups.start()
+        dispatcher = None
+        if config.send_reminders:  # every worker runs one: the database lets each reminder out once
+            dispatcher = asyncio.create_task(reminders.dispatch(app.state.db, app.state.notifier))
         yield
+        if dispatcher is not None:
+            dispatcher.cancel()
+            with suppress(asyncio.CancelledError):
+                await dispatcher
         backups.stop()
         app.state.db.close()
 
@@ -65,8 +75,10 @@ def create_app(config: Settings | None = None) -> FastAPI:
     app.state.settings = config
     app.state.engine = make_engine(config.db_url)
     app.state.db = Database(app.state.engine)  # how requests reach the database: app/db.py
+    app.state.notifier = Notifier(config)  # Web Push and Apprise: app/notify.py
     # Compression is safe with the CSRF token in pages: SameSite=Lax keeps cookies off the cross-site
     # requests a BREACH-style attack needs.
+    app.add_middleware(Languages)  # inside SubPath: it reads the path the routes see
     app.add_middleware(GZipMiddleware, minimum_size=500)
     app.add_middleware(BodyLimit, refuse=errors.refusal(413, "Request body too large"))
     app.add_middleware(AllowedHosts, hosts=config.host_names, refuse=errors.refusal(400, "Unknown host"))

@@ -15,6 +15,8 @@ from pydantic import AfterValidator
 from sqlalchemy import Column, ForeignKey, Index, Integer, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from app.i18n import gettext, ngettext
+
 NAME_MAX = 60
 EMOJI_MAX = 16
 TEXT_MAX = 300
@@ -32,7 +34,7 @@ def one_emoji(value: str) -> str:
     import emoji  # here, not at the top: ~30 ms of loading its table, paid by the first emoji checked instead
 
     if not emoji.is_emoji(value):
-        raise ValueError("Please use one emoji, like 🏃 or 🏋️‍♀️ (your phone's emoji keyboard has them).")
+        raise ValueError(gettext("Please use one emoji, like 🏃 or 🏋️‍♀️ (your phone's emoji keyboard has them)."))
     return value
 
 
@@ -66,7 +68,13 @@ def login_name(name: str) -> str:
 def login_fits(name: str) -> str:
     # Case folding can lengthen a name ("ﬃ" becomes "ffi"): the login column must hold the longer form.
     if len(login_name(name)) > NAME_MAX:
-        raise ValueError(f"Please use a shorter name: written for login it is longer than {NAME_MAX} characters.")
+        raise ValueError(
+            ngettext(
+                "Please use a shorter name: written for login it is longer than %(num)s character.",
+                "Please use a shorter name: written for login it is longer than %(num)s characters.",
+                NAME_MAX,
+            )
+        )
     return name
 
 
@@ -80,7 +88,7 @@ def all_time_zones() -> frozenset[str]:
 
 def known_time_zone(value: str) -> str:
     if value not in all_time_zones():
-        raise ValueError("Please pick a time zone from the list, for example Europe/Berlin.")
+        raise ValueError(gettext("Please pick a time zone from the list, for example Europe/Berlin."))
     return value
 
 
@@ -163,6 +171,8 @@ class Member(MemberBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     household_id: int = Field(sa_column=owner("household"))
     pin_hash: str | None = None
+    # The language the member picked ("de"); None follows each browser's Accept-Language (app/i18n.py).
+    language: str | None = Field(default=None, max_length=8)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -365,3 +375,78 @@ class PleasureCheck(PleasureCheckBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     member_id: int = Field(sa_column=owner("member", index=False))  # the index above starts with it
     logged_at: datetime = Field(default_factory=utcnow)
+
+
+URL_MAX = 1000  # a push service's endpoint, an Apprise URL
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # Monday first, as date.weekday() counts
+
+
+class Weekday(StrEnum):
+    mon = "mon"
+    tue = "tue"
+    wed = "wed"
+    thu = "thu"
+    fri = "fri"
+    sat = "sat"
+    sun = "sun"
+
+
+def clock_time(value: str) -> str:
+    """A time of day as a phone's time picker sends it: "18:00" (seconds, if a browser adds them, are dropped)."""
+    hours, _, minutes = value[:5].partition(":")
+    if not (len(value) in (5, 8) and hours.isdigit() and minutes.isdigit() and len(hours) == len(minutes) == 2):
+        raise ValueError("Please give a time like 18:00.")
+    if int(hours) > 23 or int(minutes) > 59:
+        raise ValueError("Please give a time like 18:00.")
+    return value[:5]
+
+
+# A local time of day, "18:00": the reminder's, in the household's time zone.
+ClockTime = Annotated[str, Field(max_length=8, schema_extra={"examples": ["18:00"]}), AfterValidator(clock_time)]
+
+
+class Reminder(SQLModel, table=True):
+    """A member's cue for one of their habits: on these weekdays, at this local time. No row: off."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    habit_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("habit.id", ondelete="CASCADE"), nullable=False, unique=True)
+    )
+    member_id: int = Field(sa_column=owner("member"))
+    days: int  # a bit per weekday, Monday's the lowest (app.reminders.days_of)
+    at: str = Field(max_length=5)
+    # A reminder is due only from this moment on: one set at 18:05 for 18:00 waits for the next day.
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ReminderSent(SQLModel, table=True):
+    """One due moment of a reminder, claimed by the dispatcher that sends it: the primary key lets one claim in,
+    whichever worker or replica asks first. A claim not marked sent after its lease may be taken over."""
+
+    reminder_id: int = Field(sa_column=Column(Integer, ForeignKey("reminder.id", ondelete="CASCADE"), primary_key=True))
+    due_at: datetime = Field(primary_key=True)
+    claimed_at: datetime
+    sent_at: datetime | None = None
+
+
+class PushSubscription(SQLModel, table=True):
+    """A browser that takes Web Push for a member: where its push service listens, and its keys. A shared phone
+    may hold one for each of its members."""
+
+    __table_args__ = (UniqueConstraint("member_id", "endpoint"),)
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(sa_column=owner("member", index=False))  # the unique constraint starts with it
+    endpoint: str = Field(max_length=URL_MAX)
+    p256dh: str = Field(max_length=200)
+    auth: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AppriseTarget(SQLModel, table=True):
+    """An Apprise URL a member's reminders go to (ntfy, Gotify, Telegram, e-mail, …). It may hold a secret: never
+    logged, never exported."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(sa_column=owner("member"))
+    url: str = Field(max_length=URL_MAX)
+    created_at: datetime = Field(default_factory=utcnow)

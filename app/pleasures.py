@@ -8,11 +8,13 @@ from sqlalchemy import ColumnElement, Date, Float, cast, func
 from sqlmodel import Session, col, select
 
 from app.db import Sql, dialect_of
+from app.i18n import N_, gettext, ngettext
 from app.models import NAME_MAX, Member, PleasureCheck, utcnow
 from app.schemas import PleasureIn
 from app.stats import Mean, mean_of
 
-SUGGESTED = ("Coffee", "Social media", "Sweets", "Phone", "TV series")
+# Translators: everyday pleasures offered in one tap on a pleasure check; logged under the name in your language.
+SUGGESTED = (N_("Coffee"), N_("Social media"), N_("Sweets"), N_("Phone"), N_("TV series"))
 SHORT_GAP = timedelta(hours=24)  # pleasure checks closer together than this count as a short gap
 # Asked on every Today page, so in plain SQL (app.db.Sql).
 # The latest logged first: the form's first chips are what the member logs now.
@@ -22,9 +24,10 @@ SELECT name FROM pleasurecheck WHERE member_id = :member_id GROUP BY name ORDER 
 
 
 def names_of(sql: Sql, member: Member) -> list[str]:
-    """The member's own pleasures first, the latest logged first, then the suggestions they haven't used."""
+    """The member's own pleasures first, the latest logged first, then the suggestions they haven't used (in the
+    page's language)."""
     own = [name for (name,) in sql.all(NAMES_OF_MEMBER, member_id=member.id)]
-    return own + [s for s in SUGGESTED if s not in own]
+    return own + [s for s in map(gettext, SUGGESTED) if s not in own]
 
 
 def record(db: Session, member: Member, data: PleasureIn, now: datetime) -> PleasureCheck:
@@ -181,10 +184,15 @@ def pleasure_insights(db: Session, member: Member, name: str, zone: ZoneInfo) ->
 
 
 def since(moment: datetime, now: datetime | None = None) -> str:
-    """Time since, in words: "3 hours", "2 days"."""
+    """How long ago, in words and in the page's language: "3 hours ago", "vor 2 Tagen"."""
     seconds = ((now or utcnow()) - moment).total_seconds()
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= size:
             count = int(seconds // size)
-            return f"{count} {unit}{'s' if count != 1 else ''}"
-    return "moments"
+            # Translators: how long ago a pleasure was last logged, in "last %(ago)s" and "Last one %(ago)s.".
+            if unit == "day":
+                return ngettext("%(num)s day ago", "%(num)s days ago", count)
+            if unit == "hour":
+                return ngettext("%(num)s hour ago", "%(num)s hours ago", count)
+            return ngettext("%(num)s minute ago", "%(num)s minutes ago", count)
+    return gettext("moments ago")

@@ -8,11 +8,14 @@ from typing import Annotated
 from pydantic import AfterValidator, AwareDatetime, Field, ValidationInfo, field_validator
 from sqlmodel import SQLModel
 
+from app.i18n import gettext
 from app.models import (
     CHANCE_MAX,
     CHANCE_MIN,
     NAME_MAX,
+    URL_MAX,
     Chance,
+    ClockTime,
     Coin,
     DeviceBase,
     Emoji,
@@ -31,9 +34,11 @@ from app.models import (
     Spike,
     Text,
     TimeZoneName,
+    Weekday,
     all_time_zones,
     login_name,
 )
+from app.notify import apprise_problem, push_endpoint_problem
 from app.security import password_problem
 
 
@@ -49,7 +54,7 @@ NameParam = Annotated[str, AfterValidator(drop_nul)]
 def login_may_exist(name: str) -> str:
     # No household has a login this long, so the answer is the one a wrong password gets.
     if len(login_name(name)) > NAME_MAX:
-        raise ValueError("That household name and password don't match.")
+        raise ValueError(gettext("That household name and password don't match."))
     return name
 
 
@@ -171,7 +176,7 @@ class RepeatedPassword(Input):
     @classmethod
     def same_password(cls, value: str, info: ValidationInfo) -> str:
         if "password" in info.data and value != info.data["password"]:
-            raise ValueError("The two passwords are not the same.")
+            raise ValueError(gettext("The two passwords are not the same."))
         return value
 
 
@@ -222,3 +227,47 @@ class RevealIn(SQLModel):
         description="When it was revealed, by the phone's clock: kept between the seal's time (or the end of the "
         "previous session) and now, so a clock running fast or slow never costs the flip"
     )
+
+
+def some_days(days: list[Weekday]) -> list[Weekday]:
+    if not days:
+        raise ValueError("Pick at least one day, or turn the reminder off.")
+    return sorted(set(days), key=list(Weekday).index)
+
+
+class ReminderIn(Input):
+    """A habit's reminder: the weekdays, and the local time (the household's time zone)."""
+
+    days: Annotated[list[Weekday], Field(max_length=7), AfterValidator(some_days)]
+    time: ClockTime
+
+
+class ReminderForm(ReminderIn):
+    """The form sends one day as a single value, several as a list; none at all as nothing."""
+
+    days: Annotated[
+        list[Weekday], Field(default_factory=list, max_length=7, validate_default=True), AfterValidator(some_days)
+    ]
+
+    @field_validator("days", mode="before")
+    @classmethod
+    def listed(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+
+class PushKeys(Input):
+    p256dh: str = Field(min_length=1, max_length=200)
+    auth: str = Field(min_length=1, max_length=100)
+
+
+class PushSubscriptionIn(Checked):
+    """What a browser's PushSubscription.toJSON() gives (its expirationTime, if any, is not kept)."""
+
+    model_config = {"extra": "ignore"}
+
+    endpoint: Annotated[str, Field(min_length=1, max_length=URL_MAX), refusing(push_endpoint_problem)]
+    keys: PushKeys
+
+
+class AppriseIn(Input):
+    url: Annotated[str, Field(min_length=1, max_length=URL_MAX), refusing(apprise_problem)]

@@ -14,6 +14,7 @@ from sqlalchemy import delete, update
 from sqlmodel import Session, col
 
 from app.db import Sql, columns, loaded, with_columns
+from app.i18n import gettext, ngettext
 from app.models import LoginSession, Member, utcnow
 
 LOGIN_COOKIE = "coinflip_login"
@@ -57,9 +58,13 @@ def verify_secret(secret: str, secret_hash: str | None) -> bool:
 def password_problem(password: str) -> str | None:
     """Why a new password won't do, or None. No composition rules: length, and not a well-known one."""
     if len(password) < PASSWORD_MIN:
-        return f"Please use at least {PASSWORD_MIN} characters."
+        return ngettext(
+            "Please use at least %(num)s character.", "Please use at least %(num)s characters.", PASSWORD_MIN
+        )
     if password.casefold() in COMMON_PASSWORDS:
-        return "That password is one of the most common ones. Please pick another; a short sentence works well."
+        return gettext(
+            "That password is one of the most common ones. Please pick another; a short sentence works well."
+        )
     return None
 
 
@@ -70,9 +75,15 @@ def digest(token: str) -> str:
 def device_name(user_agent: str) -> str:
     browsers = ("Firefox", "Edg", "Chrome", "Safari")
     systems = ("Android", "iPhone", "iPad", "Windows", "Mac OS", "Linux")
-    browser = next((b for b in browsers if b in user_agent), "Browser").replace("Edg", "Edge")
+    # Named in the language of the login, then the household's to rename.
+    browser = next((b for b in browsers if b in user_agent), None) or gettext("Browser")
     system = next((s for s in systems if s in user_agent), "")
-    return f"{browser} on {system}" if system else browser
+    # Translators: a device's name until the household renames it: "Chrome on Android".
+    return (
+        gettext("%(browser)s on %(system)s", browser=browser.replace("Edg", "Edge"), system=system)
+        if system
+        else browser
+    )
 
 
 def start_login(db: Session, household_id: int, user_agent: str, member_id: int | None = None) -> str:

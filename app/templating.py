@@ -3,7 +3,7 @@
 import functools
 import hashlib
 from collections.abc import Mapping
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from app import copy, security
+from app import copy, i18n, security
 from app.deps import cookie_name, csrf_binding, get_settings
 from app.headers import route_path
 from app.models import NAME_MAX, NOTE_MAX, TEXT_MAX, Member, utcnow
@@ -71,16 +71,10 @@ def common_context(request: Request) -> dict[str, Any]:
     now: datetime = getattr(request.state, "now", None) or utcnow()
 
     def when(moment: datetime) -> str:
-        return moment.astimezone(zone).strftime("%a %-d %b %Y, %H:%M")
+        return i18n.when(moment, zone)
 
     def from_time(moment: datetime) -> str:
-        """When something becomes possible, as a person says it: "18:30 today", "midnight tonight"."""
-        local, today = moment.astimezone(zone), now.astimezone(zone).date()
-        if local.date() == today:
-            return f"{local:%H:%M} today"
-        if local.date() == today + timedelta(days=1):
-            return "midnight tonight" if local.time() == time(0) else f"{local:%H:%M} tomorrow"
-        return when(moment)
+        return i18n.from_time(moment, now, zone)
 
     def at_time(moment: datetime) -> str:
         """ "at 07:02" today, "on Mon 23 Nov, 07:02" another day: the seal line's times."""
@@ -95,6 +89,7 @@ def common_context(request: Request) -> dict[str, Any]:
         "when": when,
         "from_time": from_time,
         "now": now,
+        "lang": i18n.current(),
         "htmx": HTMX,
         "csrf_token": security.csrf_token(settings.key, csrf_binding(request)),
         "theme": theme_of(request),
@@ -123,22 +118,60 @@ def theme_of(request: Request) -> str:
 
 
 templates = Jinja2Templates(directory=ROOT / "templates", context_processors=[common_context])
+templates.env.add_extension("jinja2.ext.i18n")
 templates.env.auto_reload = False  # templates change with a release, not while it runs: no stat() per render
+# Installed once: each call looks up the request's language (app/i18n.py), so nothing is bound per request.
+templates.env.policies["ext.i18n.trimmed"] = True
+templates.env.install_gettext_callables(  # type: ignore[attr-defined]
+    i18n.jinja_gettext, i18n.jinja_ngettext, newstyle=True, pgettext=i18n.jinja_pgettext,
+    npgettext=i18n.jinja_npgettext,
+)  # fmt: skip
+templates.env.filters.update(
+    decimal=i18n.decimal, number=i18n.number, percent=i18n.percent, short_date=i18n.short_date,
+    long_date=i18n.long_date, duration=i18n.duration,
+)  # fmt: skip
 # The form macros (csrf, error, text_field, …) are globals, made once: a `{% from … import %}` in an included
 # template (a card, a form) would build the macros anew on every include.
 _macros = templates.env.get_template("_macros.html").module
 templates.env.globals.update({name: getattr(_macros, name) for name in dir(_macros) if not name.startswith("_")})
 # The lengths the server takes (app/models.py), shown beside the fields as they are typed.
 templates.env.globals["limits"] = {"name": NAME_MAX, "text": TEXT_MAX, "note": NOTE_MAX}
+templates.env.globals["languages"] = i18n.LANGUAGES
 templates.env.globals["counted"] = copy.counted
-
-
-def one_decimal(value: float | None) -> str:
-    """A mean as every page shows one: "7.0" beside "6.7", never "7.0" beside "6.67"."""
-    return "" if value is None else f"{value:.1f}"
-
-
-templates.env.filters["decimal"] = one_decimal
+# The words for the API's enum values (which never translate), translated as each page is drawn.
+templates.env.globals["coin_words"] = {
+    "heads": i18n.lazy_gettext("heads"),
+    "tails": i18n.lazy_gettext("tails"),
+    "mixed": i18n.lazy_gettext("mixed"),
+}
+templates.env.globals["followed_words"] = {
+    "yes": i18n.lazy_gettext("Yes"),
+    "partly": i18n.lazy_gettext("Partly"),
+    "no": i18n.lazy_gettext("No"),
+}
+templates.env.globals["kind_words"] = {
+    "drink": i18n.lazy_gettext("Drink"),
+    "media": i18n.lazy_gettext("Media"),
+    "social": i18n.lazy_gettext("Social"),
+    "substance": i18n.lazy_gettext("Substance"),
+    "other": i18n.lazy_gettext("Other"),
+}
+# Translators: a member's colour, read out by screen readers on the member's form.
+templates.env.globals["colour_words"] = {
+    "blue": i18n.lazy_gettext("Blue"),
+    "teal": i18n.lazy_gettext("Teal"),
+    "green": i18n.lazy_gettext("Green"),
+    "amber": i18n.lazy_gettext("Amber"),
+    "orange": i18n.lazy_gettext("Orange"),
+    "rose": i18n.lazy_gettext("Rose"),
+    "violet": i18n.lazy_gettext("Violet"),
+    "slate": i18n.lazy_gettext("Slate"),
+}
+templates.env.globals["spike_words"] = {
+    1: i18n.lazy_gettext("Mild"),
+    2: i18n.lazy_gettext("Strong"),
+    3: i18n.lazy_gettext("Very strong"),
+}
 
 EXCERPT_CHARACTERS = 280
 EXCERPT_LINES = 4
@@ -167,7 +200,8 @@ def render(
 ) -> HTMLResponse:
     template = partial if partial and wants_partial(request) else page
     response = templates.TemplateResponse(request, template, context, status_code=status_code)
-    response.headers["Vary"] = "HX-Request"
+    # The words depend on the browser's languages too (a member's own choice rides on the login cookie).
+    response.headers["Vary"] = "HX-Request, Accept-Language"
     fresh_anon = getattr(request.state, "fresh_anon", None)
     if fresh_anon:
         set_cookie(request, response, security.ANON_COOKIE, fresh_anon)

@@ -27,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from app import security
 from app.db import Database
 from app.deps import cookie
+from app.i18n import gettext, ngettext
 from app.models import Household, KnownDevice, LoginSession, Member, Throttle, login_name, utcnow
 from app.templating import set_cookie
 
@@ -72,8 +73,8 @@ def wait_for(failures: int, free: int) -> timedelta:
 
 def in_words(seconds: int) -> str:
     if seconds >= 90:
-        return f"{math.ceil(seconds / 60)} minutes"
-    return "a second" if seconds == 1 else f"{seconds} seconds"
+        return ngettext("%(num)s minute", "%(num)s minutes", math.ceil(seconds / 60))
+    return ngettext("a second", "%(num)s seconds", seconds)
 
 
 def keys_for(
@@ -184,7 +185,8 @@ async def check(
     now: datetime = getattr(request.state, "now", None) or utcnow()
     keys, wait = await db.write(reserve, account, address, device, now, logged_in)
     if wait:
-        return Refused(f"Too many tries. Please wait {in_words(wait)}, then try again.", 429)
+        # Translators: %(time)s is "15 minutes", "a second" or "2 seconds".
+        return Refused(gettext("Too many tries. Please wait %(time)s, then try again.", time=in_words(wait)), 429)
     secret_hash = getattr(row, field) if row is not None else None
     right = await hashing(request, security.verify_secret, secret, secret_hash)
     if right and row is not None:
@@ -221,11 +223,11 @@ async def check_password(
     answers as a wrong password does). `logged_in`: this device's login to the household, when it asks for the
     password again (Settings, a forgotten PIN)."""
     account = Account("login", login_name(name))
-    wrong = "That household name and password don't match."
+    wrong = gettext("That household name and password don't match.")
     login_id = logged_in.id if logged_in is not None else None
     return await check(request, db, account, password, household, "password_hash", wrong, login_id)
 
 
 async def check_pin(request: Request, db: Database, member: Member, pin: str) -> Refused | None:
-    wrong = "That PIN is not right. Try again."
+    wrong = gettext("That PIN is not right. Try again.")
     return await check(request, db, Account("pin", str(member.id)), pin, member, "pin_hash", wrong)

@@ -1,3 +1,18 @@
+// The words this script shows, in the page's language (base.html's #words): English if the page has none.
+const words = (() => {
+  try {
+    return JSON.parse(document.getElementById("words")?.textContent || "{}");
+  } catch (error) {
+    return {};
+  }
+})();
+const language = document.documentElement.lang || "en";
+const plurals = new Intl.PluralRules(language);
+// A sentence with a number: its plural form for the language, the number written as the language writes it.
+const counted = (forms, n, english) =>
+  (forms?.[plurals.select(n) === "one" ? "one" : "other"] ?? english).replace("{n}", number(n));
+const number = (n) => n.toLocaleString(language);
+
 // Coinflip's only script besides htmx. A household's time zone is the phone's own at sign-up: the hidden field
 // is filled here. Without JavaScript the server's default (COINFLIP_TIMEZONE) applies; Settings changes it.
 for (const field of document.querySelectorAll("input[data-browser-time-zone]")) {
@@ -16,10 +31,10 @@ for (const button of document.querySelectorAll("button[data-copy]")) {
   button.addEventListener("click", async () => {
     try {
       await navigator.clipboard.writeText(source.textContent.trim());
-      button.textContent = "Copied";
+      button.textContent = words.copied ?? "Copied";
     } catch (error) {
       getSelection().selectAllChildren(source);
-      button.textContent = "Selected: copy it";
+      button.textContent = words.selected ?? "Selected: copy it";
     }
   });
 }
@@ -56,8 +71,6 @@ spoken.setAttribute("aria-live", "polite");
 document.body.append(spoken);
 let pause;
 
-const number = (n) => n.toLocaleString("en");
-const characters = (n) => `${number(n)} character${n === 1 ? "" : "s"}`;
 
 function count(field) {
   const shown = field.closest(".field")?.querySelector("[data-limit-of]");
@@ -65,13 +78,16 @@ function count(field) {
   const limit = Number(field.dataset.limit);
   const used = [...field.value].length;
   const over = used - limit;
-  shown.textContent = `${number(used)} / ${number(limit)}${over > 0 ? ` · ${number(over)} too many` : ""}`;
+  const too = over > 0 ? ` · ${counted(words.tooMany, over, "{n} too many")}` : "";
+  shown.textContent = `${number(used)} / ${number(limit)}${too}`;
   shown.classList.toggle("over", over > 0);
   if (over > 0) field.setAttribute("aria-invalid", "true");
   else if (!field.closest(".field").querySelector(".error:not([hidden])")) field.removeAttribute("aria-invalid");
   clearTimeout(pause);
   pause = setTimeout(() => {
-    spoken.textContent = over > 0 ? `${characters(over)} too many` : `${characters(limit - used)} left`;
+    spoken.textContent = over > 0
+      ? counted(words.charactersTooMany, over, "{n} characters too many")
+      : counted(words.charactersLeft, limit - used, "{n} characters left");
   }, 800);
 }
 
@@ -114,17 +130,14 @@ async function checkSeal(fairness) {
   const sealed = fairness.querySelector("[data-sealed]")?.textContent;
   if (!said || seal === undefined || sealed === undefined) return;
   if (!globalThis.crypto?.subtle) {
-    said.textContent = "This browser checks the seal only over a secure connection (https), and this one is " +
-      "plain http. The command below checks it on a computer.";
+    said.textContent = words.sealInsecure;
     return;
   }
   const remade = hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(sealed)));
   const matches = remade === seal;
   said.classList.toggle("matches", matches);
   said.classList.toggle("differs", !matches);
-  said.textContent = matches
-    ? "The seal matches: this is the very verdict drawn when the coin fell."
-    : "The seal does not match: this is not the verdict sealed when the coin fell. Please tell whoever runs this server.";
+  said.textContent = matches ? words.sealMatches : words.sealDiffers;
 }
 
 // Verdicts arrive with htmx too, so this listens on the document ("toggle" does not bubble: caught on the way down).
@@ -148,6 +161,63 @@ document.addEventListener("input", (event) => {
   }
 });
 
+// Notifications on this device (the Reminders page): a service worker and a push subscription, sent to the server.
+// Push needs a secure page (HTTPS, or localhost): on plain HTTP the page says so and points to Apprise instead.
+const csrfToken = () => {
+  try {
+    return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRF-Token"] || "";
+  } catch (error) {
+    return "";
+  }
+};
+
+const keyBytes = (base64url) => {
+  const text = atob(base64url.replace(/-/g, "+").replace(/_/g, "/"));
+  return Uint8Array.from(text, (c) => c.charCodeAt(0));
+};
+
+for (const box of document.querySelectorAll("[data-push]")) {
+  const button = box.querySelector("[data-push-subscribe]");
+  const status = box.querySelector("[data-push-status]");
+  const say = (text) => {
+    status.textContent = text;
+    status.hidden = false;
+  };
+  if (!window.isSecureContext) {
+    box.querySelector("[data-push-insecure]").hidden = false;
+    continue;
+  }
+  if (!("serviceWorker" in navigator) || !("PushManager" in window)) {
+    say("This browser can't take notifications from a web app here. On an iPhone, add Coinflip to the home screen, open it from there and try again.");
+    continue;
+  }
+  button.hidden = false;
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      if ((await Notification.requestPermission()) !== "granted") {
+        say("Notifications are blocked for this site. Allow them in the browser's settings for this site, then try again.");
+        return;
+      }
+      const registration = await navigator.serviceWorker.register(box.dataset.worker, { scope: box.dataset.scope });
+      await navigator.serviceWorker.ready;
+      const subscription =
+        (await registration.pushManager.getSubscription()) ||
+        (await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(box.dataset.key) }));
+      const response = await fetch(box.dataset.subscriptions, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfToken() },
+        body: JSON.stringify(subscription),
+      });
+      if (!response.ok) throw new Error((await response.json()).detail || `the server answered ${response.status}`);
+      location.assign(box.dataset.done); // the page again, with this device counted and its test button
+    } catch (error) {
+      say(`Couldn't turn on notifications here: ${error.message}`);
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
 
 // No signal at the gym: the service worker (/sw.js) keeps the shell and Today for offline use, and static/offline.js
 // reveals a sealed flip with no signal and sends it later. That script comes once the page is up, where there is a

@@ -1,4 +1,4 @@
-importScripts("static/sw-push.js");
+importScripts("/static/sw-push.js");
 // Coinflip's service worker, served at /sw.js with the sub-path, the shell's versioned files and a version written
 // in (app/routes/manifest.py). The shell is kept for offline use; Today too, as last seen online, and only for
 // whoever was picked then: any page shown to someone else (another person, or nobody after logging out) drops it,

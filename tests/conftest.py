@@ -29,12 +29,31 @@ from app.db import local_date
 from app.deps import get_now, get_rng
 from app.main import create_app
 from app.models import Household, Member
-from tests import factories
+from tests import catalogs, factories
 
 POSTGRES_URL = os.environ.get("COINFLIP_TEST_DATABASE_URL")
 SECRET = "test-secret-key-not-for-production"
-# No daily-backup thread in tests: tests/test_backup.py calls it directly.
-TEST_SETTINGS: dict[str, Any] = {"secret_key": SECRET, "backup_keep": 0}
+# No daily-backup thread nor reminder dispatcher in tests: tests/test_backup.py and test_reminders.py call them.
+TEST_SETTINGS: dict[str, Any] = {"secret_key": SECRET, "backup_keep": 0, "send_reminders": False}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """On PostgreSQL, a browser test runs only if marked `on_postgres_too`: the pages are the same on both
+    databases, and the rules they rely on (one verdict, reflection versions, isolation) are tested against both
+    through the API. Skipped, not deselected, so the summary says which and why; CI's 20 minutes can't hold
+    every browser test twice. COINFLIP_BROWSER_ON_POSTGRES=1 runs them all."""
+    if not POSTGRES_URL or os.environ.get("COINFLIP_BROWSER_ON_POSTGRES") == "1":
+        return
+    once = pytest.mark.skip(reason="browser test: run on SQLite only (COINFLIP_BROWSER_ON_POSTGRES=1 runs it here)")
+    for item in items:
+        if item.get_closest_marker("browser") and not item.get_closest_marker("on_postgres_too"):
+            item.add_marker(once)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_catalogs() -> None:
+    """The catalogs compiled (`make translations`), for a run started without make."""
+    catalogs.compile_all()
 
 
 @pytest.fixture(scope="session")

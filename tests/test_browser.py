@@ -102,6 +102,7 @@ def reflect(page: Page) -> None:
     page.get_by_role("button", name="Save reflection").click()
 
 
+@pytest.mark.on_postgres_too
 def test_flip_and_reflect_on_a_phone(browser: Browser, live_url: str) -> None:
     page, problems = new_page(browser)
     set_up_household(page, live_url)
@@ -217,6 +218,7 @@ def test_the_household_takes_the_phones_time_zone_at_sign_up(browser: Browser, l
     assert problems == [], problems
 
 
+@pytest.mark.on_postgres_too
 def test_a_save_from_an_older_tab_keeps_the_typed_words(browser: Browser, live_url: str) -> None:
     page, problems = new_page(browser)
     set_up_household(page, live_url)

@@ -47,4 +47,4 @@ def test_a_count_takes_the_word_it_needs() -> None:
         "2 sessions",
         "1,200 sessions",
     ]
-    assert copy.counted(1, "check", "checks") == "1 check" and copy.counted(3, "day", "days") == "3 days"
+    assert copy.counted(1, "check") == "1 check" and copy.counted(3, "pleasure check") == "3 pleasure checks"

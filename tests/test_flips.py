@@ -330,7 +330,7 @@ def test_the_session_is_the_households_local_day(
     flip_and_reflect(client, db, habit)
     page = client.get("/").text
     assert "from <strong>midnight tonight" in page
-    assert "Tue 24 Nov 2026, 23:50" in page  # shown in the household's time, not the server's
+    assert "Tue, 24 Nov 2026, 23:50" in page  # shown in the household's time, not the server's
     clock.set(datetime(2026, 11, 24, 23, 59, 59, tzinfo=zone))
     assert client.post(f"/habits/{habit.id}/flips").status_code == 409
     clock.set(datetime(2026, 11, 25, 0, 0, tzinfo=zone))  # 11:00 UTC: still the 24th in London
@@ -495,7 +495,8 @@ def test_history_shows_one_habit_from_its_url_with_and_without_htmx(
     every = client.get("/history?habit=")
     assert "run 21" in every.text and "gym 21" in every.text and '<option value="">every habit</option>' in every.text
     page = client.get(f"/history?habit={gym.id}")
-    assert "gym 21" in page.text and "run" not in page.text.replace("Morning run</option>", "")
+    main = page.text.split('<main id="main">')[1]  # the page's own words, not the script's (base.html)
+    assert "gym 21" in main and "run" not in main.replace("Morning run</option>", "")
     assert f'<option value="{gym.id}" selected>' in page.text and "<title>History: Gym" in page.text
     twentieth = [f for f in reversed(flips_in(db)) if f.habit_id == gym.id][19]
     older = f"/history?before={twentieth.id}&habit={gym.id}"  # the next page is of the same habit

@@ -100,7 +100,7 @@ def test_the_flip_audit_of_one_coin(db: Session, run) -> None:  # type: ignore[n
 def test_one_flip_reads_as_one(client: TestClient, db: Session, run) -> None:  # type: ignore[no-untyped-def]
     factories.make_flip(db, run, "heads", {MUSIC: (2, True)}, (5, 5, "yes"))
     page = client.get(f"/insights/habits/{run.id}").text
-    assert "Heads came up <strong>1 time</strong> in 1 flip (100&nbsp;%)" in page and "The latest 1 flip," in page
+    assert "Heads came up <strong>1 time</strong> in 1 flip (100%)" in page and "The latest 1 flip," in page
     assert "Too few flips to judge yet" in page
 
 
@@ -181,7 +181,7 @@ def test_the_each_mode_audit_judges_each_enhancers_own_coin(client: TestClient, 
     assert sum(c.yes for c in audit.coins) > sum(e["allowed"] for f in verdicts for e in f["enhancers"])  # capped
     assert audit.mixed > 0 and audit.looks_fair is True
     page = client.get(f"/insights/habits/{gym.id}").text
-    assert "The coin looks fair." in page and "Music: its own coin, at 60&nbsp;%" in page and "% heads" not in page
+    assert "The coin looks fair." in page and "Music: its own coin, at 60%" in page and "% heads" not in page
     data = client.get(f"/api/v1/insights/habits/{gym.id}").json()["audit"]
     assert data["looks_fair"] is True and [c["name"] for c in data["coins"]] == ["Music", "Podcast", "Pre-workout"]
 

@@ -266,7 +266,7 @@ def test_many_reveals_at_once_make_one_flip_with_the_sealed_verdict(
 def test_the_service_worker_is_served_from_the_root_with_the_shell_written_in(client: TestClient) -> None:
     worker = client.get("/sw.js")
     assert worker.status_code == 200 and worker.headers["content-type"].startswith("text/javascript")
-    assert worker.text.startswith('importScripts("static/sw-push.js");')
+    assert worker.text.startswith('importScripts("/static/sw-push.js");')
     assert re.search(r'"/static/app\.js\?v=[0-9a-f]{10}"', worker.text) and '"__SHELL__"' not in worker.text
     assert client.get("/static/sw-push.js").status_code == 200
     assert client.get("/static/offline.html").status_code == 200
@@ -277,5 +277,6 @@ def test_under_a_sub_path_the_service_worker_keeps_to_it(settings: Settings) -> 
     with TestClient(create_app(config), base_url="https://home.example") as browser:
         worker = browser.get("/coinflip/sw.js")
     assert worker.headers["service-worker-allowed"] == "/coinflip/"
+    assert worker.text.startswith('importScripts("/coinflip/static/sw-push.js");')
     assert 'const ROOT = "/coinflip";' in worker.text
     assert re.search(r'"/coinflip/static/offline\.js\?v=[0-9a-f]{10}"', worker.text)

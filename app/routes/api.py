@@ -2,13 +2,14 @@
 
 from datetime import UTC, datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Body, Header, HTTPException, Query, Response
+from fastapi import APIRouter, Body, Header, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session, SQLModel
 
-from app import archive, flips, habits, insights, pleasures, tokens
+from app import archive, flips, habits, insights, pleasures, reminders, tokens
 from app.deps import (
     CurrentMember,
     Db,
@@ -38,9 +39,23 @@ from app.models import (
     PleasureCheckBase,
     Reflection,
     ReflectionBase,
+    Reminder,
     Version,
+    Weekday,
 )
-from app.schemas import EnhancerIn, EnhancerPatch, HabitIn, HabitPatch, NameParam, PleasureIn, ReflectionIn, RevealIn
+from app.notify import Notifier
+from app.schemas import (
+    EnhancerIn,
+    EnhancerPatch,
+    HabitIn,
+    HabitPatch,
+    NameParam,
+    PleasureIn,
+    PushSubscriptionIn,
+    ReflectionIn,
+    ReminderIn,
+    RevealIn,
+)
 
 
 class ErrorOut(BaseModel):
@@ -70,7 +85,11 @@ def api_router() -> APIRouter:
 me_api, token_api, enhancer_api, habit_api, flip_api, archive_api, pleasure_api, insight_api = (
     api_router() for _ in range(8)
 )
-routers = (me_api, token_api, enhancer_api, habit_api, flip_api, archive_api, pleasure_api, insight_api)
+reminder_api, push_api = api_router(), api_router()
+routers = (
+    me_api, token_api, enhancer_api, habit_api, flip_api, archive_api, pleasure_api, insight_api, reminder_api,
+    push_api,
+)  # fmt: skip
 
 
 class MeOut(BaseModel):
@@ -441,3 +460,90 @@ async def list_pleasures_api(
 async def habit_insights_api(habit: OwnedHabit, db: Db, zone: HouseholdZone) -> insights.HabitInsights:
     """The numbers the habit's insights page shows."""
     return await db.read(insights.habit_insights, habit, zone)
+
+
+class ReminderOut(BaseModel):
+    """A habit's reminder: on these days, at this local time (the household's time zone)."""
+
+    habit_id: int
+    days: list[Weekday]
+    time: str
+    next_at: datetime | None
+
+
+def reminder_out(reminder: Reminder, zone: ZoneInfo, now: datetime) -> ReminderOut:
+    next_at = reminders.next_due(reminder.days, reminder.at, zone, now)
+    return ReminderOut(habit_id=reminder.habit_id, days=reminders.days_of(reminder.days), time=reminder.at,
+                       next_at=next_at)  # fmt: skip
+
+
+NO_REMINDER: dict[int | str, dict[str, object]] = {
+    404: {"model": ErrorOut, "description": "No such habit, or it has no reminder (it is off)"}
+}
+
+
+@reminder_api.get("/reminders")
+async def list_reminders_api(member: CurrentMember, db: Db, zone: HouseholdZone, now: Now) -> list[ReminderOut]:
+    """The calling member's reminders that are on; a habit without one has none (off is the default)."""
+    found = await db.read_plain(reminders.reminders_of, member)
+    return [reminder_out(r, zone, now) for _, r in sorted(found.items())]
+
+
+@reminder_api.get("/habits/{habit_id}/reminder", responses=NO_REMINDER)
+async def get_reminder_api(habit: OwnedHabit, db: Db, zone: HouseholdZone, now: Now) -> ReminderOut:
+    reminder = await db.read_plain(reminders.reminder_of, habit)
+    if reminder is None:
+        raise HTTPException(404, detail="This habit has no reminder.")
+    return reminder_out(reminder, zone, now)
+
+
+@reminder_api.put("/habits/{habit_id}/reminder")
+async def put_reminder_api(data: ReminderIn, habit: OwnedHabit, db: Db, zone: HouseholdZone, now: Now) -> ReminderOut:
+    """Turn the habit's reminder on, or change it: due from now on, never for a moment already past."""
+    return reminder_out(await db.write_plain(reminders.set_reminder, habit, data, now), zone, now)
+
+
+@reminder_api.delete("/habits/{habit_id}/reminder", status_code=204)
+async def delete_reminder_api(habit: OwnedHabit, db: Db) -> Response:
+    """Turn the reminder off (already off: the same 204)."""
+    await db.write_plain(reminders.turn_off, habit)
+    return Response(status_code=204)
+
+
+class PushKeyOut(BaseModel):
+    """The server's VAPID public key, as `pushManager.subscribe({applicationServerKey})` takes it."""
+
+    public_key: str
+
+
+class PushSubscriptionOut(Identified):
+    endpoint: str
+    created_at: datetime
+
+
+@push_api.get("/push/key")
+async def push_key_api(member: CurrentMember, request: Request) -> PushKeyOut:
+    notifier: Notifier = request.app.state.notifier
+    return PushKeyOut(public_key=notifier.public_key)
+
+
+@push_api.get("/push/subscriptions")
+async def list_push_subscriptions_api(member: CurrentMember, db: Db) -> list[PushSubscriptionOut]:
+    """The browsers that take the calling member's reminders by Web Push."""
+    found = await db.read_plain(reminders.subscriptions_of, member.id)
+    return [PushSubscriptionOut.model_validate(s, from_attributes=True) for s in found]
+
+
+@push_api.post("/push/subscriptions", status_code=201)
+async def subscribe_push_api(data: PushSubscriptionIn, member: CurrentMember, db: Db, now: Now) -> PushSubscriptionOut:
+    """Send a browser's `PushSubscription.toJSON()`: its reminders go there. Sent again, its keys are renewed."""
+    keys = data.keys
+    saved = await db.write_plain(reminders.subscribe, member, data.endpoint, keys.p256dh, keys.auth, now)
+    return PushSubscriptionOut.model_validate(saved, from_attributes=True)
+
+
+@push_api.delete("/push/subscriptions/{subscription_id}", status_code=204)
+async def unsubscribe_push_api(subscription_id: IdPath, member: CurrentMember, db: Db) -> Response:
+    if not await db.write_plain(reminders.unsubscribe, member, subscription_id):
+        raise not_found()
+    return Response(status_code=204)

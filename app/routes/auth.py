@@ -7,11 +7,12 @@ from pydantic import ValidationError
 from app import forms, households, security, throttle
 from app.db import Database
 from app.deps import AppSettings, Db, Form, NextQuery, OptionalLogin, cookie
+from app.i18n import N_, gettext
 from app.schemas import HouseholdIn, LoginIn, TimeZoneIn
 from app.templating import back_to, delete_cookie, local_path, redirect, render, set_cookie
 
 router = APIRouter()
-NAME_TAKEN = "A household with this name exists already. Pick another name."
+NAME_TAKEN = N_("A household with this name exists already. Pick another name.")
 
 
 @router.get("/signup")
@@ -29,7 +30,7 @@ async def create_household(request: Request, db: Db, settings: AppSettings, form
         raise HTTPException(404)
     data, errors = forms.parse(HouseholdIn, form)
     if data is not None and await db.read(households.named, data.name) is not None:
-        errors = {"name": NAME_TAKEN}
+        errors = {"name": gettext(NAME_TAKEN)}
     if data is None or errors:
         return await signup_refused(request, db, form, errors)
     password_hash = await throttle.new_hash(request, data.password)
@@ -40,7 +41,7 @@ async def create_household(request: Request, db: Db, settings: AppSettings, form
     except households.SignupClosed:  # since the form was checked
         raise HTTPException(404) from None
     except households.NameTaken:
-        return await signup_refused(request, db, form, {"name": NAME_TAKEN})
+        return await signup_refused(request, db, form, {"name": gettext(NAME_TAKEN)})
     return logged_in(request, token, redirect(request, "list_enhancers"))
 
 

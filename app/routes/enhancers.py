@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from app import forms, habits
 from app.db import Database
 from app.deps import CurrentMember, Db, Form, IdQuery, OwnedEnhancer
+from app.i18n import gettext
 from app.models import Enhancer, Kind, Member
 from app.schemas import EnhancerIn
 from app.templating import redirect, render
@@ -26,11 +27,13 @@ class Done:
 
     def message(self, enhancers: list[Enhancer]) -> str | None:
         if self.deleted:
-            return "Enhancer deleted. Past verdicts keep its name; no habit links it any more."
+            return gettext("Enhancer deleted. Past verdicts keep its name; no habit links it any more.")
         name = next((e.name for e in enhancers if e.id is not None and e.id in (self.added, self.saved)), None)
         if name is None:  # nothing done, or deleted since from another tab
             return None
-        return f"{name} added: the coin decides when it comes along." if self.added else f"{name} saved."
+        if self.added:
+            return gettext("%(name)s added: the coin decides when it comes along.", name=name)
+        return gettext("%(name)s saved.", name=name)
 
 
 async def list_page(

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from app import forms, habits
 from app.db import Database
 from app.deps import CurrentMember, Db, Form, IdQuery, Now, OwnedHabit
+from app.i18n import gettext
 from app.models import Habit, Member, Mode
 from app.schemas import HabitForm, HabitIn
 from app.templating import redirect, render
@@ -66,11 +67,11 @@ async def list_page(
     lists = await db.read(habits.habit_lists, member)
     done = None
     if (name := lists.name_of(saved)) is not None:
-        done = f"{name} saved. A changed coin applies from the next session."
+        done = gettext("%(name)s saved. A changed coin applies from the next session.", name=name)
     elif (name := lists.name_of(archived)) is not None:
-        done = f"{name} is archived: off Today, its history kept."
+        done = gettext("%(name)s is archived: off Today, its history kept.", name=name)
     elif (name := lists.name_of(restored)) is not None:
-        done = f"{name} is back on Today."
+        done = gettext("%(name)s is back on Today.", name=name)
     return render(request, "habits/index.html", status_code=409 if busy else 200, habits=lists.active,
                   archived=lists.archived, busy=busy, done=done)  # fmt: skip
 

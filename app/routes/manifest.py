@@ -52,7 +52,8 @@ async def show_service_worker(request: Request) -> Response:
     root = app_root(request)
     shell = [f"{root}/static/{path}?v={static_version(path)}" for path in SHELL]
     version = hashlib.sha256("".join([worker_source(), *shell]).encode()).hexdigest()[:10]
-    body = worker_source().replace('"__ROOT__"', json.dumps(root)).replace('["__SHELL__"]', json.dumps(shell))
+    body = worker_source().replace('"/static/sw-push.js"', json.dumps(f"{root}/static/sw-push.js"), 1)
+    body = body.replace('"__ROOT__"', json.dumps(root)).replace('["__SHELL__"]', json.dumps(shell))
     return Response(
         body.replace("__VERSION__", version),
         media_type="text/javascript",

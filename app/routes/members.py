@@ -8,6 +8,7 @@ from fastapi.responses import Response
 from app import forms, households, throttle
 from app.db import Database
 from app.deps import CurrentHousehold, CurrentLogin, Db, Form, IdQuery, NextQuery, OwnedMember
+from app.i18n import N_, gettext
 from app.models import Colour, Household, LoginSession, Member
 from app.schemas import MemberEdit, MemberIn
 from app.templating import back_to, local_path, redirect, render
@@ -16,13 +17,13 @@ router = APIRouter()
 
 COLOURS = tuple(Colour)
 EMOJIS = ("🙂", "😎", "🦊", "🐻", "🐼", "🦁", "🐯", "🐸", "🐙", "🦄", "🌻", "⭐", "🚀", "🌊", "🔥", "🍀")
-NAME_TAKEN = "Someone in your household has this name already."
-NOT_YOURS = "Pick this member (with their PIN) to change their settings."
-LAST_MEMBER = "A household needs at least one member: add someone else before deleting this one."
+NAME_TAKEN = N_("Someone in your household has this name already.")
+NOT_YOURS = N_("Pick this member (with their PIN) to change their settings.")  # translated on the error page
+LAST_MEMBER = N_("A household needs at least one member: add someone else before deleting this one.")
 
 
 def pin_changed(member: Member) -> str:
-    return f"{member.name}'s PIN has just changed. Please try again."
+    return gettext("%(name)s's PIN has just changed. Please try again.", name=member.name)
 
 
 @router.get("/members")
@@ -118,7 +119,7 @@ async def create_member(request: Request, db: Db, household: CurrentHousehold, f
             added = await db.write(households.add_member, household, data)
             return redirect(request, "pick_member_page", query={"added": added.id or 0})
         except households.NameTaken:
-            errors = {"name": NAME_TAKEN}
+            errors = {"name": gettext(NAME_TAKEN)}
     values = forms.values_of(form)
     return render(
         request,
@@ -187,7 +188,7 @@ async def update_member(
         try:
             pin_saved = await db.write(households.save_member, login, member, data, pin_hash)
         except households.NameTaken:
-            errors = {"name": NAME_TAKEN}
+            errors = {"name": gettext(NAME_TAKEN)}
         except households.PinChanged:
             errors = {"pin": pin_changed(member)}
         else:
@@ -207,7 +208,7 @@ async def delete_member(
     try:
         await db.write(households.delete_member, household, member)
     except households.LastMember:
-        errors = {"delete": LAST_MEMBER}
+        errors = {"delete": gettext(LAST_MEMBER)}
     except households.PinChanged:
         errors = {"delete": pin_changed(member)}
     else:
@@ -223,12 +224,12 @@ async def edit_errors(
     is free, and changing or removing a PIN takes the current one."""
     changes_pin = bool(data.pin or data.remove_pin)
     if changes_pin and not households.own_turn(login, member):
-        return {"pin": f"Only {member.name} can set a PIN: pick {member.name} on this device first."}
+        return {"pin": gettext("Only %(name)s can set a PIN: pick %(name)s on this device first.", name=member.name)}
     if await db.read(households.name_taken, household.id, data.name, member):
-        return {"name": NAME_TAKEN}
+        return {"name": gettext(NAME_TAKEN)}
     if changes_pin and member.pin_hash:
         if not data.current_pin:
-            return {"current_pin": "Please enter the current PIN to change or remove it."}
+            return {"current_pin": gettext("Please enter the current PIN to change or remove it.")}
         if refused := await throttle.check_pin(request, db, member, data.current_pin):
             return {"current_pin": refused.message}
     return {}

@@ -8,6 +8,7 @@ from fastapi.responses import Response
 from app import archive, forms, households, throttle, tokens
 from app.db import Database
 from app.deps import CurrentHousehold, CurrentLogin, CurrentMember, Db, Form, IdPath, IdQuery, Now, cookie, cookie_name
+from app.i18n import LANGUAGES, N_, gettext
 from app.models import Household
 from app.schemas import DeviceIn, PasswordChange, TimeZoneIn, TokenIn, time_zones
 from app.templating import (
@@ -25,7 +26,8 @@ router = APIRouter()
 
 
 SHOWN_ONCE_COOKIE = "coinflip_shown_once"
-THEME_NAMES = {"system": "like the system", "light": "light", "dark": "dark"}
+# Translators: the colours picked in Settings, in "Appearance saved on this device: %(theme)s."
+THEME_NAMES = {"system": N_("like the system"), "light": N_("light"), "dark": N_("dark")}
 
 
 async def settings_page(
@@ -63,6 +65,7 @@ async def show_settings(
     zone_saved: bool = False,
     revoked: bool = False,
     theme_saved: bool = False,
+    language_saved: bool = False,
     logged_out: bool = False,
     renamed: IdQuery = None,
 ) -> Response:
@@ -71,19 +74,27 @@ async def show_settings(
     (its confirmation button named it)."""
     message = None
     if theme_saved:
-        message = f"Appearance saved on this device: {THEME_NAMES[theme_of(request)]}."
+        message = gettext("Appearance saved on this device: %(theme)s.", theme=gettext(THEME_NAMES[theme_of(request)]))
+    if language_saved:
+        message = (
+            gettext("Language saved: %(language)s.", language=LANGUAGES.get(member.language or "", ""))
+            if (member.language)
+            else gettext("Language saved: this browser's own.")
+        )
     if logged_out:
-        message = "The device is logged out: it asks for the household password again."
+        message = gettext("The device is logged out: it asks for the household password again.")
     device = await db.read(households.device_of, household, renamed) if renamed else None
     if device is not None:
-        message = f"Device renamed: “{device.device_name}”."
+        message = gettext("Device renamed: “%(name)s”.", name=device.device_name)
     if changed:
-        message = "Password changed. Every other device has been logged out, and every API token revoked."
+        message = gettext("Password changed. Every other device has been logged out, and every API token revoked.")
     if zone_saved:
         zone = household.timezone.replace("_", " ")
-        message = f"Time zone saved: {zone}. Times are shown in it, and a day's session follows it."
+        message = gettext(
+            "Time zone saved: %(zone)s. Times are shown in it, and a day's session follows it.", zone=zone
+        )
     if revoked:
-        message = "Token revoked: scripts using it get 401 from now on."
+        message = gettext("Token revoked: scripts using it get 401 from now on.")
     # A token just made is shown once: its cookie goes with this page, so a reload shows it no more.
     new_token = cookie(request, SHOWN_ONCE_COOKIE)
     found = await db.read_plain(tokens.find, new_token) if new_token else None
@@ -111,6 +122,14 @@ async def set_theme(request: Request, form: Form) -> Response:
     response = redirect(request, "show_settings", query={"theme_saved": "true"})
     set_cookie(request, response, THEME_COOKIE, theme if theme in THEMES else "system")
     return response
+
+
+@router.post("/settings/language")
+async def set_language(request: Request, db: Db, member: CurrentMember, form: Form) -> Response:
+    """The member's own language, on every device; "" leaves it to each browser."""
+    language = str(form.get("language", ""))
+    await db.write(households.set_language, member, language if language in LANGUAGES else None)
+    return redirect(request, "show_settings", query={"language_saved": "true"})
 
 
 @router.post("/settings/password")

@@ -1,7 +1,7 @@
 """sealed flips: each habit's next verdict drawn in advance
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-11-24 10:30:00.000000
 
 A habit with enhancers carries a seal: its next session's verdict, drawn and stored before the tap, whose
@@ -18,7 +18,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0010"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
