@@ -207,7 +207,7 @@ def test_a_reminder_is_set_on_the_page_and_shown(client: TestClient, run: Habit,
     assert saved.status_code == 303
     assert saved.headers["location"] == f"/reminders?saved={run.id}#reminder-{run.id}"
     page = client.get(f"/reminders?saved={run.id}", headers=headers)
-    assert "Saved: Run at 18:00, Mon and Wed." in page.text
+    assert "Saved: Run, Mon and Wed at 18:00." in page.text
     assert "On: Mon and Wed at 18:00. Next: " in page.text
     assert client.get(f"/api/v1/habits/{run.id}/reminder").json()["days"] == ["mon", "wed"]
     assert client.post(f"/reminders/habits/{run.id}/off").status_code == 303
