@@ -202,7 +202,7 @@ for (const box of document.querySelectorAll("[data-push]")) {
     try {
       if ((await Notification.requestPermission()) !== "granted") {
         say(
-          words.pushBlocked ??
+          words.pushNotAllowed ??
             "This browser doesn’t allow notifications for this site. Allow them in its settings for this site, then try again.",
         );
         return;

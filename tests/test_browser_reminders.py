@@ -106,3 +106,20 @@ def test_on_plain_http_the_page_says_push_needs_https(browser: Browser, live_url
     expect(page.locator("[data-push-subscribe]")).to_be_hidden()
     screenshots(page, "plain-http")
     assert problems == []
+
+
+def test_what_the_button_says_is_in_the_pages_language(browser: Browser, live_url: str) -> None:
+    """static/app.js takes its words from the page (base.html's #words): a German page's button answers in German
+    when the browser doesn't allow notifications."""
+    page, problems = new_page(browser)
+    set_up_household(page, live_url)
+    page.set_extra_http_headers({"Accept-Language": "de"})
+    page.goto(f"{live_url}/reminders")
+    assert page.evaluate("Notification.permission") != "granted"
+    page.get_by_role("button", name="Benachrichtigungen auf diesem Gerät einschalten").click()
+    expect(page.locator("[data-push-status]")).to_have_text(
+        "Dieser Browser erlaubt für diese Seite keine Benachrichtigungen. Erlaube sie in seinen Einstellungen für "
+        "diese Seite und versuch es dann noch einmal."
+    )
+    expect(page.get_by_role("button", name="Benachrichtigungen auf diesem Gerät einschalten")).to_be_enabled()
+    assert problems == []
