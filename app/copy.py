@@ -1,10 +1,11 @@
 """Words the code chooses for people to read: reflection prompts, the reason given with a verdict, suggestions."""
 
 from collections.abc import Callable, Sequence
+from datetime import time
 
 from babel.lists import format_list
 
-from app.i18n import N_, current, gettext, locale, ngettext
+from app.i18n import N_, clock, current, gettext, locale, ngettext
 
 # Translators: a prompt above the note of a reflection, asked after a session of a habit (a workout, practice,
 # study). The effort itself is the reward: the prompts ask about the effort, never about results or guilt.
@@ -106,8 +107,11 @@ def reminder_title(emoji: str, habit: str) -> str:
 
 
 def reminder_body(habit: str, at: str) -> str:
-    return f"{habit} at {at}: tap to flip."
+    """The notification's words, in the language under way ("Gym at 18:00: tap to flip."); `at` is "18:00"."""
+    # Translators: a reminder's notification, at the time the member picked: the habit's name and that time.
+    return gettext("%(habit)s at %(time)s: tap to flip.", habit=habit, time=clock(time.fromisoformat(at)))
 
 
 TEST_TITLE = "🪙 Coinflip"
-TEST_BODY = "A test: your reminders will arrive like this."
+# Translators: the notification "Send a test" sends.
+TEST_BODY = N_("A test: your reminders will arrive like this.")

@@ -394,10 +394,9 @@ class Weekday(StrEnum):
 def clock_time(value: str) -> str:
     """A time of day as a phone's time picker sends it: "18:00" (seconds, if a browser adds them, are dropped)."""
     hours, _, minutes = value[:5].partition(":")
-    if not (len(value) in (5, 8) and hours.isdigit() and minutes.isdigit() and len(hours) == len(minutes) == 2):
-        raise ValueError("Please give a time like 18:00.")
-    if int(hours) > 23 or int(minutes) > 59:
-        raise ValueError("Please give a time like 18:00.")
+    shaped = len(value) in (5, 8) and hours.isdigit() and minutes.isdigit() and len(hours) == len(minutes) == 2
+    if not shaped or int(hours) > 23 or int(minutes) > 59:
+        raise ValueError(gettext("Please give a time like 18:00."))
     return value[:5]
 
 
@@ -439,6 +438,8 @@ class PushSubscription(SQLModel, table=True):
     endpoint: str = Field(max_length=URL_MAX)
     p256dh: str = Field(max_length=200)
     auth: str = Field(max_length=100)
+    # The language the browser asked for when it subscribed: its notifications' words if the member has no own.
+    language: str | None = Field(default=None, max_length=8)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -449,4 +450,6 @@ class AppriseTarget(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     member_id: int = Field(sa_column=owner("member"))
     url: str = Field(max_length=URL_MAX)
+    # The language the browser asked for when the URL was added: its messages' words if the member has no own.
+    language: str | None = Field(default=None, max_length=8)
     created_at: datetime = Field(default_factory=utcnow)

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from app.config import Settings
+from app.i18n import N_, gettext
 
 # Apprise logs the URLs it sends to, with their tokens and passwords: its lines stay out of the server's log.
 APPRISE_LOG = logging.getLogger("apprise")
@@ -66,7 +67,7 @@ def push_endpoint_problem(endpoint: str) -> str | None:
         return None
     if parts.scheme == "http" and parts.hostname in LOOPBACK:
         return None
-    return "A push endpoint is an https:// address of a push service."
+    return gettext("A push endpoint is an https:// address of a push service.")
 
 
 def apprise_problem(url: str) -> str | None:
@@ -74,7 +75,9 @@ def apprise_problem(url: str) -> str | None:
     import apprise  # here, not at the top: it loads a hundred plugins, which only sending needs
 
     if "://" not in url or apprise.Apprise.instantiate(url, suppress_exceptions=True) is None:
-        return "Apprise doesn't recognise this URL. It starts with the service, like ntfys://ntfy.sh/your-topic."
+        return gettext(
+            "Apprise doesn't recognise this URL. It starts with the service, like ntfys://ntfy.sh/your-topic."
+        )
     return None
 
 
@@ -120,7 +123,7 @@ class Notifier:
 
         info = {"endpoint": endpoint, "keys": {"p256dh": p256dh, "auth": auth}}
         payload = json.dumps({"title": message.title, "body": message.body, "url": message.url})
-        service = urlsplit(endpoint).hostname or "the push service"
+        service = urlsplit(endpoint).hostname or gettext("the push service")
         try:
             webpush(
                 info, payload, vapid_private_key=Vapid.from_pem(self.vapid_pem), vapid_claims={"sub": self.contact},
@@ -130,9 +133,19 @@ class Notifier:
             status = exc.response.status_code if exc.response is not None else None
             if status in (404, 410):
                 raise Gone() from exc
-            return f"{service} refused the notification" + (f" (HTTP {status})." if status else ".")
+            if status:
+                # Translators: %(service)s is a push service's host ("fcm.googleapis.com"), %(status)s an HTTP status.
+                return gettext(
+                    "%(service)s refused the notification (HTTP %(status)s).", service=service, status=status
+                )
+            return gettext("%(service)s refused the notification.", service=service)
         except (OSError, ValueError) as exc:  # requests' connection errors are OSErrors
-            return f"Couldn't reach {service}: {reason(exc)}."
+            cause = plain_cause(str(exc))
+            if cause:
+                # Translators: %(cause)s is one of the reasons below ("the connection was refused").
+                return gettext("Couldn't reach %(service)s: %(cause)s.", service=service, cause=gettext(cause))
+            # Translators: %(error)s is the name of a programming error, like ConnectionError.
+            return gettext("Couldn't reach %(service)s (%(error)s).", service=service, error=type(exc).__name__)
         return None
 
     def apprise(self, url: str, message: Message) -> str | None:
@@ -141,7 +154,7 @@ class Notifier:
 
         sender = apprise.Apprise()
         if not sender.add(url):
-            return apprise_problem(url) or "Apprise doesn't recognise this URL."
+            return apprise_problem(url) or gettext("Apprise doesn't recognise this URL.")
         body = message.body
         if self.settings.public_url:
             body += f"\n{self.settings.public_url.rstrip('/')}{message.url.removeprefix(self.settings.root_path)}"
@@ -151,18 +164,24 @@ class Notifier:
             sent = sender.notify(body=body, title=message.title)
         if sent:
             return None
-        return f"Couldn't send through {shown(url)}: {apprise_failure(output.getvalue())}"
+        return apprise_failure(shown(url), output.getvalue())
 
 
-def apprise_failure(lines: str) -> str:
-    """Apprise's warning of what failed, with the cause its debug lines name: "A Connection error occurred sending
-    JSON notification to 127.0.0.1 (connection refused)." """
+def apprise_failure(target: str, lines: str) -> str:
+    """What failed, in plain words: the cause Apprise's debug lines name ("the connection was refused"), else its
+    own warning, which is English (Apprise has no other language)."""
     said = [line.split(" ", 1) for line in lines.splitlines() if " " in line]
     warnings = [text.strip().rstrip(".") for level, text in said if level in ("WARNING", "ERROR", "CRITICAL")]
     causes = [plain_cause(text) for level, text in said if level == "DEBUG" and "Exception" in text]
-    sentence = warnings[-1] if warnings else "it failed without saying why"
     cause = next((c for c in causes if c), None)
-    return f"{sentence} ({cause})." if cause else f"{sentence}."
+    if cause:
+        # Translators: %(target)s is an Apprise URL as the page shows it ("ntfys://ntfy.sh/…"); %(cause)s one of the
+        # reasons below ("the connection was refused").
+        return gettext("Couldn't send through %(target)s: %(cause)s.", target=target, cause=gettext(cause))
+    if warnings:
+        # Translators: %(said)s is Apprise's own message, in English.
+        return gettext("Couldn't send through %(target)s. Apprise says: %(said)s.", target=target, said=warnings[-1])
+    return gettext("Couldn't send through %(target)s, and Apprise doesn't say why.", target=target)
 
 
 def plain_cause(text: str) -> str | None:
@@ -174,13 +193,9 @@ def plain_cause(text: str) -> str | None:
 
 
 CAUSES = (
-    (("refused",), "connection refused"),
-    (("timed out", "timeout"), "no answer in time"),
-    (("name or service not known", "nodename nor servname", "getaddrinfo", "name resolution"), "no such host"),
-    (("certificate", "ssl"), "its HTTPS certificate was not accepted"),
+    # Translators: why a notification couldn't be sent, the end of "Couldn't reach fcm.googleapis.com: …".
+    (("refused",), N_("the connection was refused")),
+    (("timed out", "timeout"), N_("it didn't answer in time")),
+    (("name or service not known", "nodename nor servname", "getaddrinfo", "name resolution"), N_("no such host")),
+    (("certificate", "ssl"), N_("its HTTPS certificate was not accepted")),
 )
-
-
-def reason(exc: BaseException) -> str:
-    """The cause of a connection error, as people say it: "connection refused"."""
-    return plain_cause(str(exc)) or type(exc).__name__

@@ -7,6 +7,7 @@ archived. Nothing is ever sent at any other time: the times a member picks are t
 day is quiet."""
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app import copy
 from app.db import Database, Sql, as_loaded, as_utc, loaded, with_columns
+from app.i18n import SOURCE, gettext, speaking
 from app.models import AppriseTarget, Habit, Member, PushSubscription, Reminder, Weekday, utcnow
 from app.notify import Gone, Message, Notifier
 from app.schemas import ReminderIn
@@ -110,15 +112,17 @@ SUBSCRIPTION = with_columns(
     "SELECT {s.*} FROM pushsubscription s WHERE s.member_id = :member_id AND s.endpoint = :endpoint",
     s=PushSubscription,
 )
-SUBSCRIBE = """INSERT INTO pushsubscription (member_id, endpoint, p256dh, auth, created_at)
-    VALUES (:member_id, :endpoint, :p256dh, :auth, :now)
-    ON CONFLICT (member_id, endpoint) DO UPDATE SET p256dh = excluded.p256dh, auth = excluded.auth"""
+SUBSCRIBE = """INSERT INTO pushsubscription (member_id, endpoint, p256dh, auth, language, created_at)
+    VALUES (:member_id, :endpoint, :p256dh, :auth, :language, :now)
+    ON CONFLICT (member_id, endpoint) DO UPDATE
+    SET p256dh = excluded.p256dh, auth = excluded.auth, language = excluded.language"""
 UNSUBSCRIBE = "DELETE FROM pushsubscription WHERE id = :id AND member_id = :member_id"
 FORGET_SUBSCRIPTION = "DELETE FROM pushsubscription WHERE id = :id"
 TARGETS = with_columns(
     "SELECT {t.*} FROM apprisetarget t WHERE t.member_id = :member_id ORDER BY t.id", t=AppriseTarget
 )
-ADD_TARGET = "INSERT INTO apprisetarget (member_id, url, created_at) VALUES (:member_id, :url, :now) RETURNING id"
+ADD_TARGET = """INSERT INTO apprisetarget (member_id, url, language, created_at)
+    VALUES (:member_id, :url, :language, :now) RETURNING id"""
 REMOVE_TARGET = "DELETE FROM apprisetarget WHERE id = :id AND member_id = :member_id"
 
 
@@ -126,9 +130,12 @@ def subscriptions_of(sql: Sql, member_id: int | None) -> list[PushSubscription]:
     return [loaded(PushSubscription, row) for row in sql.all(SUBSCRIPTIONS, member_id=member_id)]
 
 
-def subscribe(sql: Sql, member: Member, endpoint: str, p256dh: str, auth: str, now: datetime) -> PushSubscription:
-    """This browser takes the member's reminders; subscribing again only renews its keys."""
-    sql.run(SUBSCRIBE, member_id=member.id, endpoint=endpoint, p256dh=p256dh, auth=auth, now=now)
+def subscribe(
+    sql: Sql, member: Member, endpoint: str, p256dh: str, auth: str, language: str, now: datetime
+) -> PushSubscription:
+    """This browser takes the member's reminders, in `language` (the browser's) unless the member picked theirs;
+    subscribing again renews its keys and language."""
+    sql.run(SUBSCRIBE, member_id=member.id, endpoint=endpoint, p256dh=p256dh, auth=auth, language=language, now=now)
     return loaded(PushSubscription, sql.one(SUBSCRIPTION, member_id=member.id, endpoint=endpoint))
 
 
@@ -140,9 +147,9 @@ def targets_of(sql: Sql, member_id: int | None) -> list[AppriseTarget]:
     return [loaded(AppriseTarget, row) for row in sql.all(TARGETS, member_id=member_id)]
 
 
-def add_target(sql: Sql, member: Member, url: str, now: datetime) -> AppriseTarget:
-    target_id = sql.one(ADD_TARGET, member_id=member.id, url=url, now=now)[0]
-    return as_loaded(AppriseTarget, id=target_id, member_id=member.id, url=url, created_at=now)
+def add_target(sql: Sql, member: Member, url: str, language: str, now: datetime) -> AppriseTarget:
+    target_id = sql.one(ADD_TARGET, member_id=member.id, url=url, language=language, now=now)[0]
+    return as_loaded(AppriseTarget, id=target_id, member_id=member.id, url=url, language=language, created_at=now)
 
 
 def remove_target(sql: Sql, member: Member, target_id: int) -> bool:
@@ -163,6 +170,7 @@ class Due:
     reminder_id: int
     due_at: datetime
     member_id: int
+    language: str | None  # the member's own, if they picked one
     habit_id: int
     habit: str
     emoji: str
@@ -170,7 +178,7 @@ class Due:
 
 
 # Every reminder of a habit in use, with its household's zone and the end of the habit's latest session.
-CANDIDATES = """SELECT r.id, r.days, r.at, r.updated_at, h.id, h.name, h.emoji, h.member_id, hh.timezone,
+CANDIDATES = """SELECT r.id, r.days, r.at, r.updated_at, h.id, h.name, h.emoji, h.member_id, m.language, hh.timezone,
     (SELECT f.next_flip_at FROM flip f WHERE f.habit_id = h.id ORDER BY f.id DESC LIMIT 1)
     FROM reminder r JOIN habit h ON h.id = r.habit_id JOIN member m ON m.id = h.member_id
     JOIN household hh ON hh.id = m.household_id
@@ -186,7 +194,8 @@ FORGET_SENT = "DELETE FROM remindersent WHERE due_at < :before"
 def due_now(sql: Sql, now: datetime) -> list[Due]:
     """The reminders due within the grace window before `now`, whose habit isn't flipped in the current session."""
     due = []
-    for reminder_id, mask, at, updated_at, habit_id, name, emoji, member_id, zone, session_end in sql.all(CANDIDATES):
+    for row in sql.all(CANDIDATES):
+        reminder_id, mask, at, updated_at, habit_id, name, emoji, member_id, language, zone, session_end = row
         moment = last_due(mask, at, ZoneInfo(zone), now)
         since = as_utc(updated_at)
         if moment is None or now - moment > GRACE or (since is not None and moment < since):
@@ -194,7 +203,7 @@ def due_now(sql: Sql, now: datetime) -> list[Due]:
         ends = as_utc(session_end)
         if ends is not None and ends > now:  # flipped already: a cue for a session under way is noise
             continue
-        due.append(Due(reminder_id, moment, member_id, habit_id, name, emoji, at))
+        due.append(Due(reminder_id, moment, member_id, language, habit_id, name, emoji, at))
     return due
 
 
@@ -232,8 +241,30 @@ def member_of_habit(sql: Sql, habit_id: int, household_id: int) -> int | None:
 
 
 def message_of(due: Due, root: str) -> Message:
+    """The reminder's notification, in the language under way."""
     url = open_path(root, due.habit_id)
     return Message(copy.reminder_title(due.emoji, due.habit), copy.reminder_body(due.habit, due.at), url)
+
+
+def test_message(root: str) -> Message:
+    """What "Send a test" sends, in the language under way."""
+    return Message(copy.TEST_TITLE, gettext(copy.TEST_BODY), f"{root}/")
+
+
+def worded(
+    compose: Callable[[], Message], member_language: str | None, languages: Iterable[str | None]
+) -> list[Message]:
+    """The message for each device or URL: in the member's own language if they picked one, else in the language
+    its browser asked for when it was added (English if it said none). Each language is composed once."""
+    said: dict[str, Message] = {}
+    messages = []
+    for device_language in languages:
+        language = member_language or device_language or SOURCE
+        if language not in said:
+            with speaking(language):
+                said[language] = compose()
+        messages.append(said[language])
+    return messages
 
 
 @dataclass
@@ -245,12 +276,15 @@ class Outcome:
 
 
 def deliver(
-    notifier: Notifier, subscriptions: list[PushSubscription], targets: list[AppriseTarget], message: Message
+    notifier: Notifier,
+    subscriptions: list[tuple[PushSubscription, Message]],
+    targets: list[tuple[AppriseTarget, Message]],
 ) -> tuple[Outcome, list[int]]:
-    """Send to every device and URL given (blocking: run in a thread). Returns the outcome, and the ids of the
-    subscriptions whose browser has gone."""
+    """Send each device and URL its message (blocking: run in a thread). Returns the outcome, and the ids of the
+    subscriptions whose browser has gone. What went wrong is said in the language under way: the page's for a
+    test, English for the server's log."""
     outcome, gone = Outcome(), []
-    for subscription in subscriptions:
+    for subscription, message in subscriptions:
         try:
             problem = notifier.push(subscription.endpoint, subscription.p256dh, subscription.auth, message)
         except Gone:
@@ -261,7 +295,7 @@ def deliver(
             outcome.problems.append(problem)
         else:
             outcome.sent += 1
-    for target in targets:
+    for target, message in targets:
         problem = notifier.apprise(target.url, message)
         if problem:
             outcome.problems.append(problem)
@@ -271,12 +305,22 @@ def deliver(
 
 
 async def send_to(
-    db: Database, notifier: Notifier, member_id: int, message: Message, *, push: bool = True, apprise: bool = True
+    db: Database,
+    notifier: Notifier,
+    member_id: int,
+    member_language: str | None,
+    compose: Callable[[], Message],
+    *,
+    push: bool = True,
+    apprise: bool = True,
 ) -> Outcome:
-    """Send one message to the member's devices and/or Apprise URLs; subscriptions that are gone are forgotten."""
+    """Send a message to the member's devices and/or Apprise URLs, each in its language (see `worded`);
+    subscriptions that are gone are forgotten."""
     subscriptions = await db.read_plain(subscriptions_of, member_id) if push else []
     targets = await db.read_plain(targets_of, member_id) if apprise else []
-    outcome, gone = await run_in_threadpool(deliver, notifier, subscriptions, targets, message)
+    pushes = zip(subscriptions, worded(compose, member_language, [s.language for s in subscriptions]), strict=True)
+    sends = zip(targets, worded(compose, member_language, [t.language for t in targets]), strict=True)
+    outcome, gone = await run_in_threadpool(deliver, notifier, list(pushes), list(sends))
     if gone:
         await db.write_plain(forget_subscriptions, gone)
     return outcome
@@ -288,7 +332,8 @@ async def tick(db: Database, notifier: Notifier, now: datetime) -> list[Due]:
     for due in await db.read_plain(due_now, now):
         if not await db.write_plain(claim, due, now):
             continue  # another worker or replica sends it
-        outcome = await send_to(db, notifier, due.member_id, message_of(due, notifier.settings.root_path))
+        compose = functools.partial(message_of, due, notifier.settings.root_path)
+        outcome = await send_to(db, notifier, due.member_id, due.language, compose)
         for problem in outcome.problems:
             log.warning("Reminder %s for %s: %s", due.reminder_id, due.due_at.isoformat(), problem)
         await db.write_plain(mark_sent, due, now)

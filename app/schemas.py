@@ -231,7 +231,7 @@ class RevealIn(SQLModel):
 
 def some_days(days: list[Weekday]) -> list[Weekday]:
     if not days:
-        raise ValueError("Pick at least one day, or turn the reminder off.")
+        raise ValueError(gettext("Pick at least one day, or turn the reminder off."))
     return sorted(set(days), key=list(Weekday).index)
 
 

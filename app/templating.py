@@ -138,6 +138,7 @@ templates.env.globals.update({name: getattr(_macros, name) for name in dir(_macr
 templates.env.globals["limits"] = {"name": NAME_MAX, "text": TEXT_MAX, "note": NOTE_MAX}
 templates.env.globals["languages"] = i18n.LANGUAGES
 templates.env.globals["counted"] = copy.counted
+templates.env.globals["reminder_body"] = copy.reminder_body
 # The words for the API's enum values (which never translate), translated as each page is drawn.
 templates.env.globals["coin_words"] = {
     "heads": i18n.lazy_gettext("heads"),

@@ -188,15 +188,23 @@ for (const box of document.querySelectorAll("[data-push]")) {
     continue;
   }
   if (!("serviceWorker" in navigator) || !("PushManager" in window)) {
-    say("This browser can't take notifications from a web app here. On an iPhone, add Coinflip to the home screen, open it from there and try again.");
+    say(
+      words.pushUnsupported ??
+        "This browser can’t take notifications from a web app here. On an iPhone, add Coinflip to the home screen, open it from there and try again.",
+    );
     continue;
   }
   button.hidden = false;
+  const label = button.textContent;
   button.addEventListener("click", async () => {
     button.disabled = true;
+    button.textContent = words.pushWorking ?? "Turning on notifications…";
     try {
       if ((await Notification.requestPermission()) !== "granted") {
-        say("Notifications are blocked for this site. Allow them in the browser's settings for this site, then try again.");
+        say(
+          words.pushNotAllowed ??
+            "This browser doesn’t allow notifications for this site. Allow them in its settings for this site, then try again.",
+        );
         return;
       }
       const registration = await navigator.serviceWorker.register(box.dataset.worker, { scope: box.dataset.scope });
@@ -209,12 +217,18 @@ for (const box of document.querySelectorAll("[data-push]")) {
         headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfToken() },
         body: JSON.stringify(subscription),
       });
-      if (!response.ok) throw new Error((await response.json()).detail || `the server answered ${response.status}`);
+      // The API's own words are English (for scripts): the page says what happened in its language.
+      if (!response.ok) {
+        const refused = words.pushRefused ?? "Couldn’t turn on notifications here: the server answered {status}.";
+        say(refused.replace("{status}", String(response.status)));
+        return;
+      }
       location.assign(box.dataset.done); // the page again, with this device counted and its test button
     } catch (error) {
-      say(`Couldn't turn on notifications here: ${error.message}`);
+      say((words.pushFailed ?? "Couldn’t turn on notifications here: {reason}").replace("{reason}", error.message));
     } finally {
       button.disabled = false;
+      button.textContent = label;
     }
   });
 }

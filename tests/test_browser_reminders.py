@@ -52,7 +52,7 @@ def test_a_reminder_is_set_with_days_and_a_time_and_seen_saved(browser: Browser,
     card.get_by_label("Time").fill("18:30")
     card.get_by_role("button", name="Save reminder for Morning run").click()
     status = page.locator("#reminder-1 [role=status]")
-    expect(status).to_have_text("Saved: Morning run at 18:30, Mon, Wed and Fri.")
+    expect(status).to_have_text("Saved: Morning run, Mon, Wed and Fri at 18:30.")
     expect(page.locator("#reminder-1 .reminder-state")).to_contain_text("On: Mon, Wed and Fri at 18:30")
     expect(card.locator('input[value="wed"]')).to_be_checked()
     expect(card.locator('input[value="tue"]')).not_to_be_checked()
@@ -87,7 +87,7 @@ def test_a_reminder_is_set_with_days_and_a_time_and_seen_saved(browser: Browser,
     page.get_by_label("Apprise URL").fill(f"json://127.0.0.1:{port}/a-long-path-that-holds-a-secret-token-0123456789")
     page.get_by_role("button", name="Add URL").click()
     page.get_by_role("button", name="Send a test to json://127.0.0.1/…").click()
-    expect(page.get_by_role("alert")).to_contain_text("(connection refused)")
+    expect(page.get_by_role("alert")).to_contain_text(": the connection was refused.")
     expect(page.locator("main")).not_to_contain_text("secret-token")
     fits(page)
     screenshots(page, "apprise-failed")
@@ -105,4 +105,21 @@ def test_on_plain_http_the_page_says_push_needs_https(browser: Browser, live_url
     expect(page.get_by_text("Notifications on this device need a secure address")).to_be_visible()
     expect(page.locator("[data-push-subscribe]")).to_be_hidden()
     screenshots(page, "plain-http")
+    assert problems == []
+
+
+def test_what_the_button_says_is_in_the_pages_language(browser: Browser, live_url: str) -> None:
+    """static/app.js takes its words from the page (base.html's #words): a German page's button answers in German
+    when the browser doesn't allow notifications."""
+    page, problems = new_page(browser)
+    set_up_household(page, live_url)
+    page.set_extra_http_headers({"Accept-Language": "de"})
+    page.goto(f"{live_url}/reminders")
+    assert page.evaluate("Notification.permission") != "granted"
+    page.get_by_role("button", name="Benachrichtigungen auf diesem Gerät einschalten").click()
+    expect(page.locator("[data-push-status]")).to_have_text(
+        "Dieser Browser erlaubt für diese Seite keine Benachrichtigungen. Erlaube sie in seinen Einstellungen für "
+        "diese Seite und versuch es dann noch einmal."
+    )
+    expect(page.get_by_role("button", name="Benachrichtigungen auf diesem Gerät einschalten")).to_be_enabled()
     assert problems == []

@@ -7,10 +7,12 @@ from html.parser import HTMLParser
 import pytest
 from babel import Locale
 from babel.messages.checkers import checkers
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from app import i18n
+from app import i18n, notify
 from app.config import Settings
 from tests import catalogs, factories
 from tests.conftest import Home
@@ -26,6 +28,8 @@ DATE_WORDS = {
 }
 # Not words of the app's copy: the brand, and what a terminal or a file format is called.
 NAMES = {"coinflip", "pytest", "sha", "api", "json", "csv", "pm", "am"}
+# The household's time zone, as IANA names it (the Reminders page says which its times are in).
+NAMES |= {"utc"}
 # Each language named in itself (Settings), and the words Babel's list patterns join names with ("A, B or C").
 NAMES |= {name.casefold() for name in i18n.LANGUAGES.values()} | {"and", "or"}
 SHOWN_ATTRIBUTES = ("title", "aria-label", "placeholder", "alt", "label")
@@ -102,6 +106,14 @@ def lived_in(client: TestClient, db: Session, settings: Settings) -> Home:
     assert client.post("/pleasures", data={"name": "Zqtea", "enjoyment": "5", "craving": "7"}).status_code == 303
     assert client.post("/settings/tokens", data={"name": "Zqtoken"}).status_code == 303
     assert client.post("/settings/devices/1/name", data={"device_name": "Zqphone"}).status_code == 303
+    # A reminder, a device and an Apprise URL, where nothing listens (their tests fail, in words to check too).
+    assert client.post("/reminders/habits/1", data={"days": ["mon", "wed"], "time": "18:00"}).status_code == 303
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    raw = key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    keys = {"p256dh": notify.b64url(raw), "auth": notify.b64url(bytes(16))}
+    device = {"endpoint": "http://127.0.0.1:1/Zqpush", "keys": keys}
+    assert client.post("/api/v1/push/subscriptions", json=device).status_code == 201
+    assert client.post("/reminders/apprise", data={"url": "json://127.0.0.1:1/Zqhook"}).status_code == 303
     return Home(household, member, token)
 
 
@@ -112,6 +124,7 @@ PAGES = [
     "/members", "/members?added=2", "/members?pin_saved=true", "/members/new", "/members/1/edit",
     "/members/2/edit", "/members/3/edit", "/members/2/pick", "/members/2/forgot-pin", "/settings",
     "/settings?theme_saved=true", "/settings?changed=true", "/settings?language_saved=true", "/nothing-here", "/docs",
+    "/reminders", "/reminders?saved=1", "/reminders?saved=2", "/reminders?push_on=true", "/reminders?added=true",
 ]  # fmt: skip
 
 
@@ -149,6 +162,10 @@ def test_pages_before_anyone_is_picked_are_marked_too(client: TestClient, db: Se
         ("/members/2/edit", {"name": "Zqben"}),
         ("/habits/2/archive", {}),
         ("/habits/1/delete", {}),
+        ("/reminders/habits/1", {"time": "25:00"}),
+        ("/reminders/apprise", {"url": "Zqnot a url"}),
+        ("/reminders/apprise/1/test", {}),
+        ("/reminders/push/test", {}),
     ],
 )
 def test_form_errors_and_refusals_are_marked(

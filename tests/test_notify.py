@@ -135,10 +135,14 @@ def gym(client: TestClient, db: Session, home: Home, clock: Clock) -> Habit:
     return habit
 
 
-def subscribe(client: TestClient, receiver: Receiver, browser: Browser, name: str = "abc") -> int:
+def subscribe(
+    client: TestClient, receiver: Receiver, browser: Browser, name: str = "abc", language: str | None = None
+) -> int:
+    """The browser subscribes, asking for `language` (its Accept-Language) if given."""
     subscription = {"endpoint": f"{receiver.url}/push/{name}", "expirationTime": None,
                     "keys": {"p256dh": browser.p256dh, "auth": b64url(browser.auth)}}  # fmt: skip
-    response = client.post("/api/v1/push/subscriptions", json=subscription)
+    headers = {"Accept-Language": language} if language else {}
+    response = client.post("/api/v1/push/subscriptions", json=subscription, headers=headers)
     assert response.status_code == 201, response.text
     subscription_id: int = response.json()["id"]
     return subscription_id
@@ -210,11 +214,13 @@ def free_port() -> int:
         return port
 
 
-def add_apprise_url(client: TestClient, url: str) -> int:
-    added = client.post("/reminders/apprise", data={"url": url})
+def add_apprise_url(client: TestClient, url: str, language: str = "en") -> int:
+    """The URL added on the Reminders page, in a browser asking for `language`."""
+    headers = {"Accept-Language": language}
+    added = client.post("/reminders/apprise", data={"url": url}, headers=headers)
     assert added.status_code == 303 and added.headers["location"] == "/reminders?added=true#apprise"
-    page = client.get(added.headers["location"])
-    assert page.status_code == 200 and "Added. Send a test to see that it arrives." in page.text
+    page = client.get(added.headers["location"], headers=headers)
+    assert page.status_code == 200 and f'<html lang="{language}"' in page.text
     return int(page.text.split('<li id="apprise-')[1].split('"')[0])
 
 
@@ -242,10 +248,7 @@ def test_an_apprise_failure_is_said_in_plain_words_beside_its_url(client: TestCl
     target = add_apprise_url(client, f"json://127.0.0.1:{free_port()}/")
     page = client.post(f"/reminders/apprise/{target}/test")
     assert page.status_code == 422
-    assert (
-        "Couldn&#39;t send through json://127.0.0.1/…: A Connection error occurred sending JSON notification to "
-        "127.0.0.1 (connection refused)." in page.text
-    )
+    assert "Couldn&#39;t send through json://127.0.0.1/…: the connection was refused." in page.text
 
 
 def test_an_apprise_url_holds_its_secret_out_of_the_page(client: TestClient, home: Home) -> None:
@@ -277,3 +280,55 @@ def test_apprise_urls_stay_out_of_the_export(client: TestClient, home: Home) -> 
     add_apprise_url(client, "tgram://123456789:SECRETbottoken/987654")
     assert "SECRETbottoken" not in client.get("/api/v1/export").text
     assert "SECRETbottoken" not in client.get("/settings/export.json").text
+
+
+# Notifications in the member's language: their own if they picked one, else the one each browser asked for when it
+# subscribed or added the URL. The dispatcher composes them outside any page request.
+
+SPOKEN = {
+    "en": ("Gym at 09:30: tap to flip.", "A test: your reminders will arrive like this.", "Test sent."),
+    "de": ("Gym um 09:30: tippe und wirf die Münze.", "Ein Test: So kommen deine Erinnerungen an.", "Test gesendet."),
+}
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_a_reminder_and_a_test_speak_the_members_own_language(
+    app: FastAPI, client: TestClient, receiver: Receiver, browser: Browser, gym: Habit, language: str
+) -> None:
+    """A member who picked German gets German on every device and URL, even ones added in a French browser; one
+    who picked English gets English."""
+    reminder, test, sent = SPOKEN[language]
+    subscribe(client, receiver, browser, language="fr")
+    add_apprise_url(client, receiver.url.replace("http://", "json://") + "/hook", language="fr")
+    assert client.post("/settings/language", data={"language": language}).status_code == 303
+    asyncio.run(reminders.tick(app.state.db, app.state.notifier, datetime(2026, 11, 24, 9, 30, tzinfo=UTC)))
+    [push] = [post for post in receiver.posts if post.path.startswith("/push/")]
+    [apprise] = [post for post in receiver.posts if post.path == "/hook"]
+    assert browser.decrypt(push.body)["body"] == reminder
+    assert (json.loads(apprise.body)["title"], json.loads(apprise.body)["message"]) == (f"{gym.emoji} Gym", reminder)
+    page = client.post("/reminders/push/test", headers={"Accept-Language": "fr"})
+    assert page.status_code == 200 and f'<html lang="{language}"' in page.text and sent in page.text
+    assert browser.decrypt(receiver.posts[-1].body)["body"] == test
+
+
+def test_without_a_language_of_their_own_each_device_gets_the_one_its_browser_asked_for(
+    app: FastAPI, client: TestClient, receiver: Receiver, browser: Browser, gym: Habit
+) -> None:
+    subscribe(client, receiver, browser, language="de-DE,de;q=0.9")
+    add_apprise_url(client, receiver.url.replace("http://", "json://") + "/hook", language="es")
+    asyncio.run(reminders.tick(app.state.db, app.state.notifier, datetime(2026, 11, 24, 9, 30, tzinfo=UTC)))
+    [push] = [post for post in receiver.posts if post.path.startswith("/push/")]
+    [apprise] = [post for post in receiver.posts if post.path == "/hook"]
+    assert browser.decrypt(push.body)["body"] == SPOKEN["de"][0]
+    assert json.loads(apprise.body)["message"] == "Gym a las 9:30: toca para lanzar la moneda."  # Spanish writes 9:30
+
+
+def test_a_failure_is_said_in_the_pages_language_and_logged_in_english(
+    app: FastAPI, client: TestClient, gym: Habit, caplog: pytest.LogCaptureFixture
+) -> None:
+    target = add_apprise_url(client, f"json://127.0.0.1:{free_port()}/", language="de")
+    page = client.post(f"/reminders/apprise/{target}/test", headers={"Accept-Language": "de"})
+    assert page.status_code == 422
+    assert "Senden über json://127.0.0.1/… hat nicht geklappt: die Verbindung wurde abgelehnt." in page.text
+    asyncio.run(reminders.tick(app.state.db, app.state.notifier, datetime(2026, 11, 24, 9, 30, tzinfo=UTC)))
+    assert "Couldn't send through json://127.0.0.1/…: the connection was refused." in caplog.text

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from app import reminders
 from app.config import Settings
 from app.db import Database, make_engine
-from app.models import AppriseTarget, Habit, Member, Reminder, ReminderSent, Weekday
+from app.models import WEEKDAYS, AppriseTarget, Habit, Member, Reminder, ReminderSent, Weekday
 from app.notify import Message, Notifier
 from tests import factories
 from tests.conftest import Clock, Home
@@ -207,12 +207,30 @@ def test_a_reminder_is_set_on_the_page_and_shown(client: TestClient, run: Habit,
     assert saved.status_code == 303
     assert saved.headers["location"] == f"/reminders?saved={run.id}#reminder-{run.id}"
     page = client.get(f"/reminders?saved={run.id}", headers=headers)
-    assert "Saved: Run at 18:00, Mon and Wed." in page.text
+    assert "Saved: Run, Mon and Wed at 18:00." in page.text
     assert "On: Mon and Wed at 18:00. Next: " in page.text
     assert client.get(f"/api/v1/habits/{run.id}/reminder").json()["days"] == ["mon", "wed"]
     assert client.post(f"/reminders/habits/{run.id}/off").status_code == 303
     assert client.get(f"/api/v1/habits/{run.id}/reminder").status_code == 404
     assert "Reminder off for Run." in client.get(f"/reminders?saved={run.id}").text
+
+
+@pytest.mark.parametrize(
+    ("language", "days", "said", "chip"),
+    [
+        ("de", ["mon", "wed"], "An: Mo. und Mi. um 18:00.", ">Do<"),
+        ("fr", ["mon", "tue", "wed", "thu", "fri"], "Activé\u00a0: du lundi au vendredi à 18:00.", ">jeu.<"),
+        ("es", list(WEEKDAYS), "Activado: todos los días a las 18:00.", ">jue<"),
+    ],
+)
+def test_the_days_are_said_as_the_language_says_them(
+    client: TestClient, run: Habit, language: str, days: list[str], said: str, chip: str
+) -> None:
+    """The days' names are Babel's for the locale, in a sentence and on the chips; never English ones."""
+    assert client.post(f"/reminders/habits/{run.id}", data={"days": days, "time": "18:00"}).status_code == 303
+    page = client.get("/reminders", headers={"Accept-Language": language}).text
+    assert said in page and chip in page
+    assert ">Thu<" not in page
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session, SQLModel
 
-from app import archive, flips, habits, insights, pleasures, reminders, tokens
+from app import archive, flips, habits, i18n, insights, pleasures, reminders, tokens
 from app.deps import (
     CurrentMember,
     Db,
@@ -535,10 +535,13 @@ async def list_push_subscriptions_api(member: CurrentMember, db: Db) -> list[Pus
 
 
 @push_api.post("/push/subscriptions", status_code=201)
-async def subscribe_push_api(data: PushSubscriptionIn, member: CurrentMember, db: Db, now: Now) -> PushSubscriptionOut:
-    """Send a browser's `PushSubscription.toJSON()`: its reminders go there. Sent again, its keys are renewed."""
-    keys = data.keys
-    saved = await db.write_plain(reminders.subscribe, member, data.endpoint, keys.p256dh, keys.auth, now)
+async def subscribe_push_api(
+    data: PushSubscriptionIn, member: CurrentMember, db: Db, now: Now, request: Request
+) -> PushSubscriptionOut:
+    """Send a browser's `PushSubscription.toJSON()`: its reminders go there, in the language of its
+    `Accept-Language` unless the member picked one. Sent again, its keys (and language) are renewed."""
+    keys, language = data.keys, i18n.language_of(request.scope)
+    saved = await db.write_plain(reminders.subscribe, member, data.endpoint, keys.p256dh, keys.auth, language, now)
     return PushSubscriptionOut.model_validate(saved, from_attributes=True)
 
 

@@ -1,15 +1,16 @@
 """Reminders: a cue per habit (days and a time), where they go (this device by Web Push, Apprise URLs), tests of
 both, and the page a notification opens."""
 
-from collections.abc import Mapping
-from datetime import datetime
+import functools
+from collections.abc import Callable, Mapping
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from app import copy, forms, habits, reminders
+from app import copy, forms, habits, i18n, reminders
 from app.db import Database
 from app.deps import (
     CurrentLogin,
@@ -23,6 +24,7 @@ from app.deps import (
     OwnedHabit,
     login_and_member,
 )
+from app.i18n import gettext
 from app.models import WEEKDAYS, Member, Weekday
 from app.notify import Message, Notifier, shown
 from app.schemas import AppriseIn, ReminderForm
@@ -30,25 +32,39 @@ from app.templating import app_root, redirect, render, url_path
 
 router = APIRouter()
 
-DAY_NAMES = {"mon": "Mon", "tue": "Tue", "wed": "Wed", "thu": "Thu", "fri": "Fri", "sat": "Sat", "sun": "Sun"}
-
 
 def notifier_of(request: Request) -> Notifier:
     notifier: Notifier = request.app.state.notifier
     return notifier
 
 
-def test_message(request: Request) -> Message:
-    return Message(copy.TEST_TITLE, copy.TEST_BODY, f"{app_root(request)}/")
+def test_of(request: Request) -> Callable[[], Message]:
+    """The test's message, in whichever language it is composed in: the one its reminders will come in."""
+    return functools.partial(reminders.test_message, app_root(request))
+
+
+def day_names(context: str) -> list[str]:
+    """The weekdays' short names as the page's language writes them, Monday first: "Mon" ("Mo."), or, standing
+    alone on a chip, "Mo"."""
+    names = i18n.locale(i18n.current()).days[context]["abbreviated"]
+    return [str(names[i]) for i in range(len(WEEKDAYS))]
 
 
 def said_days(days: list[Weekday]) -> str:
     """Days as a sentence says them: "every day", "weekdays", or "Mon, Wed and Fri"."""
     if len(days) == len(WEEKDAYS):
-        return "every day"
+        # Translators: when a reminder comes, in "On: every day at 18:00."
+        return gettext("every day")
     if days == list(Weekday)[:5]:
-        return "weekdays"
-    return copy.joined([DAY_NAMES[day] for day in days])
+        # Translators: when a reminder comes, Monday to Friday, in "On: weekdays at 18:00."
+        return gettext("weekdays")
+    names = day_names("format")
+    return copy.joined([names[list(Weekday).index(day)] for day in days])
+
+
+def said_time(at: str) -> str:
+    """A reminder's time ("18:00") as the page's language writes a time."""
+    return i18n.clock(time.fromisoformat(at))
 
 
 async def reminders_page(
@@ -83,7 +99,8 @@ async def reminders_page(
         habits=active,
         plans=plans,
         said_days=said_days,
-        weekdays=[(day.value, DAY_NAMES[day]) for day in Weekday],
+        said_time=said_time,
+        weekdays=list(zip(WEEKDAYS, day_names("stand-alone"), strict=True)),
         zone=zone.key.replace("_", " "),
         saved=saved,
         habit_errors=habit_errors,
@@ -150,7 +167,7 @@ async def add_apprise_url(
     if data is None:
         values = forms.values_of(form)
         return await reminders_page(request, db, member, zone, now, apprise_values=values, apprise_errors=errors)
-    await db.write_plain(reminders.add_target, member, data.url, now)
+    await db.write_plain(reminders.add_target, member, data.url, i18n.language_of(request.scope), now)
     response = redirect(request, "show_reminders", query={"added": "true"})
     response.headers["location"] += "#apprise"
     return response
@@ -164,7 +181,8 @@ async def test_apprise_url(
     target = await db.read_plain(reminders.target_of, member, target_id)
     if target is None:
         raise HTTPException(404)
-    problem = await run_in_threadpool(notifier_of(request).apprise, target.url, test_message(request))
+    message = reminders.worded(test_of(request), member.language, [target.language])[0]
+    problem = await run_in_threadpool(notifier_of(request).apprise, target.url, message)
     return await reminders_page(request, db, member, zone, now, tested=(f"apprise-{target_id}", problem))
 
 
@@ -178,11 +196,11 @@ async def remove_apprise_url(request: Request, db: Db, member: CurrentMember, ta
 @router.post("/reminders/push/test")
 async def test_push(request: Request, db: Db, member: CurrentMember, zone: HouseholdZone, now: Now) -> Response:
     """Sends a test to every device that takes this member's notifications."""
-    outcome = await reminders.send_to(db, notifier_of(request), member.id or 0, test_message(request),
-                                      apprise=False)  # fmt: skip
+    notifier, compose = notifier_of(request), test_of(request)
+    outcome = await reminders.send_to(db, notifier, member.id or 0, member.language, compose, apprise=False)
     problem = first(outcome) if outcome.sent == 0 else None
     if outcome.sent == 0 and problem is None:
-        problem = "No device takes your notifications yet: turn them on with the button above."
+        problem = gettext("No device takes your notifications yet: turn them on with the button above.")
     return await reminders_page(request, db, member, zone, now, tested=("push", problem))
 
 

@@ -6,7 +6,8 @@ Create Date: 2026-11-24 10:30:41.267152
 
 A member may set a reminder per habit (weekdays and a local time). Each due moment is claimed by inserting its
 row in remindersent: the primary key lets exactly one worker or replica send it. Reminders go to the member's
-push subscriptions (one per browser) and Apprise URLs. Nothing existing changes.
+push subscriptions (one per browser) and Apprise URLs, each with the language its browser asked for (the words
+of its notifications when the member has picked none). Nothing existing changes.
 """
 
 from collections.abc import Sequence
@@ -55,6 +56,7 @@ def upgrade() -> None:
         sa.Column("endpoint", Url(length=1000), nullable=False),
         sa.Column("p256dh", Url(length=200), nullable=False),
         sa.Column("auth", Url(length=100), nullable=False),
+        sa.Column("language", Url(length=8), nullable=True),
         sa.Column("created_at", Time(), nullable=False),
         sa.UniqueConstraint("member_id", "endpoint"),
     )
@@ -63,6 +65,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), primary_key=True),
         member_id(),
         sa.Column("url", Url(length=1000), nullable=False),
+        sa.Column("language", Url(length=8), nullable=True),
         sa.Column("created_at", Time(), nullable=False),
     )
     op.create_index("ix_apprisetarget_member_id", "apprisetarget", ["member_id"])
