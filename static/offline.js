@@ -136,10 +136,10 @@ async function keepReflection(form) {
     return;
   }
   const commitment = sealOf(form.closest("article")).commitment;
-  form.replaceWith(element("p", "notice", "Reflection saved on this phone; it is sent with the flip."));
   // Its flip may have been sent meanwhile: sent again with the reflection, it is the same flip.
   const others = (await outbox()).filter((e) => e.commitment !== commitment);
   await keep([...others, { ...revealed.get(commitment), reflection }]);
+  form.replaceWith(element("p", "notice", "Reflection saved on this phone; it is sent with the flip.")); // once it is
   sendOutbox();
 }
 
