@@ -77,9 +77,13 @@ def common_context(request: Request) -> dict[str, Any]:
         return i18n.from_time(moment, now, zone)
 
     def at_time(moment: datetime) -> str:
-        """ "at 07:02" today, "on Mon 23 Nov, 07:02" another day: the seal line's times."""
+        """ "at 07:02" today, "on Tue 24 Nov 2026, 07:02" another day: the seal line's times."""
         local = moment.astimezone(zone)
-        return f"at {local:%H:%M}" if local.date() == now.astimezone(zone).date() else f"on {local:%a %-d %b, %H:%M}"
+        if local.date() == now.astimezone(zone).date():
+            # Translators: when a flip was sealed or revealed, today ("Sealed at 07:02 as 3f2a…").
+            return i18n.gettext("at %(time)s", time=i18n.clock(local))
+        # Translators: when a flip was sealed or revealed, another day ("Sealed on Mon 23 Nov 2026, 23:10 as …").
+        return i18n.gettext("on %(moment)s", moment=i18n.when(moment, zone))
 
     return {
         "url": functools.partial(url_path, request),
