@@ -70,6 +70,7 @@ def pick(page: Page, name: str, value: str) -> None:
     page.locator(f'form.reflection label.pill:has(input[name="{name}"][value="{value}"])').click()
 
 
+@pytest.mark.on_postgres_too
 def test_a_flip_revealed_and_reflected_on_with_no_signal_reaches_the_server(
     browser: Browser, app: FastAPI, live_url: str, db: Session
 ) -> None:
