@@ -469,3 +469,33 @@ def test_every_habits_flip_is_in_the_first_two_screens(
     assert len(ends) == habits
     assert [end for end in ends if end["bottom"] > limit] == [], f"below {limit} px: {ends}"
     assert errors == [], errors
+
+
+def test_the_set_up_words_stay_whole_in_every_language(browser: Browser, live_url: str) -> None:
+    """Habits, Enhancers and Settings at the top, in each language, on a 320, 360 and 390 px phone: each word on
+    one line, never broken in the middle ("Habit/s" at 360 px before), and nothing wider than the screen."""
+    page = browser.new_page(viewport=SIZES[0])
+    page.goto(live_url)
+    page.get_by_label("Household name").fill("Rivera")
+    page.get_by_label("Household password").fill(PASSWORD)
+    page.get_by_label("Password again").fill(PASSWORD)
+    page.get_by_label("Your name").fill("Ana")
+    page.get_by_role("button", name="Create household").click()
+    expect(page.locator("nav.setup")).to_be_visible()
+    problems = []
+    for language in ("en", "de", "es", "fr"):
+        page.set_extra_http_headers({"Accept-Language": language})
+        for width in (320, 360, 390):
+            page.set_viewport_size({"width": width, "height": 640})
+            page.goto(f"{live_url}/settings")
+            expect(page.locator("html")).to_have_attribute("lang", language)
+            found = page.evaluate("""() => ({
+              lines: [...document.querySelectorAll('nav.setup a > span')].map((word) => {
+                const text = document.createRange(); text.selectNodeContents(word.firstChild);
+                return [word.textContent.trim(), new Set([...text.getClientRects()].map((r) => Math.round(r.top))).size];
+              }),
+              width: document.scrollingElement.scrollWidth})""")
+            problems += [f"{language} at {width}: {word!r} on {n} lines" for word, n in found["lines"] if n != 1]
+            if found["width"] > width:
+                problems.append(f"{language} at {width}: {found['width']} px wide")
+    assert problems == []
