@@ -24,6 +24,10 @@ TODAY_KEPT = """async () => {
   for (const name of await caches.keys()) if (await (await caches.open(name)).match("/")) return true;
   return false;
 }"""
+SENT = """async () => {
+  const kept = await (await caches.open("outbox")).match("/outbox");
+  return Boolean(kept) && (await kept.text()) === "[]";
+}"""
 TODAY_DROPPED = """async () => {
   for (const name of await caches.keys()) if (await (await caches.open(name)).match("/")) return false;
   return true;
@@ -214,6 +218,20 @@ def test_a_german_phone_hears_about_no_signal_in_german(
     page.goto(f"{live_url}/history")  # never opened here: the page for a page not kept, in German too
     expect(page.locator("h1")).to_have_text("Kein Netz")
     assert page.locator("html").get_attribute("lang") == "de"
+    context.set_offline(False)
+    page.goto(live_url)  # back online (the page sends the flip; Chromium's worker may still see no network)
+    wait_until(page, SENT)
+    context.close()
+    assert problems == []
+    # Sent: the server's own verdict, on another phone, its seal line in German as well.
+    context, page, problems = phone(browser, live_url, db, habit, locale="de-DE")
+    db.expire_all()
+    [flip] = db.exec(select(Flip).where(Flip.habit_id == habit.id)).all()
+    page.goto(f"{live_url}/flips/{flip.id}")
+    sent = page.locator("[data-seal-line]")
+    expect(sent).to_contain_text("Versiegelt um ")
+    expect(sent).to_contain_text("; das Siegel passt")
+    shots(page, "offline-de-3-sent")
     context.close()
     assert problems == []
 
