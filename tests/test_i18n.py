@@ -313,6 +313,7 @@ def test_a_members_own_language_wins_over_the_browsers_and_the_api_stays_english
     saved = client.post("/settings/language", data={"language": "de"}, headers={"Accept-Language": "fr"})
     assert saved.status_code == 303
     assert '<html lang="de"' in client.get("/settings", headers={"Accept-Language": "fr"}).text
+    assert "<h1>Kein Netz</h1>" in client.get("/offline", headers={"Accept-Language": "fr"}).text  # kept for offline
     refused = client.post("/api/v1/habits/3/flips", headers={"Accept-Language": "de"})
     assert refused.status_code == 409 and refused.json()["detail"].startswith("This habit has no enhancers")
     assert client.post("/settings/language", data={"language": ""}).status_code == 303

@@ -8,6 +8,7 @@ import json
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from app.deps import OptionalLogin
 from app.templating import HTMX, STATIC_DIR, app_root, render, static_version
 
 router = APIRouter()
@@ -62,8 +63,8 @@ async def show_service_worker(request: Request) -> Response:
 
 
 @router.get("/offline", include_in_schema=False)
-async def show_offline(request: Request) -> Response:
+async def show_offline(request: Request, login: OptionalLogin) -> Response:
     """The page the service worker shows for a page it has not kept. A static file could not follow the page's
-    language, so it is rendered here in the request's (the member's choice, else the browser's), and the worker
-    keeps it anew each time it keeps Today: offline, it is in the language Today was last seen in."""
+    language, so it is rendered here in the request's (the member's choice, found with the login, else the
+    browser's), and the worker keeps it anew each time it keeps Today: offline, it is in Today's language."""
     return render(request, "offline.html")
