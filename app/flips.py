@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from app import coin, copy
 from app.db import Gone, Sql, as_loaded, columns, loaded, locked, with_columns
-from app.i18n import gettext
+from app.i18n import N_, gettext
 from app.models import Coin, Enhancer, Flip, FlipEnhancer, Habit, Household, Member, Reflection, Seal, SealEnhancer
 from app.schemas import ReflectionIn
 
@@ -58,22 +58,29 @@ class SessionOver(FlipRefused):
         super().__init__(gettext("That session is over, so its skip can no longer be undone."))
 
 
+# An offline reveal's refusals are the JSON API's `detail` (English, for scripts); the phone that sent the reveal
+# shows them in its page's language (base.html's #words, by the English words: static/offline.js).
+SEAL_NOT_CURRENT = N_(
+    "This sealed flip is no longer this habit's next one (its enhancers or coin changed since this phone loaded "
+    "it), so it can't be revealed. Reload and flip again."
+)
+REVEAL_DIFFERS = N_("That is not the verdict this seal holds, so it was refused. The sealed verdict stands.")
+REVEAL_REFUSALS = (SEAL_NOT_CURRENT, REVEAL_DIFFERS)
+
+
 class SealNotCurrent(FlipRefused):
     """An offline reveal of a seal that is not the habit's current one, nor revealed already: redrawn since (the
     habit's enhancers or coin changed), or made up."""
 
     def __init__(self) -> None:
-        super().__init__(
-            "This sealed flip is no longer this habit's next one (its enhancers or coin changed since this phone "
-            "loaded it), so it can't be revealed. Reload and flip again."
-        )
+        super().__init__(SEAL_NOT_CURRENT)
 
 
 class RevealDiffers(FlipRefused):
     """An offline reveal naming a verdict other than the one sealed: the seal decides, never the phone."""
 
     def __init__(self) -> None:
-        super().__init__("That is not the verdict this seal holds, so it was refused. The sealed verdict stands.")
+        super().__init__(REVEAL_DIFFERS)
 
 
 @dataclass(frozen=True)

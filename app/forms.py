@@ -32,7 +32,7 @@ def message(error_type: str, msg: str, ctx: dict[str, object] | None, given: obj
         least = int(str(ctx["min_length"]))
         return ngettext("Please use at least %(num)s character.", "Please use at least %(num)s characters.", least)
     if error_type == "string_too_short":
-        return gettext(MESSAGES["missing"])
+        return message("missing", msg, ctx)  # not gettext(MESSAGES["missing"]): pybabel would extract "missing"
     if error_type == "string_too_long" and ctx:
         most = int(str(ctx["max_length"]))
         if isinstance(given, str):

@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from app import copy, i18n, security
+from app import copy, flips, i18n, security
 from app.deps import cookie_name, csrf_binding, get_settings
 from app.headers import route_path
 from app.models import NAME_MAX, NOTE_MAX, TEXT_MAX, Member, utcnow
@@ -143,6 +143,8 @@ templates.env.globals["limits"] = {"name": NAME_MAX, "text": TEXT_MAX, "note": N
 templates.env.globals["languages"] = i18n.LANGUAGES
 templates.env.globals["counted"] = copy.counted
 templates.env.globals["reminder_body"] = copy.reminder_body
+# An offline reveal's refusals, by the API's English words, in the page's language (static/offline.js shows them).
+templates.env.globals["reveal_refusals"] = lambda: {words: i18n.gettext(words) for words in flips.REVEAL_REFUSALS}
 # The words for the API's enum values (which never translate), translated as each page is drawn.
 templates.env.globals["coin_words"] = {
     "heads": i18n.lazy_gettext("heads"),

@@ -8,6 +8,9 @@ const who = document.body.dataset.who ?? "";
 // The outbox lives in the Cache API, which the service worker reads too: it sends by itself (Background Sync) once
 // the phone has signal again, even with the app closed. (localStorage where there is no Cache API: plain http.)
 const OUTBOX = `${root}outbox`;
+// Its words are app.js's: base.html's #words, in the page's language (English if the page has none).
+const said = (name, english, values = {}) =>
+  Object.entries(values).reduce((text, [key, value]) => text.replace(`{${key}}`, () => value), words[name] ?? english);
 const COIN = { heads: ["H", "Heads"], tails: ["T", "Tails"], mixed: ["½", "Mixed"] };
 
 async function outbox() {
@@ -38,20 +41,24 @@ function element(tag, className = "", text = "") {
   return made;
 }
 
+// "at 07:02" today, "on Tue, 24 Nov 2026, 07:02" another day, as the seal line on a verdict's page says them: in
+// the page's language, in the household's time zone.
 function atTime(iso) {
   const zone = document.body.dataset.zone;
+  const locale = language === "en" ? "en-GB" : language;
   const day = (moment) => moment.toLocaleDateString("en-GB", { timeZone: zone });
   const moment = new Date(iso);
-  const time = moment.toLocaleTimeString("en-GB", { timeZone: zone, hour: "2-digit", minute: "2-digit" });
-  if (day(moment) === day(new Date())) return `at ${time}`;
-  return `on ${moment.toLocaleDateString("en-GB", { timeZone: zone, weekday: "short", day: "numeric", month: "short" })}, ${time}`;
+  const time = moment.toLocaleTimeString(locale, { timeZone: zone, hour: "2-digit", minute: "2-digit" });
+  if (day(moment) === day(new Date())) return said("at", `at ${time}`, { time });
+  const date = moment.toLocaleDateString(locale, { timeZone: zone, weekday: "short", day: "numeric", month: "short", year: "numeric" });
+  return said("on", `on ${date}, ${time}`, { moment: `${date}, ${time}` });
 }
 
 function sayOffline() {
   const offline = !navigator.onLine || document.body.hasAttribute("data-offline");
   let notice = document.getElementById("offline-notice");
   if (offline && !notice) {
-    notice = element("p", "notice offline", "No signal: your flip still works and will be sent when you're back online.");
+    notice = element("p", "notice offline", said("offline", "No signal: your flip still works and will be sent when you’re back online."));
     notice.id = "offline-notice";
     notice.setAttribute("role", "status");
     document.getElementById("main")?.prepend(notice);
@@ -64,15 +71,17 @@ function sayOffline() {
 async function finishSealLine(line, seal, sealed) {
   if (line.dataset.checked || !seal || sealed === undefined) return;
   line.dataset.checked = "yes";
-  const said = line.querySelector("[data-seal-said]") || line.appendChild(element("span"));
+  const end = line.querySelector("[data-seal-said]") || line.appendChild(element("span"));
   if (!globalThis.crypto?.subtle) {
-    said.textContent = "; this browser checks the seal only over https (see “Check that this flip is fair”)";
+    end.textContent = said("sealLineInsecure", "; this browser checks the seal only over https (see “Check that this flip is fair”)");
     return;
   }
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(sealed));
   const matches = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("") === seal;
   line.classList.add(matches ? "matches" : "differs");
-  said.textContent = matches ? "; the seal matches" : "; the seal does NOT match: this verdict was changed after it was sealed";
+  end.textContent = matches
+    ? said("sealLineMatches", "; the seal matches")
+    : said("sealLineDiffers", "; the seal does NOT match: this verdict was changed after it was sealed");
 }
 
 function finishSealLines(where) {
@@ -83,14 +92,14 @@ function finishSealLines(where) {
 }
 
 function showRevealed(card, sealed, revealedAt, reflection) {
-  const [letter, word] = COIN[sealed.coin];
+  const [letter, word] = sealed.coin_shown ?? COIN[sealed.coin]; // in the page's language (flips/_card.html)
   const verdict = element("section", `verdict verdict-${sealed.coin} fresh offline-revealed`);
   verdict.setAttribute("aria-live", "polite");
   const disc = element("div", `coin coin-${sealed.coin}`);
   disc.setAttribute("aria-hidden", "true");
   disc.append(element("span", "", letter));
   verdict.append(disc, element("h3", "coin-word", word));
-  for (const [allowed, title, mark] of [[true, "Comes along:", "✓"], [false, "Not this time:", "✕"]]) {
+  for (const [allowed, title, mark] of [[true, said("comesAlong", "Comes along:"), "✓"], [false, said("notThisTime", "Not this time:"), "✕"]]) {
     const these = sealed.enhancers.filter((e) => e.allowed === allowed);
     if (!these.length) continue;
     const list = element("ul", `enhancers ${allowed ? "yes" : "no"}`);
@@ -100,13 +109,14 @@ function showRevealed(card, sealed, revealedAt, reflection) {
     heading.append(element("strong", "", title));
     verdict.append(heading, list);
   }
-  const line = element("p", "seal-line", `Sealed ${atTime(sealed.sealed_at)} as ${sealed.commitment.slice(0, 4)}…; revealed ${atTime(revealedAt)}`);
-  verdict.append(line, element("p", "meta", "Kept on this phone until it can be sent: the verdict is final."));
+  const times = { sealed: atTime(sealed.sealed_at), hash: `${sealed.commitment.slice(0, 4)}…`, revealed: atTime(revealedAt) };
+  const line = element("p", "seal-line", said("sealedRevealed", `Sealed ${times.sealed} as ${times.hash}; revealed ${times.revealed}`, times));
+  verdict.append(line, element("p", "meta", said("keptHere", "Kept on this phone until it can be sent: the verdict is final.")));
   finishSealLine(line, sealed.commitment, sealed.text);
   card.querySelector(".seal-note")?.remove();
   card.querySelector("form[data-reveal]").replaceWith(verdict);
   if (reflection) {
-    verdict.after(element("p", "notice", "Reflection saved on this phone; it is sent with the flip."));
+    verdict.after(element("p", "notice", said("reflectionKeptHere", "Reflection saved on this phone; it is sent with the flip.")));
   } else {
     const form = document.getElementById("offline-reflection").content.firstElementChild.cloneNode(true);
     form.querySelector("label[for=note]").textContent = sealed.prompt;
@@ -132,14 +142,14 @@ async function keepReflection(form) {
     followed: data.get("followed"), note: data.get("note") || "" };
   if (!reflection.effort || !reflection.enjoyment || !reflection.followed) {
     form.querySelector(".missing")?.remove();
-    form.prepend(element("p", "notice warn missing", "Please pick your effort, your enjoyment and whether you followed the coin."));
+    form.prepend(element("p", "notice warn missing", said("reflectionMissing", "Please pick your effort, your enjoyment and whether you followed the coin.")));
     return;
   }
   const commitment = sealOf(form.closest("article")).commitment;
   // Its flip may have been sent meanwhile: sent again with the reflection, it is the same flip.
   const others = (await outbox()).filter((e) => e.commitment !== commitment);
   await keep([...others, { ...revealed.get(commitment), reflection }]);
-  form.replaceWith(element("p", "notice", "Reflection saved on this phone; it is sent with the flip.")); // once it is
+  form.replaceWith(element("p", "notice", said("reflectionKeptHere", "Reflection saved on this phone; it is sent with the flip."))); // once it is
   sendOutbox();
 }
 
@@ -165,18 +175,21 @@ async function sendOutbox() {
 async function send(entry) {
   const headers = { "Content-Type": "application/json", "X-CSRF-Token": csrf() };
   const { commitment, coin, enhancers, revealed_at } = entry;
-  const said = [];
+  const told = [];
   let flip;
   try {
     const response = await fetch(entry.url, { method: "POST", headers, body: JSON.stringify({ commitment, coin, enhancers, revealed_at }) });
     if (response.status >= 500 || response.status === 401 || response.status === 403) return false;
     flip = await response.json();
-    if (!response.ok) said.push(`This phone's flip was not kept: ${flip.detail}`);
+    // The API's reason is English (for scripts): the page's own words for it, where it has them.
+    const reason = words.revealRefusals?.[flip.detail] ?? flip.detail;
+    if (!response.ok) told.push(said("flipNotKept", `This phone’s flip was not kept: ${reason}`, { reason }));
     if (response.ok && entry.reflection) {
       const saved = await fetch(`${root}api/v1/flips/${flip.id}/reflection`, { method: "PUT", headers, body: JSON.stringify(entry.reflection) });
       if (saved.status >= 500) return false;
       // Never over a reflection saved meanwhile from another phone: that one stays, this one is shown to copy.
-      if (saved.status === 409) said.push(`A reflection was already saved from another phone, so this one was kept out: “${entry.reflection.note}”`);
+      const note = entry.reflection.note;
+      if (saved.status === 409) told.push(said("reflectionKeptOut", `A reflection was already saved from another phone, so this one was kept out: “${note}”`, { note }));
     }
   } catch (error) {
     return false;
@@ -185,7 +198,7 @@ async function send(entry) {
   if (card && globalThis.htmx) {
     await htmx.ajax("GET", flip.id ? `${root}flips/${flip.id}` : root, flip.id ? { target: card, swap: "outerHTML" } : { target: "#main", select: "#main", swap: "outerHTML" });
   }
-  for (const words of said) document.getElementById(entry.habit)?.querySelector(".verdict, header")?.after(element("p", "notice warn", words));
+  for (const message of told) document.getElementById(entry.habit)?.querySelector(".verdict, header")?.after(element("p", "notice warn", message));
   return true;
 }
 

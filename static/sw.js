@@ -7,11 +7,11 @@ const ROOT = "__ROOT__";
 const SHELL = ["__SHELL__"];
 const CACHE = "coinflip-__VERSION__";
 const TODAY = `${ROOT}/`;
-const OFFLINE = `${ROOT}/static/offline.html`;
+const OFFLINE = `${ROOT}/offline`; // in the language of the page it was kept with (app/routes/manifest.py)
 const HTML = { headers: { "Content-Type": "text/html; charset=utf-8" } };
 
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll([...SHELL, OFFLINE])).then(() => self.skipWaiting()));
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL).then(() => keepOffline(cache))).then(() => self.skipWaiting()));
 });
 
 self.addEventListener("activate", (event) => {
@@ -41,7 +41,7 @@ async function navigate(event) {
     const today = new URL(event.request.url).pathname === TODAY && (await cache.match(TODAY));
     if (today) return new Response((await today.text()).replace("<body ", "<body data-offline "), HTML);
     const offline = await cache.match(OFFLINE);
-    return new Response(offline ? (await offline.text()).replaceAll("__ROOT__", ROOT) : "No signal.", HTML);
+    return offline || new Response("No signal.", HTML);
   }
 }
 
@@ -54,10 +54,20 @@ async function remember(cache, response) {
   const url = new URL(response.url);
   if (url.pathname === TODAY && !url.search && /^\d+\.\d+$/.test(who)) {
     await cache.put(TODAY, new Response(page, HTML));
+    // The offline page anew with it, in Today's language (a member's choice may have changed it).
+    await keepOffline(cache);
     return;
   }
   const kept = await cache.match(TODAY);
   if (kept && whoOf(await kept.text()) !== who) await cache.delete(TODAY);
+}
+
+// The page for a page not kept, in the language of the moment (kept as its text, like Today): never in the way.
+async function keepOffline(cache) {
+  try {
+    const offline = await fetch(OFFLINE);
+    if (offline.ok) await cache.put(OFFLINE, new Response(await offline.text(), HTML));
+  } catch (error) {}
 }
 
 async function fromShell(request) {

@@ -24,6 +24,10 @@ TODAY_KEPT = """async () => {
   for (const name of await caches.keys()) if (await (await caches.open(name)).match("/")) return true;
   return false;
 }"""
+SENT = """async () => {
+  const kept = await (await caches.open("outbox")).match("/outbox");
+  return Boolean(kept) && (await kept.text()) === "[]";
+}"""
 TODAY_DROPPED = """async () => {
   for (const name of await caches.keys()) if (await (await caches.open(name)).match("/")) return false;
   return true;
@@ -38,9 +42,11 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-def phone(browser: Browser, live_url: str, db: Session, habit: Habit) -> tuple[BrowserContext, Page, list[str]]:
+def phone(
+    browser: Browser, live_url: str, db: Session, habit: Habit, locale: str = "en-GB"
+) -> tuple[BrowserContext, Page, list[str]]:
     """A phone logged in to the household with the habit's member picked (as after the login and the PIN)."""
-    context = browser.new_context(viewport=PHONE, reduced_motion="reduce", timezone_id="UTC")
+    context = browser.new_context(viewport=PHONE, reduced_motion="reduce", timezone_id="UTC", locale=locale)
     token = security.start_login(db, 1, "Playwright", habit.member_id)
     db.commit()
     context.add_cookies([{"name": security.LOGIN_COOKIE, "value": token, "url": live_url}])
@@ -101,7 +107,7 @@ def test_a_flip_revealed_and_reflected_on_with_no_signal_reaches_the_server(
     context.set_offline(True)
     page.reload()
     expect(page.get_by_role("status").filter(has_text="No signal")).to_have_text(
-        "No signal: your flip still works and will be sent when you're back online."
+        "No signal: your flip still works and will be sent when you’re back online."
     )
     shots(page, "offline-2-no-signal")
     page.get_by_role("button", name="Flip for Morning run").click()
@@ -178,6 +184,56 @@ def test_a_flip_revealed_and_reflected_on_with_no_signal_reaches_the_server(
     expect(page.locator("body")).not_to_contain_text("Morning run")
     context.close()
     assert problems == [], problems
+
+
+def test_a_german_phone_hears_about_no_signal_in_german(
+    browser: Browser, app: FastAPI, live_url: str, db: Session
+) -> None:
+    """The offline notice, the verdict revealed on the phone and its seal line, and the page for a page not kept:
+    in the phone's language, with no server to ask."""
+    household = factories.make_household(db)
+    member = factories.make_member(db, household)
+    habit = factories.make_habit(db, member, "Morgenlauf", [factories.make_enhancer(db, member, "Musik")])
+    context, page, problems = phone(browser, live_url, db, habit, locale="de-DE")
+    card = page.locator(f"#habit-{habit.id}")
+    page.goto(live_url)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    page.reload()
+    wait_until(page, TODAY_KEPT)
+    expect(card.locator(".seal-note")).to_contain_text("Gezogen und versiegelt um ")
+    shots(page, "offline-de-1-sealed-card")
+
+    context.set_offline(True)
+    page.reload()
+    expect(page.get_by_role("status")).to_have_text(
+        "Kein Netz: Dein Münzwurf klappt trotzdem und wird gesendet, sobald du wieder online bist."
+    )
+    card.locator("form[data-reveal] button[type=submit]").click()
+    line = card.locator(".verdict .seal-line")
+    expect(line).to_contain_text("Versiegelt um ")
+    expect(line).to_contain_text("; aufgedeckt um ")
+    expect(line).to_contain_text("; das Siegel passt")
+    expect(card).to_contain_text("Auf diesem Handy gespeichert, bis es gesendet werden kann: Das Ergebnis steht fest.")
+    shots(page, "offline-de-2-revealed")
+    page.goto(f"{live_url}/history")  # never opened here: the page for a page not kept, in German too
+    expect(page.locator("h1")).to_have_text("Kein Netz")
+    assert page.locator("html").get_attribute("lang") == "de"
+    context.set_offline(False)
+    page.goto(live_url)  # back online (the page sends the flip; Chromium's worker may still see no network)
+    wait_until(page, SENT)
+    context.close()
+    assert problems == []
+    # Sent: the server's own verdict, on another phone, its seal line in German as well.
+    context, page, problems = phone(browser, live_url, db, habit, locale="de-DE")
+    db.expire_all()
+    [flip] = db.exec(select(Flip).where(Flip.habit_id == habit.id)).all()
+    page.goto(f"{live_url}/flips/{flip.id}")
+    sent = page.locator("[data-seal-line]")
+    expect(sent).to_contain_text("Versiegelt um ")
+    expect(sent).to_contain_text("; das Siegel passt")
+    shots(page, "offline-de-3-sent")
+    context.close()
+    assert problems == []
 
 
 def test_background_sync_sends_the_flip_with_the_app_closed(

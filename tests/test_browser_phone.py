@@ -492,7 +492,8 @@ def test_the_set_up_words_stay_whole_in_every_language(browser: Browser, live_ur
             found = page.evaluate("""() => ({
               lines: [...document.querySelectorAll('nav.setup a > span')].map((word) => {
                 const text = document.createRange(); text.selectNodeContents(word.firstChild);
-                return [word.textContent.trim(), new Set([...text.getClientRects()].map((r) => Math.round(r.top))).size];
+                const tops = [...text.getClientRects()].map((r) => Math.round(r.top));
+                return [word.textContent.trim(), new Set(tops).size];
               }),
               width: document.scrollingElement.scrollWidth})""")
             problems += [f"{language} at {width}: {word!r} on {n} lines" for word, n in found["lines"] if n != 1]

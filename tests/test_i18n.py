@@ -1,7 +1,9 @@
 """Languages: every word shown is marked for translation (found in a pseudo-locale), every catalog is complete,
 the language is negotiated from the browser and a member's own choice wins, and the API stays English."""
 
+import json
 import re
+from html import escape
 from html.parser import HTMLParser
 
 import pytest
@@ -10,12 +12,13 @@ from babel.messages.checkers import checkers
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from app import i18n, notify
+from app import flips, i18n, notify
 from app.config import Settings
+from app.models import Seal
 from tests import catalogs, factories
-from tests.conftest import Home
+from tests.conftest import Clock, Home
 
 PSEUDO = {"Accept-Language": "en-XA"}
 # What the user typed starts with "Zq" here, so that it is told apart from the app's own words.
@@ -125,6 +128,7 @@ PAGES = [
     "/members/2/edit", "/members/3/edit", "/members/2/pick", "/members/2/forgot-pin", "/settings",
     "/settings?theme_saved=true", "/settings?changed=true", "/settings?language_saved=true", "/nothing-here", "/docs",
     "/reminders", "/reminders?saved=1", "/reminders?saved=2", "/reminders?push_on=true", "/reminders?added=true",
+    "/offline",
 ]  # fmt: skip
 
 
@@ -138,6 +142,62 @@ def test_every_word_on_every_page_is_marked_for_translation(client: TestClient, 
         assert '<html lang="en-XA"' in response.text, path
         found.extend(f"{path}: {problem}" for problem in unmarked(response.text))
     assert found == [], "\n".join(found)
+
+
+def test_a_seal_on_today_and_the_seal_line_of_its_flip_are_marked(
+    client: TestClient, db: Session, lived_in: Home, clock: Clock, pseudo: None
+) -> None:
+    """Today with a seal on a card, then its flip revealed the next day: "Sealed on …, 09:00 as 3f2a…; revealed at
+    09:13", every word of it marked."""
+    swim = factories.make_habit(db, lived_in.member, "Zqswim", [factories.make_enhancer(db, lived_in.member, "Zqsun")])
+    swim.why, swim.minimum = "Zqwhy", "Zqmin"
+    db.add(swim)
+    db.commit()
+    today = client.get("/", headers=PSEUDO).text
+    assert 'class="seal-note' in today
+    clock.advance(days=1, minutes=13)
+    flip = client.post(f"/api/v1/habits/{swim.id}/flips")
+    assert flip.status_code == 201
+    page = client.get(f"/flips/{flip.json()['id']}", headers=PSEUDO).text
+    assert "data-seal-line" in page and "⟦on" in page and "⟦at" in page
+    assert unmarked(today) + unmarked(page) == []
+
+
+def script_words(page: str) -> dict[str, object]:
+    """The words static/app.js and static/offline.js show: base.html's #words."""
+    found = re.search(r'<script type="application/json" id="words">(.*?)</script>', page, re.S)
+    assert found is not None
+    words: dict[str, object] = json.loads(found.group(1))
+    return words
+
+
+def test_the_words_the_scripts_show_are_marked(client: TestClient, db: Session, lived_in: Home, pseudo: None) -> None:
+    """Offline (the notice, a flip revealed and kept on the phone, the seal line's end, why the server refused a
+    reveal): the words are the page's, in its language. The refusals stay English in the API, for scripts, and
+    the page says them in its own words."""
+
+    def texts(value: object) -> list[str]:
+        if isinstance(value, dict):
+            return [text for inner in value.values() for text in texts(inner)]
+        if isinstance(value, list):
+            return [text for inner in value for text in texts(inner)]
+        return [str(value)]
+
+    words = script_words(client.get("/", headers=PSEUDO).text)
+    shown = [re.sub(r"\{\w+\}", " ", text) for text in texts(words)]  # {n}, {time}: what the script puts in
+    assert unmarked("".join(f"<p>{escape(text)}</p>" for text in shown)) == []
+    assert set(words["revealRefusals"]) == set(flips.REVEAL_REFUSALS)  # type: ignore[arg-type]
+    # A reveal of a seal this habit no longer has: the API's reason is English, the German page has it in German.
+    swim = factories.make_habit(db, lived_in.member, "Zqswim", [factories.make_enhancer(db, lived_in.member, "Zqsun")])
+    client.get("/")
+    seal = db.exec(select(Seal).where(Seal.habit_id == swim.id)).one()
+    when = f"{seal.sealed_at:%FT%TZ}"
+    reveal = {"commitment": "0" * 64, "coin": seal.coin.value, "enhancers": [], "revealed_at": when}
+    refused = client.post(f"/api/v1/habits/{swim.id}/flips", json=reveal, headers={"Accept-Language": "de"})
+    assert refused.status_code == 409 and refused.json()["detail"] == flips.SEAL_NOT_CURRENT
+    german = script_words(client.get("/", headers={"Accept-Language": "de"}).text)["revealRefusals"]
+    assert german[flips.SEAL_NOT_CURRENT].startswith("Dieser versiegelte Münzwurf")  # type: ignore[index]
+    assert german[flips.REVEAL_DIFFERS].startswith("Das ist nicht das Ergebnis")  # type: ignore[index]
 
 
 def test_pages_before_anyone_is_picked_are_marked_too(client: TestClient, db: Session, pseudo: None) -> None:
@@ -253,6 +313,7 @@ def test_a_members_own_language_wins_over_the_browsers_and_the_api_stays_english
     saved = client.post("/settings/language", data={"language": "de"}, headers={"Accept-Language": "fr"})
     assert saved.status_code == 303
     assert '<html lang="de"' in client.get("/settings", headers={"Accept-Language": "fr"}).text
+    assert "<h1>Kein Netz</h1>" in client.get("/offline", headers={"Accept-Language": "fr"}).text  # kept for offline
     refused = client.post("/api/v1/habits/3/flips", headers={"Accept-Language": "de"})
     assert refused.status_code == 409 and refused.json()["detail"].startswith("This habit has no enhancers")
     assert client.post("/settings/language", data={"language": ""}).status_code == 303

@@ -269,7 +269,7 @@ def test_the_service_worker_is_served_from_the_root_with_the_shell_written_in(cl
     assert worker.text.startswith('importScripts("/static/sw-push.js");')
     assert re.search(r'"/static/app\.js\?v=[0-9a-f]{10}"', worker.text) and '"__SHELL__"' not in worker.text
     assert client.get("/static/sw-push.js").status_code == 200
-    assert client.get("/static/offline.html").status_code == 200
+    assert client.get("/offline").status_code == 200
 
 
 def test_under_a_sub_path_the_service_worker_keeps_to_it(settings: Settings) -> None:

@@ -8,10 +8,11 @@ import json
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from app.templating import HTMX, STATIC_DIR, app_root, static_version
+from app.deps import OptionalLogin
+from app.templating import HTMX, STATIC_DIR, app_root, render, static_version
 
 router = APIRouter()
-# What the app needs to open offline, besides Today itself (kept as last seen) and static/offline.html.
+# What the app needs to open offline, besides Today itself (kept as last seen) and /offline.
 SHELL = ("app.css", "app.js", "offline.js", HTMX, "icon.svg", "icon-192.png")
 
 THEME = "#2f5fd0"
@@ -59,3 +60,11 @@ async def show_service_worker(request: Request) -> Response:
         media_type="text/javascript",
         headers={"Service-Worker-Allowed": f"{root}/"},
     )
+
+
+@router.get("/offline", include_in_schema=False)
+async def show_offline(request: Request, login: OptionalLogin) -> Response:
+    """The page the service worker shows for a page it has not kept. A static file could not follow the page's
+    language, so it is rendered here in the request's (the member's choice, found with the login, else the
+    browser's), and the worker keeps it anew each time it keeps Today: offline, it is in Today's language."""
+    return render(request, "offline.html")
