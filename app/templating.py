@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -143,7 +144,19 @@ templates.env.globals["limits"] = {"name": NAME_MAX, "text": TEXT_MAX, "note": N
 templates.env.globals["languages"] = i18n.LANGUAGES
 templates.env.globals["counted"] = copy.counted
 templates.env.globals["reminder_body"] = copy.reminder_body
+
+
 # An offline reveal's refusals, by the API's English words, in the page's language (static/offline.js shows them).
+@functools.cache
+def drawn(name: str, words: object) -> Markup:
+    """A template that depends on nothing but the page's language, drawn once per language (`words`, its
+    translations: a catalog loaded anew, as the tests do, draws it anew). The words static/app.js shows and the
+    offline reflection form were a fifth of Today's time, drawn the same on every page."""
+    return Markup(templates.env.get_template(name).render())  # noqa: S704 (autoescaped by the template itself)
+
+
+templates.env.globals["drawn_once"] = lambda name: drawn(name, i18n.translations(i18n.current()))
+
 templates.env.globals["reveal_refusals"] = lambda: {words: i18n.gettext(words) for words in flips.REVEAL_REFUSALS}
 # The words for the API's enum values (which never translate), translated as each page is drawn.
 templates.env.globals["coin_words"] = {
