@@ -51,6 +51,7 @@ PAGES = {
     "reminders": "/reminders", "reminder-saved": "/reminders?saved=1", "not-found": "/nothing-here",
     "offline": "/offline",
 }  # fmt: skip
+LOGGED_OUT = {"login": "/login", "signup": "/signup"}
 
 # The visible words of the page with every disclosure open, and the attributes a screen reader reads out.
 # The time zones' list is IANA's names (Europe/Berlin), not the app's words.
@@ -142,7 +143,10 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, migrated_template: str) ->
     if POSTGRES_URL:
         pytest.skip("walked on SQLite: the pages are the same on PostgreSQL")
     shutil.copy(migrated_template, folder / "coinflip.db")
-    settings = Settings(data_dir=folder, database_url=f"sqlite:///{folder / 'coinflip.db'}", **TEST_SETTINGS)
+    # Sign-up open, so that its page is there to walk once the household exists.
+    settings = Settings(
+        data_dir=folder, database_url=f"sqlite:///{folder / 'coinflip.db'}", signup="open", **TEST_SETTINGS
+    )
     application = create_app(settings)
     engine = create_engine(settings.db_url)
     with serving(application) as url, Session(engine) as db:
@@ -172,24 +176,12 @@ def test_every_page_reads_in_the_language_and_fits_a_phone(
         for name in names[context][width].values()
     }
     problems: list[str] = []
-    for name, path in PAGES.items():
-        page.goto(f"{lived_in['url']}{path}")
-        if name == "flip":  # its seal line, finished once the page has checked the seal ("; the seal matches")
-            page.wait_for_selector("[data-seal-line].matches")
-        found = page.evaluate(READ)
-        if found["lang"] != LOCALES[language].split("-")[0] and found["lang"] != LOCALES[language]:
-            problems.append(f"{name}: <html lang={found['lang']!r}>")
-        if found["width"] > PHONE["width"]:
-            problems.append(f"{name}: {found['width']} px wide")
-        if found["cut"] and language != i18n.PSEUDO:  # the brackets alone make a chart's longest words too long
-            problems.append(f"{name}: cut off in a chart (keep it under ~30 characters): {found['cut']}")
-        text = " ".join(found["texts"])
-        for typed in USER_DATA:
-            text = text.replace(typed, " ")
-        left = sorted({word for word in words_of(text) if word.casefold() in english - own_dates})
-        if left:
-            problems.append(f"{name}: English left: {', '.join(left)}")
-        shoot(page, language, name)
+    # Logged out first, in a context of its own: the login and sign-up pages (the browser's language decides).
+    outside = browser.new_context(viewport=PHONE, locale=LOCALES[language])
+    for tab, pages in ((outside.new_page(), LOGGED_OUT), (page, PAGES)):
+        for name, path in pages.items():
+            look(tab, language, lived_in, name, path, english - own_dates, problems)
+    outside.close()
     if language != i18n.PSEUDO:
         page.goto(f"{lived_in['url']}/flips/1")
         local = lived_in["flipped_at"].astimezone(lived_in["zone"])  # type: ignore[union-attr]
@@ -199,6 +191,35 @@ def test_every_page_reads_in_the_language_and_fits_a_phone(
             problems.append(f"flip: the date reads {shown!r}, not {day!r} as {language} writes it")
     context.close()
     assert problems == [], f"{len(problems)} problems in {language}:\n" + "\n".join(problems)
+
+
+def look(
+    page: Page,
+    language: str,
+    lived_in: dict[str, object],
+    name: str,
+    path: str,
+    english: set[str],
+    problems: list[str],
+) -> None:
+    """One page in the language: its <html lang>, its width, its charts' words and any English left."""
+    page.goto(f"{lived_in['url']}{path}")
+    if name == "flip":  # its seal line, finished once the page has checked the seal ("; the seal matches")
+        page.wait_for_selector("[data-seal-line].matches")
+    found = page.evaluate(READ)
+    if found["lang"] != LOCALES[language].split("-")[0] and found["lang"] != LOCALES[language]:
+        problems.append(f"{name}: <html lang={found['lang']!r}>")
+    if found["width"] > PHONE["width"]:
+        problems.append(f"{name}: {found['width']} px wide")
+    if found["cut"] and language != i18n.PSEUDO:  # the brackets alone make a chart's longest words too long
+        problems.append(f"{name}: cut off in a chart (keep it under ~30 characters): {found['cut']}")
+    text = " ".join(found["texts"])
+    for typed in USER_DATA:
+        text = text.replace(typed, " ")
+    left = sorted({word for word in words_of(text) if word.casefold() in english})
+    if left:
+        problems.append(f"{name}: English left: {', '.join(left)}")
+    shoot(page, language, name)
 
 
 def shoot(page: Page, language: str, name: str) -> None:
