@@ -31,7 +31,7 @@ from tests import factories
 from tests.conftest import Home
 
 PARAM = re.compile(r"{(\w+)(?::\w+)?}")  # {name} or {name:path}
-PUBLIC = {"/healthz", "/signup", "/login", "/docs", "/manifest.webmanifest", "/sw.js"}
+PUBLIC = {"/healthz", "/signup", "/login", "/docs", "/manifest.webmanifest", "/sw.js", "/offline"}
 DOWNLOADS = (".json", ".csv", ".webmanifest", ".js")
 PARTIAL_PAGES = {"/history", "/flips/{flip_id}", "/flips/{flip_id}/reflection"}  # htmx asks these for a piece
 
