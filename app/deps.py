@@ -14,7 +14,7 @@ from starlette.datastructures import FormData
 from app import i18n, security, tokens
 from app.config import Settings
 from app.db import Database, Sql, loaded, with_columns
-from app.headers import route_path
+from app.headers import asks_api
 from app.i18n import N_
 from app.models import Enhancer, Flip, Habit, Household, LoginSession, Member, utcnow
 
@@ -90,9 +90,8 @@ def cookie(request: Request, base: str) -> str | None:
 def is_api(request: Request) -> bool:
     """Whether the JSON API is asked: by the route the request matched, else (nothing matched, or not routed
     yet) by its path less the sub-path. Never by the URL as sent: a proxy may keep the sub-path or strip it."""
-    route = request.scope.get("route")
-    path: str = getattr(route, "path", None) or route_path(request.scope)
-    return path.startswith("/api/")
+    route = getattr(request.scope.get("route"), "path", None)
+    return route.startswith("/api/") if route else asks_api(request.scope)
 
 
 def bearer_token(request: Request) -> str | None:

@@ -81,6 +81,11 @@ def route_path(scope: Scope) -> str:
     return path
 
 
+def asks_api(scope: Scope) -> bool:
+    """Whether this path is the JSON API's (before routing: app.deps.is_api asks the route once there is one)."""
+    return route_path(scope).startswith("/api/")
+
+
 def host_name(authority: str) -> str:
     """The host of a Host header or a URL's authority, as compared: lower case, no port, brackets or final dot."""
     host = authority.strip().lower().rpartition("@")[2]

@@ -12,6 +12,8 @@ from babel import Locale, dates, numbers
 from babel.support import LazyProxy, NullTranslations, Translations
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.headers import asks_api
+
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 SOURCE = "en"
 # Each language named in itself, as the Settings choice offers it.
@@ -208,7 +210,7 @@ class Languages:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].removeprefix(scope.get("root_path", "")).startswith("/api/"):
+        if scope["type"] != "http" or asks_api(scope):
             await self.app(scope, receive, send)
             return
         with speaking(language_of(scope)):
